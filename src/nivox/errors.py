@@ -1,0 +1,93 @@
+"""Every public exception and warning of nivox.
+
+All errors derive from :class:`NivoxError` and *also* from the builtin they
+stand for, so ``except ValueError`` written for nibabel keeps catching what it
+caught before, and ``except NivoxError`` catches everything nivox raises.
+Modules that nibabel users import these names from (``nivox.filebasedimages``,
+``nivox.spatialimages``, ``nivox.deprecator``, ...) import them from here.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NivoxError",
+    "NivoxWarning",
+    "ImageFileError",
+    "ImageFileNotFoundError",
+    "HeaderDataError",
+    "HeaderTypeError",
+    "ImageDataError",
+    "TruncatedDataError",
+    "CorruptStreamError",
+    "ExpiredDeprecationError",
+    "CastingError",
+    "WriterError",
+    "ScalingError",
+    "MissingDependencyError",
+    "VisibleDeprecationWarning",
+    "HeaderFixWarning",
+]
+
+
+class NivoxError(Exception):
+    """Root of every error nivox raises."""
+
+
+class NivoxWarning(UserWarning):
+    """Root of every warning nivox emits."""
+
+
+class ImageFileError(NivoxError, ValueError):
+    """A file is not an image nivox can read or write, or cannot be opened as one."""
+
+
+class ImageFileNotFoundError(ImageFileError, FileNotFoundError):
+    """The file named does not exist or cannot be accessed."""
+
+
+class HeaderDataError(NivoxError, ValueError):
+    """A header field has a value that is invalid or cannot be stored."""
+
+
+class HeaderTypeError(NivoxError, TypeError):
+    """A header of the wrong type, or an operation the header type cannot do."""
+
+
+class ImageDataError(NivoxError, ValueError):
+    """Image data that cannot be read, stored or interpreted."""
+
+
+class TruncatedDataError(ImageDataError, EOFError):
+    """A file holds fewer bytes of data than its header says."""
+
+
+class CorruptStreamError(ImageDataError):
+    """A compressed stream that is corrupt or ends too early."""
+
+
+class ExpiredDeprecationError(NivoxError, RuntimeError):
+    """An API that nibabel deprecated and then removed; the message names the replacement."""
+
+
+class CastingError(NivoxError, ValueError):
+    """Values that cannot be cast to the requested type."""
+
+
+class WriterError(NivoxError, ValueError):
+    """An array that cannot be written in the requested output type."""
+
+
+class ScalingError(WriterError):
+    """No scaling maps the array's values onto the output type."""
+
+
+class MissingDependencyError(NivoxError, ImportError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+
+class VisibleDeprecationWarning(NivoxWarning):
+    """A deprecation that users should see (unlike DeprecationWarning, shown by default)."""
+
+
+class HeaderFixWarning(NivoxWarning):
+    """A header problem was found and fixed while reading."""

@@ -1,0 +1,1 @@
+"""NIfTI-1: header, image classes, code tables, extensions and transforms."""
