@@ -169,9 +169,9 @@ class FileBasedImage:
     to_filespec = expired("to_filespec()", "to_filename()")
 
     @classmethod
-    def instance_to_filename(cls, img: FileBasedImage, filename: FileSpec) -> None:
+    def instance_to_filename(cls, img: FileBasedImage, filename: FileSpec, **kwargs: Any) -> None:
         """Save ``img`` to ``filename`` as an image of this class."""
-        cls.from_image(img).to_filename(filename)
+        cls.from_image(img).to_filename(filename, **kwargs)
 
     @classmethod
     def from_image(cls: type[ImgT], img: FileBasedImage) -> ImgT:

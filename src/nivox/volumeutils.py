@@ -77,6 +77,8 @@ class DtypeMapper(dict):
             return super().__getitem__(key)
         except (KeyError, TypeError):
             pass
+        if key is None:  # np.dtype(None) would silently mean float64
+            raise KeyError(key)
         try:
             wanted = np.dtype(key)
         except TypeError:

@@ -1,0 +1,207 @@
+"""NIfTI-1 image classes: ``Nifti1Pair`` (.hdr + .img) and ``Nifti1Image`` (.nii)."""
+
+from __future__ import annotations
+
+from typing import IO, Any, ClassVar
+
+import numpy as np
+
+from ..analyze import AnalyzeImage
+from ..filebasedimages import SerializableImage
+from ..fileholders import FileMap
+from ..orientations import apply_orientation, inv_ornt_aff
+from .header import Nifti1Header, Nifti1PairHeader
+
+__all__ = ["Nifti1Image", "Nifti1Pair"]
+
+# dtype aliases resolved when the image is saved, from the data's values
+_DEFERRED_DTYPES = ("compat", "smallest")
+_INT_CANDIDATES = (np.uint8, np.int16, np.int32)
+
+
+class Nifti1Pair(AnalyzeImage):
+    """A NIfTI-1 image stored as a header/image pair."""
+
+    header_class: ClassVar[type] = Nifti1PairHeader
+    _meta_sniff_len: ClassVar[int] = 348
+    rw: ClassVar[bool] = True
+
+    def __init__(self, dataobj: Any, affine: Any, header: Any = None, extra: Any = None,
+                 file_map: FileMap | None = None, dtype: Any = None) -> None:
+        # int64 data silently saved as int64 breaks many tools: ask for intent
+        data_dtype = getattr(dataobj, "dtype", None)
+        if header is None and dtype is None and data_dtype is not None and \
+                np.dtype(data_dtype) in (np.dtype(np.int64), np.dtype(np.uint64)):
+            raise ValueError(
+                f"Image data has type {np.dtype(data_dtype)}, which may cause incompatibilities with "
+                "other tools. To use this type, pass an explicit header or dtype argument to "
+                f"{type(self).__name__}()."
+            )
+        self._pending_dtype: str | None = None
+        super().__init__(dataobj, affine, header, extra, file_map, dtype)
+
+    def update_header(self) -> None:
+        super().update_header()
+        header = self._header
+        header["magic"] = header.single_magic if header.is_single else header.pair_magic
+
+    def _affine2header(self) -> None:
+        """Store the image affine as the sform ('aligned') and the qform ('unknown').
+
+        The header is left alone when its sform already is this affine, so
+        codes read from a file survive a load/save round trip.
+        """
+        affine = self._affine
+        if affine is None:
+            return
+        header = self._header
+        if int(header["sform_code"]) != 0 and np.allclose(affine, header.get_sform()):
+            super()._affine2header()
+            return
+        header.set_sform(affine, code="aligned")
+        header.set_qform(affine, code="unknown")
+
+    # ---- affines through the image (keep img.affine in step) ---------------
+
+    def get_qform(self, coded: bool = False) -> Any:
+        return self._header.get_qform(coded)
+
+    def set_qform(self, affine: Any, code: Any = None, strip_shears: bool = True,
+                  **kwargs: Any) -> None:
+        """Set the header's qform; ``update_affine`` (default True) refreshes ``img.affine``."""
+        update_affine = kwargs.pop("update_affine", True)
+        if kwargs:
+            raise TypeError(f"Unexpected keyword argument(s) {kwargs}")
+        self._header.set_qform(affine, code, strip_shears)
+        if update_affine:
+            self._refresh_affine()
+
+    def get_sform(self, coded: bool = False) -> Any:
+        return self._header.get_sform(coded)
+
+    def set_sform(self, affine: Any, code: Any = None, **kwargs: Any) -> None:
+        """Set the header's sform; ``update_affine`` (default True) refreshes ``img.affine``."""
+        update_affine = kwargs.pop("update_affine", True)
+        if kwargs:
+            raise TypeError(f"Unexpected keyword argument(s) {kwargs}")
+        self._header.set_sform(affine, code)
+        if update_affine:
+            self._refresh_affine()
+
+    def _refresh_affine(self) -> None:
+        best = self._header.get_best_affine()
+        if self._affine is None:
+            self._affine = best
+        else:
+            self._affine[:] = best
+
+    # ---- dtype, including the deferred 'compat' and 'smallest' ------------
+
+    def get_data_dtype(self, finalize: bool = False) -> Any:
+        """The on-disk dtype; 'compat'/'smallest' until ``finalize`` picks one from the data."""
+        if self._pending_dtype is None:
+            return self._header.get_data_dtype()
+        if not finalize:
+            return self._pending_dtype
+        self.set_data_dtype(self._choose_dtype(self._pending_dtype))
+        return self._header.get_data_dtype()
+
+    def set_data_dtype(self, datatype: Any) -> None:
+        """Set the dtype; also 'compat' (a widely readable type) or 'smallest' (integers only).
+
+        'compat' keeps float data as float32 and integer data as the narrowest of
+        uint8/int16/int32 that holds it; 'smallest' does the same but refuses
+        float data. Both are resolved from the data values when saved.
+        """
+        if isinstance(datatype, str) and datatype.lower() in _DEFERRED_DTYPES:
+            self._pending_dtype = datatype.lower()
+            return
+        self._pending_dtype = None
+        self._header.set_data_dtype(datatype)
+
+    def _choose_dtype(self, alias: str) -> np.dtype:
+        data = np.asanyarray(self._dataobj)
+        if np.issubdtype(data.dtype, np.complexfloating):
+            return np.dtype(np.complex64)
+        if np.issubdtype(data.dtype, np.floating):
+            if alias == "smallest":
+                raise ValueError(
+                    f"Cannot automatically cast array (of type {data.dtype}) to an integer type "
+                    "with fewer than 64 bits. Please set_data_dtype() to an explicit data type."
+                )
+            return np.dtype(np.float32)
+        if data.dtype == np.bool_:
+            return np.dtype(np.uint8)
+        low, high = (int(data.min()), int(data.max())) if data.size else (0, 0)
+        for candidate in _INT_CANDIDATES:
+            info = np.iinfo(candidate)
+            if info.min <= low and high <= info.max:
+                return np.dtype(candidate)
+        raise ValueError(
+            f"Cannot automatically cast array (of type {data.dtype}) to an integer type with fewer "
+            "than 64 bits. Please set_data_dtype() to an explicit data type."
+        )
+
+    def to_file_map(self, file_map: FileMap | None = None, dtype: Any = None) -> None:
+        if self._pending_dtype is not None and dtype is None:
+            self.get_data_dtype(finalize=True)
+        if isinstance(dtype, str) and dtype.lower() in _DEFERRED_DTYPES:
+            dtype = self._choose_dtype(dtype.lower())
+        super().to_file_map(file_map, dtype=dtype)
+        # as for a loaded image: offset and scaling describe the file, not the image
+        self._header.set_slope_inter(None, None)
+        self._header.set_data_offset(0)
+
+    def _prepare_disk_header(self, header: Any, slope: float, inter: float) -> None:
+        header.set_data_offset(header.single_vox_offset + header.extensions.get_sizeondisk()
+                               if header.is_single else 0)
+        header.set_slope_inter(slope, inter)
+
+    # ---- reading -----------------------------------------------------------
+
+    @classmethod
+    def _read_header(cls, fileobj: IO[bytes]) -> Nifti1Header:
+        header = cls.header_class.from_fileobj(fileobj)
+        return header
+
+    @classmethod
+    def from_file_map(cls, file_map: FileMap, *, mmap: Any = True,
+                      keep_file_open: bool | None = None) -> Nifti1Pair:
+        img = super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open)
+        # scaling and offset now live on the proxy; the image header shows neither
+        img._header.set_slope_inter(None, None)
+        img._header.set_data_offset(0)
+        return img
+
+    def as_reoriented(self, ornt: Any) -> Nifti1Pair:
+        """Reoriented image; dim_info axes follow the data axes."""
+        ornt = np.asarray(ornt)
+        if np.array_equal(ornt, [[axis, 1] for axis in range(len(ornt))]):
+            return self
+        data = apply_orientation(np.asanyarray(self.dataobj), ornt)
+        affine = self.affine @ inv_ornt_aff(ornt, self.shape)
+        img = self.__class__(data, affine, self.header)
+        dim_info = self.header.get_dim_info()
+        new_axes = [None if axis is None else int(ornt[axis, 0]) for axis in dim_info]
+        img.header.set_dim_info(*new_axes)
+        return img
+
+
+class Nifti1Image(Nifti1Pair, SerializableImage):
+    """A NIfTI-1 image in one ``.nii`` file (header, extensions, data)."""
+
+    header_class: ClassVar[type] = Nifti1Header
+    valid_exts: ClassVar[tuple[str, ...]] = (".nii",)
+    files_types: ClassVar[tuple[tuple[str, str | None], ...]] = (("image", ".nii"),)
+
+    def _get_fileholders(self, file_map: FileMap) -> tuple[Any, Any]:
+        return file_map["image"], file_map["image"]
+
+    @classmethod
+    def from_file_map(cls, file_map: FileMap, *, mmap: Any = True,
+                      keep_file_open: bool | None = None) -> Nifti1Image:
+        single_map = {"header": file_map["image"], "image": file_map["image"]}
+        img = super().from_file_map(single_map, mmap=mmap, keep_file_open=keep_file_open)
+        img.file_map = file_map
+        img._load_cache["file_map"] = {"image": single_map["image"]}
+        return img  # type: ignore[return-value]
