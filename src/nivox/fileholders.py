@@ -41,15 +41,15 @@ class FileHolder:
 
     def get_prepare_fileobj(self, *args: Any, **kwargs: Any) -> Any:
         """An :class:`~nivox.openers.ImageOpener` on the file object (seeked to ``pos``) or filename."""
+        if self.fileobj is None and self.filename is None:
+            raise FileHolderError("FileHolder has neither a filename nor a file object")
         from .openers import ImageOpener
 
         if self.fileobj is not None:
             opener = ImageOpener(self.fileobj)
             opener.seek(self.pos)
             return opener
-        if self.filename is not None:
-            return ImageOpener(self.filename, *args, **kwargs)
-        raise FileHolderError("FileHolder has neither a filename nor a file object")
+        return ImageOpener(self.filename, *args, **kwargs)
 
     def same_file_as(self, other: FileHolder) -> bool:
         """True when both name the same filename and the same file object."""

@@ -29,6 +29,17 @@ class WrapStructError(NivoxError, ValueError):
     """A binary block that does not fit the structure."""
 
 
+def _byteorder_of(dtype: np.dtype) -> str:
+    """Byte order of a structured dtype: that of its first multi-byte field."""
+    for name in dtype.names or ():
+        order = dtype.fields[name][0].base.byteorder
+        if order in "<>":
+            return order
+        if order == "=":
+            return native_code
+    return native_code
+
+
 class WrapStruct:
     """A binary header: named fields of ``template_dtype`` over a block of bytes."""
 
@@ -74,8 +85,7 @@ class WrapStruct:
     @property
     def endianness(self) -> str:
         """'<' or '>': the byte order of the header on disk."""
-        order = self._structarr.dtype.byteorder
-        return native_code if order in "=|" else order
+        return _byteorder_of(self._structarr.dtype)
 
     def copy(self: WrapT) -> WrapT:
         """An independent copy with the same byte order (not checked again)."""
