@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import math
+import os
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import IO, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .casting import OK_FLOATS, shared_range, type_info
+from .errors import TruncatedDataError, WriterError
 
 native_code: str = "<" if sys.byteorder == "little" else ">"
 swapped_code: str = ">" if native_code == "<" else "<"
@@ -122,3 +129,539 @@ def rec2dict(rec: np.ndarray) -> dict[str, Any]:
     """A dict of the fields of a one-element structured array."""
     return {name: rec[name] if rec.ndim == 0 else rec[name][0] for name in rec.dtype.names}
 
+
+
+_BLOCK_BYTES = 8 * 2**20  # bounds every temporary made while reading, writing or scanning
+_MMAP_MODES = (True, False, "c", "r", "r+")
+_MAPPABLE = (io.FileIO, io.BufferedReader, io.BufferedRandom)
+
+
+def make_dt_codes(codes_seqs: Sequence[Sequence[Any]]) -> Recoder:
+    """A data type code table from rows ``(code, label, numpy type[, niistring])``.
+
+    Each row gains the numpy dtype and its byte-swapped twin, so a code is
+    found from any of code, label, type, dtype or swapped dtype.
+    """
+    widths = {len(row) for row in codes_seqs}
+    if not widths <= {3, 4} or len(widths) > 1:
+        raise ValueError("Sequences must be length 3 or 4")
+    fields = ["code", "label", "type"] + (["niistring"] if widths == {4} else [])
+    rows = []
+    for row in codes_seqs:
+        dtype = np.dtype(row[2])
+        rows.append((*row, dtype, dtype.newbyteorder("S")))
+    return Recoder(rows, fields + ["dtype", "sw_dtype"], DtypeMapper)
+
+
+def fname_ext_ul_case(fname: str) -> str:
+    """`fname`, or `fname` with its extension's case flipped if only that exists."""
+    if os.path.exists(fname):
+        return fname
+    stem, ext = os.path.splitext(fname)
+    for flipped in (stem + ext.upper(), stem + ext.lower()):
+        if flipped != fname and os.path.exists(flipped):
+            return flipped
+    return fname
+
+
+def shape_zoom_affine(
+    shape: Sequence[int] | np.ndarray, zooms: Sequence[float] | np.ndarray, x_flip: bool = True
+) -> np.ndarray:
+    """Voxel-to-mm affine from voxel sizes, with the origin at the volume's centre.
+
+    Only the first three axes count; missing ones have size and zoom 1.
+    `x_flip` negates the x zoom (radiological storage).
+
+    >>> shape_zoom_affine((3, 5, 7), (3, 2, 1))[:3].tolist()
+    [[-3.0, 0.0, 0.0, 3.0], [0.0, 2.0, 0.0, -4.0], [0.0, 0.0, 1.0, -3.0]]
+    """
+    shape = np.asarray(shape, dtype=float)
+    zooms = np.asarray(zooms, dtype=float)
+    if shape.shape != zooms.shape:
+        raise ValueError("Should be same length of zooms and shape")
+    n_axes = min(3, shape.size)
+    size3, zoom3 = np.ones(3), np.ones(3)
+    size3[:n_axes] = shape[:n_axes]
+    zoom3[:n_axes] = zooms[:n_axes]
+    if x_flip:
+        zoom3[0] = -zoom3[0]
+    affine = np.eye(4)
+    affine[:3, :3] = np.diag(zoom3)
+    affine[:3, 3] = -(size3 - 1) / 2.0 * zoom3
+    return affine
+
+
+# ---------------------------------------------------------------------------
+# Scaling arithmetic: which float type keeps scaled values finite.
+
+
+def working_type(
+    in_type: DTypeLike, slope: ArrayLike = 1.0, inter: ArrayLike = 0.0
+) -> type[np.number]:
+    """Type numpy gives ``(array_of_in_type - inter) / slope``.
+
+    A `slope` of 1 and an `inter` of 0 are skipped, so they do not promote.
+    Scalars act as 1-element arrays, so their type counts, not their value.
+    """
+    probe = np.ones((1,), dtype=in_type)
+    with np.errstate(all="ignore"):
+        if np.any(np.asarray(inter) != 0):
+            probe = probe - np.atleast_1d(inter)
+        if np.any(np.asarray(slope) != 1):
+            probe = probe / np.atleast_1d(slope)
+    return probe.dtype.type
+
+
+def better_float_of(
+    first: DTypeLike, second: DTypeLike, default: type[np.floating] = np.float32
+) -> type[np.floating]:
+    """The more precise of two types if both are real floats, the float one if one is, else `default`."""
+    floats = [np.dtype(t) for t in (first, second) if np.dtype(t).kind == "f"]
+    if not floats:
+        return default
+    return max(floats, key=lambda dt: (type_info(dt)["nmant"], dt.itemsize)).type
+
+
+def _floats_from(start: DTypeLike) -> list[type[np.floating]]:
+    """OK_FLOATS at least as precise as `start`."""
+    nmant = type_info(start)["nmant"]
+    return [t for t in OK_FLOATS if type_info(t)["nmant"] >= nmant] or [OK_FLOATS[-1]]
+
+
+def _as_float_pair(slope: ArrayLike, inter: ArrayLike, ftype: type) -> tuple[Any, Any] | None:
+    with np.errstate(over="ignore"):
+        pair = np.atleast_1d(slope).astype(ftype), np.atleast_1d(inter).astype(ftype)
+    return pair if np.all(np.isfinite(pair[0])) and np.all(np.isfinite(pair[1])) else None
+
+
+def int_scinter_ftype(
+    ifmt: DTypeLike,
+    slope: ArrayLike = 1.0,
+    inter: ArrayLike = 0.0,
+    default: type[np.floating] = np.float32,
+) -> type[np.floating]:
+    """Least float type, from `default` up, for ``int_array * slope + inter`` to stay finite.
+
+    The returned type is the one `slope` and `inter` should have; the
+    arithmetic happens in numpy's promotion of it with `ifmt`. Unlike nibabel,
+    a type in which `slope` or `inter` itself overflows is skipped rather
+    than ending the search.
+    """
+    info = np.iinfo(ifmt)
+    extremes = np.array([info.min, info.max], dtype=ifmt)
+    for ftype in _floats_from(default):
+        pair = _as_float_pair(slope, inter, ftype)
+        if pair is None:
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = extremes * pair[0] + pair[1]
+        if np.all(np.isfinite(scaled)):
+            return ftype
+    raise ValueError("Overflow using highest floating point type")
+
+
+def best_write_scale_ftype(
+    arr: np.ndarray,
+    slope: ArrayLike = 1.0,
+    inter: ArrayLike = 0.0,
+    default: type[np.number] = np.float32,
+) -> type[np.floating]:
+    """Least float type, from `default` or `arr`'s float type up, keeping ``(arr - inter) / slope`` finite.
+
+    Only the finite extremes of `arr` are tried; if no type works the most
+    precise one is returned.
+    """
+    arr = np.asarray(arr)
+    start = better_float_of(arr.dtype, default, default)
+    if arr.size == 0:
+        return start
+    mn, mx = finite_range(arr)
+    if mn > mx:  # nothing finite
+        return start
+    extremes = np.array([mn, mx], dtype=arr.dtype)
+    candidates = _floats_from(start)
+    for ftype in candidates:
+        pair = _as_float_pair(slope, inter, ftype)
+        if pair is None:
+            continue
+        with np.errstate(all="ignore"):
+            scaled = (extremes - pair[1]) / pair[0]
+        if np.all(np.isfinite(scaled)):
+            return ftype
+    return candidates[-1]
+
+
+def apply_read_scaling(
+    arr: np.ndarray, slope: ArrayLike | None = None, inter: ArrayLike | None = None
+) -> np.ndarray:
+    """``arr * slope + inter`` in a type precise enough, as a new array.
+
+    Without scaling (slope 1 or None, inter 0 or None) `arr` itself is
+    returned. Integer data are scaled in the least float type, starting at
+    `slope`'s (float64 if `slope` is not a float), in which the whole integer
+    range stays finite; float data in numpy's promotion of the three types.
+    """
+    slope = 1.0 if slope is None else slope
+    inter = 0.0 if inter is None else inter
+    slope_a, inter_a = np.atleast_1d(slope), np.atleast_1d(inter)
+    if slope_a.size != 1 or inter_a.size != 1:
+        raise ValueError("slope and inter must be scalars")
+    use_slope, use_inter = bool(slope_a[0] != 1), bool(inter_a[0] != 0)
+    if not (use_slope or use_inter):
+        return arr
+    arr = np.asarray(arr)
+    if arr.dtype.kind in "iu":
+        default = slope_a.dtype.type if slope_a.dtype.kind == "f" else np.float64
+        ftype = int_scinter_ftype(arr.dtype, slope_a, inter_a, default)
+        slope_a, inter_a = slope_a.astype(ftype), inter_a.astype(ftype)
+    types = [arr.dtype] + [v.dtype for v, used in ((slope_a, use_slope), (inter_a, use_inter)) if used]
+    # One converted copy, scaled in place: no second full-size temporary.
+    scaled = arr.astype(np.result_type(*types))
+    if use_slope:
+        scaled *= slope_a[0]
+    if use_inter:
+        scaled += inter_a[0]
+    return scaled
+
+
+def finite_range(
+    arr: ArrayLike, check_nan: bool = False
+) -> tuple[Any, Any] | tuple[Any, Any, bool]:
+    """Least and greatest finite values of `arr`, and with `check_nan` whether it holds NaN.
+
+    ``(inf, -inf)`` when nothing is finite. Raises TypeError for
+    non-numeric (including bool) arrays.
+
+    >>> finite_range(np.array([[-1, 0, 1], [np.inf, np.nan, -np.inf]]), check_nan=True)
+    (np.float64(-1.0), np.float64(1.0), True)
+    """
+    arr = np.asarray(arr)
+    kind = arr.dtype.kind
+    if kind not in "iufc":
+        raise TypeError("Can only handle numeric types")
+    if arr.size == 0:
+        mn, mx, has_nan = np.inf, -np.inf, False
+    elif kind in "iu":
+        mn, mx, has_nan = arr.min(), arr.max(), False
+    else:
+        mn, mx, has_nan = _inexact_range(arr)
+    return (mn, mx, has_nan) if check_nan else (mn, mx)
+
+
+def _inexact_range(arr: np.ndarray) -> tuple[Any, Any, bool]:
+    if arr.dtype.kind == "f":
+        # Fast path: reductions make no temporaries, and min propagates NaN.
+        mn, mx = arr.min(), arr.max()
+        if np.isfinite(mn) and np.isfinite(mx):
+            return mn, mx, False
+        has_nan = bool(np.isnan(mn))
+        mn, mx = np.fmin.reduce(arr, axis=None), np.fmax.reduce(arr, axis=None)
+        if np.isfinite(mn) and np.isfinite(mx):
+            return mn, mx, has_nan
+    else:
+        has_nan = None
+    # Infinities present (or complex): mask block by block to bound memory.
+    scalar = np.dtype(arr.dtype.newbyteorder("=")).type
+    mn, mx, saw_nan = scalar(np.inf), scalar(-np.inf), False
+    for block in _iter_blocks(arr, "K", _BLOCK_BYTES // arr.dtype.itemsize):
+        finite = np.isfinite(block)
+        if has_nan is None and not saw_nan:
+            saw_nan = bool(np.isnan(block).any())
+        kept = block[finite]
+        if kept.size:
+            mn, mx = min(mn, kept.min()), max(mx, kept.max())
+    return mn, mx, saw_nan if has_nan is None else has_nan
+
+
+# ---------------------------------------------------------------------------
+# File positioning and raw I/O
+
+
+
+def _name_of(fileobj: Any) -> str:
+    name = getattr(fileobj, "name", None)
+    return f" from {name!r}" if isinstance(name, (str, os.PathLike)) else ""
+
+
+def write_zeros(fileobj: IO[bytes], count: int, block_size: int = 8194) -> None:
+    """Write `count` zero bytes, at most `block_size` at a time."""
+    block = bytes(block_size)
+    full, rest = divmod(count, block_size)
+    for _ in range(full):
+        fileobj.write(block)
+    if rest:
+        fileobj.write(block[:rest])
+
+
+def seek_tell(fileobj: IO[bytes], offset: int, write0: bool = False) -> None:
+    """Move `fileobj` to `offset`, also for streams that cannot seek.
+
+    If seeking fails, being at `offset` already is fine; with `write0`,
+    zeros are written to get there (for compressed streams open for writing).
+    """
+    try:
+        fileobj.seek(offset)
+    except OSError as err:
+        position = fileobj.tell()
+        if position == offset:
+            return
+        if not write0:
+            raise
+        if position > offset:
+            raise OSError("Can't write to seek backwards") from err
+        write_zeros(fileobj, offset - position)
+
+
+def _memmap(infile: Any, dtype: np.dtype, shape: tuple[int, ...], offset: int,
+            order: str, mode: str, n_bytes: int) -> np.memmap | None:
+    """A memory map of the data, or None if `infile` is not a plain file."""
+    target = infile if isinstance(infile, _MAPPABLE) else getattr(infile, "fobj", None)
+    # Only plain files: a compressed stream also has a fileno, of the wrong bytes.
+    if not isinstance(target, _MAPPABLE):
+        return None
+    try:
+        size = os.fstat(target.fileno()).st_size
+    except (OSError, ValueError):
+        return None
+    if offset + n_bytes > size:
+        raise TruncatedDataError(
+            f"Expected {n_bytes} bytes of data at offset {offset}, but only "
+            f"{max(size - offset, 0)} are available{_name_of(infile)}; is the file truncated?"
+        )
+    try:
+        return np.memmap(target, dtype, mode=mode, offset=offset, shape=shape, order=order)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _read_fully(infile: Any, buffer: memoryview) -> int:
+    """Fill `buffer` from `infile` in bounded blocks; return the bytes read."""
+    readinto = getattr(infile, "readinto", None)
+    total, wanted = 0, len(buffer)
+    while total < wanted:
+        target = buffer[total:total + _BLOCK_BYTES]
+        if readinto is not None:
+            got = readinto(target) or 0
+        else:
+            data = infile.read(len(target))
+            got = len(data)
+            target[:got] = data
+        if got == 0:
+            break
+        total += got
+    return total
+
+
+def array_from_file(
+    shape: Sequence[int],
+    in_dtype: DTypeLike,
+    infile: IO[bytes],
+    offset: int = 0,
+    order: str = "F",
+    mmap: bool | str = True,
+) -> np.ndarray:
+    """Array of `shape` and `in_dtype` stored at `offset` in `infile`.
+
+    With `mmap` True (same as ``'c'``), ``'r'`` or ``'r+'``, a plain file is
+    memory mapped in that mode; other file objects, or ``mmap=False``, are
+    read into a new array without intermediate copies. A file too short for
+    the array raises :class:`~nivox.errors.TruncatedDataError`.
+    """
+    if mmap not in _MMAP_MODES:
+        raise ValueError("mmap value should be one of True, False, 'c', 'r', 'r+'")
+    if order not in ("F", "C"):
+        raise ValueError(f"order should be 'F' or 'C', not {order!r}")
+    dtype = np.dtype(in_dtype)
+    if dtype.hasobject:
+        raise ValueError(f"Cannot read object arrays ({dtype}) from a file")
+    shape = tuple(int(n) for n in shape)
+    n_bytes = math.prod(shape) * dtype.itemsize
+    if n_bytes == 0:
+        return np.empty(shape, dtype, order=order)
+    if mmap:
+        mode = "c" if mmap is True else mmap
+        mapped = _memmap(infile, dtype, shape, offset, order, mode, n_bytes)
+        if mapped is not None:
+            return mapped
+    arr = np.empty(shape, dtype, order=order)
+    # A flat byte view of the new array, so the file is read straight into it.
+    raw = (arr.T if order == "F" else arr).reshape(-1).view(np.uint8)
+    seek_tell(infile, offset)
+    got = _read_fully(infile, memoryview(raw))
+    if got < n_bytes:
+        raise TruncatedDataError(
+            f"Expected {n_bytes} bytes of data at offset {offset}, but only {got} "
+            f"are available{_name_of(infile)}; is the file truncated?"
+        )
+    return arr
+
+
+def _iter_blocks(arr: np.ndarray, order: str, max_items: int) -> Iterator[np.ndarray]:
+    """1-D pieces of `arr` in memory order `order`, each at most `max_items` long."""
+    iterator = np.nditer(
+        arr,
+        flags=["external_loop", "buffered", "zerosize_ok", "refs_ok"],
+        op_flags=[["readonly"]],
+        order=order,
+        buffersize=max(1, max_items),
+    )
+    yield from iterator
+
+
+def array_to_file(
+    data: ArrayLike,
+    fileobj: IO[bytes],
+    out_dtype: DTypeLike | None = None,
+    offset: int | None = 0,
+    intercept: Any = 0.0,
+    divslope: Any = 1.0,
+    mn: Any = None,
+    mx: Any = None,
+    order: str = "F",
+    nan2zero: bool = True,
+) -> None:
+    """Write ``(clip(data, mn, mx) - intercept) / divslope`` to `fileobj` as `out_dtype`.
+
+    For integer output the scaled values are rounded and clipped to the
+    type's range, and (with `nan2zero`) NaNs are written as the integer that
+    reads back as 0. A `divslope` of None, or ``mn == mx == 0``, or
+    ``mx < mn``, writes zeros. `offset` None writes at the current position.
+    Data are converted block by block, so no full-size temporary is made.
+    """
+    if not np.isfinite(intercept) or (divslope is not None and not np.isfinite(divslope)):
+        raise ValueError("divslope and intercept must be finite")
+    if divslope is not None and divslope == 0:
+        raise ValueError("divslope cannot be zero")
+    if order not in ("F", "C"):
+        raise ValueError("Order should be one of F or C")
+    arr = np.asanyarray(data)
+    out_dt = arr.dtype if out_dtype is None else np.dtype(out_dtype)
+    if offset is not None:
+        seek_tell(fileobj, offset)
+    no_valid_data = divslope is None or (mn is not None and mx is not None and (
+        mx < mn or (mn == 0 and mx == 0)))
+    if no_valid_data:
+        write_zeros(fileobj, arr.size * out_dt.itemsize)
+        return
+    convert = _block_converter(arr.dtype, out_dt, intercept, divslope, mn, mx, nan2zero)
+    widest = max(arr.dtype.itemsize, out_dt.itemsize, 16)
+    for block in _iter_blocks(arr, order, _BLOCK_BYTES // widest):
+        out = convert(block)
+        fileobj.write(np.ascontiguousarray(out).view(np.uint8))
+
+
+Converter = Callable[[np.ndarray], np.ndarray]
+
+
+def _block_converter(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
+                     mn: Any, mx: Any, nan2zero: bool) -> Converter:
+    """A function turning a 1-D block of input into its output representation."""
+    unscaled = inter == 0 and slope == 1
+    clipped = mn is not None or mx is not None
+    if in_dt.hasobject or out_dt.hasobject:
+        raise ValueError("Cannot write object arrays to a file")
+    if in_dt.kind not in "biufc":
+        if not unscaled:
+            raise ValueError("Cannot scale non-numeric types")
+        if clipped:
+            raise ValueError("Cannot clip non-numeric types")
+        return lambda block: block.astype(out_dt, copy=False)
+    if in_dt.kind == "c" and out_dt.kind != "c":
+        raise WriterError(f"Cannot write complex data ({in_dt}) as non-complex type {out_dt}")
+    if out_dt.kind not in "iu":
+        return _float_output(in_dt, out_dt, inter, slope, mn, mx, unscaled)
+    if in_dt.kind in "biu" and unscaled:
+        return _int_to_int(in_dt, out_dt, mn, mx)
+    return _scaled_to_int(in_dt, out_dt, inter, slope, mn, mx, nan2zero and in_dt.kind == "f")
+
+
+def _float_output(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
+                  mn: Any, mx: Any, unscaled: bool) -> Converter:
+    wtype = working_type(in_dt, slope, inter)
+    inter_w = np.asarray(inter).astype(wtype)[()]
+    slope_w = np.asarray(slope).astype(wtype)[()]
+
+    def convert(block: np.ndarray) -> np.ndarray:
+        if mn is not None or mx is not None:
+            block = np.clip(block, mn, mx)
+        if unscaled:
+            return block.astype(out_dt, copy=False)
+        work = block.astype(wtype)
+        if inter != 0:
+            work -= inter_w
+        if slope != 1:
+            work /= slope_w
+        with np.errstate(over="ignore"):
+            return work.astype(out_dt)
+
+    return convert
+
+
+def _int_to_int(in_dt: np.dtype, out_dt: np.dtype, mn: Any, mx: Any) -> Converter:
+    if in_dt.kind == "b":
+        return lambda block: block.astype(out_dt, copy=False)
+    # Clip to what both types (and mn, mx) allow, with bounds in the input's type.
+    own, other = np.iinfo(in_dt), np.iinfo(out_dt)
+    lo, hi = max(own.min, other.min), min(own.max, other.max)
+    if mn is not None:
+        lo = max(lo, math.ceil(mn))
+    if mx is not None:
+        hi = min(hi, math.floor(mx))
+    if (lo, hi) == (own.min, own.max):
+        return lambda block: block.astype(out_dt, copy=False)
+    lo_t, hi_t = in_dt.type(lo), in_dt.type(hi)
+    return lambda block: np.clip(block, lo_t, hi_t).astype(out_dt)
+
+
+def _scaled_to_int(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
+                   mn: Any, mx: Any, nan2zero: bool) -> Converter:
+    # Scale in float; float16 is too coarse to work in.
+    cast_dt = np.dtype(np.float32) if in_dt.kind == "f" and in_dt.itemsize == 2 else in_dt
+    cast_dt = cast_dt.newbyteorder("=")
+    slope_a = np.atleast_1d(slope).astype(np.float64 if np.asarray(slope).dtype.kind in "biu"
+                                          else np.asarray(slope).dtype)
+    inter_a = np.atleast_1d(inter).astype(np.float64 if np.asarray(inter).dtype.kind in "biu"
+                                          else np.asarray(inter).dtype)
+    if cast_dt.kind in "iu":
+        info: Any = np.iinfo(cast_dt)
+    else:
+        info = np.finfo(cast_dt)
+    lo = info.min if mn is None else mn
+    hi = info.max if mx is None else mx
+    extremes = np.array([lo, hi], dtype=cast_dt)
+    wtype = best_write_scale_ftype(extremes, slope_a, inter_a,
+                                   working_type(cast_dt, slope_a, inter_a))
+    slope_w, inter_w = slope_a.astype(wtype)[0], inter_a.astype(wtype)[0]
+    # Where the extremes and zero land after scaling and rounding.
+    with np.errstate(all="ignore"):
+        specials = np.rint((np.array([lo, hi, 0], dtype=cast_dt).astype(wtype) - inter_w)
+                           / slope_w)
+    post_lo, post_hi = sorted(specials[:2])
+    nan_fill = specials[2]
+    safe_lo, safe_hi = shared_range(wtype, out_dt)
+    if nan2zero and not safe_lo <= nan_fill <= safe_hi:
+        # Rounding of the scaling itself can leave zero's image just outside.
+        slack = np.rint(4 * np.finfo(wtype).eps * abs(inter_w / slope_w))
+        if min(abs(nan_fill - safe_lo), abs(nan_fill - safe_hi)) > slack:
+            raise WriterError(
+                f"NaN (written as 0) would scale to {nan_fill}, outside the {out_dt} range "
+                f"({int(safe_lo)}, {int(safe_hi)}); change the scaling or set nan2zero=False"
+            )
+        nan_fill = np.clip(nan_fill, safe_lo, safe_hi)
+    post_lo, post_hi = max(post_lo, safe_lo), min(post_hi, safe_hi)
+    in_is_int = cast_dt.kind in "iu"
+
+    def convert(block: np.ndarray) -> np.ndarray:
+        work = block.astype(wtype)
+        if inter_w != 0:
+            work -= inter_w
+        if slope_w != 1:
+            work /= slope_w
+        np.rint(work, out=work)
+        np.clip(work, post_lo, post_hi, out=work)
+        if nan2zero and not in_is_int:
+            np.copyto(work, nan_fill, where=np.isnan(work))
+        with np.errstate(invalid="ignore"):
+            return work.astype(out_dt)
+
+    return convert
