@@ -1,0 +1,435 @@
+"""Writers that fit an array into an output dtype, scaling it if they may.
+
+An array writer looks at an array and an output type and decides how to store
+the one as the other:
+
+* :class:`ArrayWriter` only casts, and refuses (:class:`WriterError`) when
+  the values do not fit.
+* :class:`SlopeArrayWriter` may divide by a ``slope``.
+* :class:`SlopeInterArrayWriter` may also subtract an ``inter`` (intercept).
+
+Reading back is ``stored * slope + inter``. Scaling is chosen so the data's
+finite range spreads over the whole output range (best precision); NaN is
+stored as the value that reads back as 0 and infinities as the finite
+extremes. Slope and intercept are held in ``scaler_dtype`` (float32, as file
+headers store them), and are checked *after* that rounding, nudging them when
+rounding would clip the data by more than half a step or send NaN's stored
+value out of range. Otherwise the scale factors are those nibabel computes.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .casting import floor_exact, int_abs, shared_range, type_info
+from .errors import ScalingError, WriterError
+from .volumeutils import array_to_file, finite_range
+
+__all__ = [
+    "ArrayWriter",
+    "ScalingError",
+    "SlopeArrayWriter",
+    "SlopeInterArrayWriter",
+    "WriterError",
+    "get_slope_inter",
+    "make_array_writer",
+]
+
+# The precision in which scale factors are computed before rounding to scaler_dtype.
+_BIG = np.longdouble
+
+
+def _big(value: Any) -> Any:
+    """`value` in the most precise float, exactly for Python and numpy integers."""
+    if isinstance(value, (int, np.integer)):
+        return _BIG(str(int(value)))
+    return _BIG(value)
+
+
+class ArrayWriter:
+    """Write an array as `out_dtype` by casting alone.
+
+    Parameters
+    ----------
+    array : array-like
+    out_dtype : dtype-like, optional
+        Defaults to the array's dtype.
+    nan2zero : bool, keyword, optional
+        Write NaN as 0 for integer output (default True).
+    check_scaling : bool, keyword, optional
+        Raise :class:`WriterError` if the values need scaling to fit (default True).
+    """
+
+    def __init__(self, array: ArrayLike, out_dtype: DTypeLike | None = None, **kwargs: Any):
+        self._array = np.asanyarray(array)
+        self._out_dtype = self._array.dtype if out_dtype is None else np.dtype(out_dtype)
+        self._nan2zero = kwargs.get("nan2zero", True)
+        self._range: tuple[Any, Any, bool] | None = None
+        if kwargs.get("check_scaling", True) and self.scaling_needed():
+            raise WriterError("Scaling needed but cannot scale")
+
+    @property
+    def array(self) -> np.ndarray:
+        """The array to write."""
+        return self._array
+
+    @property
+    def out_dtype(self) -> np.dtype:
+        """The dtype the array is written as."""
+        return self._out_dtype
+
+    def finite_range(self) -> tuple[Any, Any]:
+        """Least and greatest finite values of the array (computed once)."""
+        if self._range is None:
+            if self._array.dtype.kind in "iufc":
+                self._range = finite_range(self._array, check_nan=True)
+            else:
+                self._range = (np.inf, -np.inf, False)
+        return self._range[:2]
+
+    @property
+    def has_nan(self) -> bool:
+        """True if the array holds NaN."""
+        if self._array.dtype.kind not in "fc":
+            return False
+        self.finite_range()
+        assert self._range is not None
+        return bool(self._range[2])
+
+    def scaling_needed(self) -> bool:
+        """Whether the values must be scaled to fit `out_dtype`.
+
+        Raises :class:`WriterError` if no scaling could ever do it (complex to
+        real, object or structured types, bool output).
+        """
+        in_dt, out_dt = self._array.dtype, self._out_dtype
+        if np.can_cast(in_dt, out_dt):
+            return False
+        if in_dt.kind in "OVSUMm" or out_dt.kind in "OVSUMm":
+            raise WriterError(f"Cannot cast between {in_dt} and {out_dt}")
+        if in_dt.kind == "c" and out_dt.kind != "c":
+            raise WriterError("Cannot cast complex types to non-complex")
+        if out_dt.kind in "fc" or self._array.size == 0:
+            return False
+        if out_dt.kind not in "iu":
+            raise WriterError(f"Cannot write {in_dt} data as {out_dt}")
+        mn, mx = self.finite_range()
+        if (mn, mx) == (0, 0):
+            return False
+        if self._nothing_finite_needs_no_scaling() and mn > mx:
+            return False
+        if in_dt.kind == "f":
+            return True
+        info = np.iinfo(out_dt)
+        return not (info.min <= int(mn) and int(mx) <= info.max)
+
+    def _nothing_finite_needs_no_scaling(self) -> bool:
+        # Plain casting cannot drop non-finite values; scaling writers can.
+        return False
+
+    def _needs_nan2zero(self) -> bool:
+        return bool(self._nan2zero) and self._out_dtype.kind in "iu" and self.has_nan
+
+    def to_fileobj(self, fileobj: IO[bytes], order: str = "F") -> None:
+        """Write the array to `fileobj` at its current position, in `order` ('F' or 'C')."""
+        array_to_file(self._array, fileobj, self._out_dtype, offset=None, order=order,
+                      nan2zero=self._needs_nan2zero())
+
+
+class SlopeArrayWriter(ArrayWriter):
+    """Write an array as `out_dtype`, dividing by a ``slope`` where needed.
+
+    Parameters
+    ----------
+    array : array-like
+    out_dtype : dtype-like, optional
+    calc_scale : bool, optional
+        Compute the scaling now (default); else call :meth:`calc_scale` later.
+    scaler_dtype : dtype-like, optional
+        Type the scale factors are stored in (default float32).
+    nan2zero : bool, keyword, optional
+        Write NaN as (the value that reads back as) 0 for integer output.
+    """
+
+    def __init__(
+        self,
+        array: ArrayLike,
+        out_dtype: DTypeLike | None = None,
+        calc_scale: bool = True,
+        scaler_dtype: DTypeLike = np.float32,
+        **kwargs: Any,
+    ):
+        super().__init__(array, out_dtype, nan2zero=kwargs.get("nan2zero", True),
+                         check_scaling=False)
+        self.scaler_dtype = np.dtype(scaler_dtype)
+        self.reset()
+        if calc_scale:
+            self.calc_scale()
+
+    def reset(self) -> None:
+        """Forget any computed scaling."""
+        self.slope = 1.0
+        self._scale_calced = False
+
+    @property
+    def slope(self) -> Any:
+        """Divisor applied before writing (stored in `scaler_dtype`)."""
+        return self._slope
+
+    @slope.setter
+    def slope(self, value: Any) -> None:
+        with np.errstate(over="ignore", under="ignore"):
+            self._slope = self.scaler_dtype.type(np.asarray(value).reshape(()))
+
+    def _nothing_finite_needs_no_scaling(self) -> bool:
+        return True
+
+    def calc_scale(self, force: bool = False) -> None:
+        """Compute the scaling for the array, unless done already (or `force`)."""
+        if self._scale_calced and not force:
+            return
+        self.reset()
+        if self.scaling_needed():
+            self._do_scaling()
+        self._scale_calced = True
+
+    def _do_scaling(self) -> None:
+        mn, mx = self.finite_range()
+        if self._array.dtype.kind == "f":
+            if self._nan2zero and self.has_nan:
+                # NaNs are written as zero, so zero must fit too.
+                mn, mx = min(mn, 0), max(mx, 0)
+            self._range_scale(mn, mx)
+            return
+        info = np.iinfo(self._out_dtype)
+        if info.min <= int(mn) and int(mx) <= info.max:
+            return
+        self._iu2iu()
+
+    def _iu2iu(self) -> None:
+        """Scale integers that overflow an integer output type."""
+        mn, mx = (int(v) for v in self.finite_range())
+        if self._out_dtype.kind == "u" and mx <= 0 and int(int_abs(mn)) <= np.iinfo(
+                self._out_dtype).max:
+            # All non-positive and small enough: a sign flip is exact.
+            self.slope = -1.0
+            return
+        self._range_scale(mn, mx)
+
+    def _range_scale(self, in_min: Any, in_max: Any) -> None:
+        """Slope putting the data's larger magnitude at the end of the output range."""
+        info = type_info(self._out_dtype)
+        out_min, out_max = _big(int(info["min"])), _big(int(info["max"]))
+        lo, hi = _big(in_min), _big(in_max)
+        if self._out_dtype.kind == "u":
+            if lo < 0 and hi > 0:
+                raise WriterError(
+                    "Cannot scale negative and positive numbers to uint without intercept")
+            slope = lo / out_max if hi <= 0 else hi / out_max
+        elif lo >= 0:
+            slope = hi / out_max
+        elif hi <= 0:
+            slope = lo / out_min
+        else:
+            slope = max(hi / out_max, lo / out_min)
+        slope_r = self._fitted_slope(slope, lo, hi, _BIG(0), out_min, out_max)
+        if not np.isfinite(slope_r) or slope_r == 0:
+            raise ScalingError(f"Slope {slope} for data range {in_min} to {in_max} is not "
+                               f"finite and non-zero in {self.scaler_dtype}")
+        self.slope = slope_r
+
+    def _fitted_slope(self, slope: Any, lo: Any, hi: Any, inter: Any,
+                      out_min: Any, out_max: Any) -> Any:
+        """`slope` in scaler_dtype, enlarged by ulps if rounding made `lo`, `hi` overflow."""
+        stype = self.scaler_dtype.type
+        rounded = _to_scaler(slope, stype)
+        for _ in range(4):
+            if _fits(lo, hi, inter, _BIG(rounded), out_min, out_max):
+                break
+            rounded = np.nextafter(rounded, stype(np.copysign(np.inf, rounded)))
+        return rounded
+
+    def _writing_range(self) -> tuple[Any, Any]:
+        """Bounds to clip the (unscaled) data at: its finite range, for float to int."""
+        if self._out_dtype.kind in "iu" and self._array.dtype.kind == "f":
+            mn, mx = self.finite_range()
+            if mn > mx:  # nothing finite: every value is written as 0
+                return 0, 0
+            return mn, mx
+        return None, None
+
+    def to_fileobj(self, fileobj: IO[bytes], order: str = "F") -> None:
+        """Write the scaled array to `fileobj` at its current position."""
+        mn, mx = self._writing_range()
+        array_to_file(self._array, fileobj, self._out_dtype, offset=None,
+                      divslope=self.slope, mn=mn, mx=mx, order=order,
+                      nan2zero=self._needs_nan2zero())
+
+
+class SlopeInterArrayWriter(SlopeArrayWriter):
+    """Write an array as `out_dtype`, subtracting an ``inter`` and dividing by a ``slope``.
+
+    Parameters are those of :class:`SlopeArrayWriter`.
+    """
+
+    def reset(self) -> None:
+        """Forget any computed scaling."""
+        super().reset()
+        self.inter = 0.0
+
+    @property
+    def inter(self) -> Any:
+        """Intercept subtracted before writing (stored in `scaler_dtype`)."""
+        return self._inter
+
+    @inter.setter
+    def inter(self, value: Any) -> None:
+        with np.errstate(over="ignore"):
+            self._inter = self.scaler_dtype.type(np.asarray(value).reshape(()))
+
+    def _iu2iu(self) -> None:
+        """Shift integers into the output range if their spread fits, else scale."""
+        mn, mx = (int(v) for v in self.finite_range())
+        stype = self.scaler_dtype.type
+        o_min, o_max = (int(v) for v in shared_range(stype, self._out_dtype))
+        if mx - mn <= o_max - o_min:
+            # Unsigned output: move the minimum to zero; signed: the middle.
+            # The shift must be exact in scaler_dtype, so round it down.
+            target = mn if o_min == 0 else mn + -(-(mx - mn) // 2)
+            shift = floor_exact(target, stype)
+            if np.isfinite(shift) and mn - int(shift) >= o_min and mx - int(shift) <= o_max:
+                self.inter = shift
+                return
+        super()._iu2iu()
+
+    def _range_scale(self, in_min: Any, in_max: Any) -> None:
+        """Slope and intercept mapping the data's range onto the whole output range."""
+        if in_min == in_max:
+            # One value: store it as the intercept and write zeros.
+            self.inter = _to_scaler(_big(in_min), self.scaler_dtype.type)
+            if not np.isfinite(self.inter):
+                raise ScalingError(f"Intercept {in_min} overflows {self.scaler_dtype}")
+            return
+        stype = self.scaler_dtype.type
+        lo, hi = _big(in_min), _big(in_max)
+        is_int = self._array.dtype.kind in "iu"
+        # Python ints keep an int64 / uint64 range exact before it becomes a float.
+        in_range = _big(int(in_max) - int(in_min)) if is_int else hi - lo
+        out_min, out_max = (_BIG(v) for v in shared_range(stype, self._out_dtype))
+        slope = in_range / (out_max - out_min)
+        # For unsigned output the low end (stored 0) is the most precise; put
+        # the data's smaller magnitude there by flipping the sign if needed.
+        flip = out_min == 0 and abs(hi) < abs(lo)
+        anchor = hi if flip else lo
+        inter = anchor - out_min * slope
+        if flip:
+            slope = -slope
+        slope_r, inter_r = _to_scaler(slope, stype), _to_scaler(inter, stype)
+        if not (np.isfinite(slope_r) and np.isfinite(inter_r)) or slope_r == 0:
+            raise ScalingError(
+                f"Slope / inter not both finite and non-zero in {self.scaler_dtype} "
+                f"(data range {in_min} to {in_max})")
+        if not _fits(lo, hi, _BIG(inter_r), _BIG(slope_r), out_min, out_max):
+            slope_r, inter_r = self._refit(lo, hi, slope_r, inter_r, flip, out_min, out_max)
+        self.slope, self.inter = slope_r, inter_r
+        if self._nan2zero and self.has_nan and 0 in (in_min, in_max):
+            self._fit_nan_fill(out_min, out_max)
+
+    def _refit(self, lo: Any, hi: Any, slope: Any, inter: Any, flip: bool,
+               out_min: Any, out_max: Any) -> tuple[Any, Any]:
+        """Widen `slope` so that, with the rounded `inter`, no data value is clipped."""
+        stype = self.scaler_dtype.type
+        if out_min == 0:
+            # Unsigned output cannot store values beyond the anchored end, so
+            # the intercept must not pass the data's end nearest zero.
+            if flip and _BIG(inter) < hi:
+                inter = _round_towards(hi, stype, up=True)
+            elif not flip and _BIG(inter) > lo:
+                inter = _round_towards(lo, stype, up=False)
+        inter_b = _BIG(inter)
+        # Offsets from the intercept, in the direction the slope's sign stores them.
+        below, above = (inter_b - hi, inter_b - lo) if flip else (lo - inter_b, hi - inter_b)
+        need = _BIG(0)
+        if above > 0:
+            need = above / out_max
+        if below < 0 and out_min < 0:
+            need = max(need, below / out_min)
+        if need > 0:
+            slope = _round_towards(need, stype, up=True)
+            slope = -slope if flip else slope
+        return slope, inter
+
+    def _fit_nan_fill(self, out_min: Any, out_max: Any) -> None:
+        """Make the stored value of NaN (read as 0) a valid output integer."""
+        stype = self.scaler_dtype.type
+        slope = _BIG(self.slope)
+        fill = -_BIG(self.inter) / slope
+        if out_min <= np.rint(fill) <= out_max:
+            return
+        self.inter = _to_scaler(-np.clip(fill, out_min, out_max) * slope, stype)
+        for _ in range(64):
+            fill = np.rint(-_BIG(self.inter) / slope)
+            if out_min <= fill <= out_max:
+                return
+            # Move the intercept by ulps so its image at zero moves inwards.
+            inwards = (fill > out_max) == (slope > 0)
+            self.inter = np.nextafter(self.inter, stype(np.inf if inwards else -np.inf))
+        raise ScalingError("Cannot find an intercept that stores NaN (as 0) in range")
+
+    def to_fileobj(self, fileobj: IO[bytes], order: str = "F") -> None:
+        """Write the scaled array to `fileobj` at its current position."""
+        mn, mx = self._writing_range()
+        array_to_file(self._array, fileobj, self._out_dtype, offset=None,
+                      intercept=self.inter, divslope=self.slope, mn=mn, mx=mx,
+                      order=order, nan2zero=self._needs_nan2zero())
+
+
+def _to_scaler(value: Any, stype: type) -> Any:
+    with np.errstate(over="ignore", under="ignore"):
+        return stype(value)
+
+
+def _round_towards(value: Any, stype: type, up: bool) -> Any:
+    """`value` rounded to `stype` upwards (`up`) or downwards."""
+    rounded = _to_scaler(value, stype)
+    if up and _BIG(rounded) < value:
+        rounded = np.nextafter(rounded, stype(np.inf))
+    elif not up and _BIG(rounded) > value:
+        rounded = np.nextafter(rounded, stype(-np.inf))
+    return rounded
+
+
+def _fits(lo: Any, hi: Any, inter: Any, slope: Any, out_min: Any, out_max: Any) -> bool:
+    """True if `lo` and `hi`, scaled and rounded, land inside the output range."""
+    with np.errstate(all="ignore"):
+        ends = np.rint((np.array([lo, hi], dtype=_BIG) - inter) / slope)
+    return bool(np.all(np.isfinite(ends)) and out_min <= ends.min() and ends.max() <= out_max)
+
+
+def get_slope_inter(writer: ArrayWriter) -> tuple[Any, Any]:
+    """``(slope, inter)`` of `writer`, with 1.0 and 0.0 for what it does not have."""
+    return getattr(writer, "slope", 1.0), getattr(writer, "inter", 0.0)
+
+
+def make_array_writer(
+    data: ArrayLike,
+    out_type: DTypeLike,
+    has_slope: bool = True,
+    has_intercept: bool = True,
+    **kwargs: Any,
+) -> ArrayWriter:
+    """The writer class that can use exactly the scale factors allowed, for `data`.
+
+    >>> type(make_array_writer(np.arange(10), np.uint8, True, False)).__name__
+    'SlopeArrayWriter'
+    """
+    if has_intercept and not has_slope:
+        raise ValueError("Cannot handle intercept without slope")
+    if has_intercept:
+        return SlopeInterArrayWriter(data, out_type, **kwargs)
+    if has_slope:
+        return SlopeArrayWriter(data, out_type, **kwargs)
+    return ArrayWriter(data, out_type, **kwargs)
