@@ -89,7 +89,7 @@ class Nifti2Header(Nifti1Header):
         sizeof = int(hdr["sizeof_hdr"])
         if sizeof != cls.sizeof_hdr and int(hdr["sizeof_hdr"].byteswap()) != cls.sizeof_hdr:
             return False
-        return bytes(hdr["magic"]) in (cls.pair_magic, cls.single_magic)
+        return hdr["magic"].item() in (cls.pair_magic, cls.single_magic)
 
     @classmethod
     def _get_checks(cls) -> tuple[Any, ...]:

@@ -399,6 +399,9 @@ def seek_tell(fileobj: IO[bytes], offset: int, write0: bool = False) -> None:
     If seeking fails, being at `offset` already is fine; with `write0`,
     zeros are written to get there (for compressed streams open for writing).
     """
+    tell = getattr(fileobj, "tell", None)
+    if tell is not None and tell() == offset:
+        return  # nothing to do, and write-mode streams may refuse any seek
     try:
         fileobj.seek(offset)
     except OSError as err:
@@ -543,7 +546,7 @@ def array_to_file(
     if no_valid_data:
         write_zeros(fileobj, arr.size * out_dt.itemsize)
         return
-    convert = _block_converter(arr.dtype, out_dt, intercept, divslope, mn, mx, nan2zero)
+    convert = _block_converter(arr, out_dt, intercept, divslope, mn, mx, nan2zero)
     widest = max(arr.dtype.itemsize, out_dt.itemsize, 16)
     for block in _iter_blocks(arr, order, _BLOCK_BYTES // widest):
         out = convert(block)
@@ -553,9 +556,10 @@ def array_to_file(
 Converter = Callable[[np.ndarray], np.ndarray]
 
 
-def _block_converter(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
+def _block_converter(arr: np.ndarray, out_dt: np.dtype, inter: Any, slope: Any,
                      mn: Any, mx: Any, nan2zero: bool) -> Converter:
-    """A function turning a 1-D block of input into its output representation."""
+    """A function turning a 1-D block of `arr` into its output representation."""
+    in_dt = arr.dtype
     unscaled = inter == 0 and slope == 1
     clipped = mn is not None or mx is not None
     if in_dt.hasobject or out_dt.hasobject:
@@ -572,7 +576,7 @@ def _block_converter(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
         return _float_output(in_dt, out_dt, inter, slope, mn, mx, unscaled)
     if in_dt.kind in "biu" and unscaled:
         return _int_to_int(in_dt, out_dt, mn, mx)
-    return _scaled_to_int(in_dt, out_dt, inter, slope, mn, mx, nan2zero and in_dt.kind == "f")
+    return _scaled_to_int(arr, out_dt, inter, slope, mn, mx, nan2zero and in_dt.kind == "f")
 
 
 def _float_output(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
@@ -585,7 +589,8 @@ def _float_output(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
         if mn is not None or mx is not None:
             block = np.clip(block, mn, mx)
         if unscaled:
-            return block.astype(out_dt, copy=False)
+            with np.errstate(over="ignore"):
+                return block.astype(out_dt, copy=False)
         work = block.astype(wtype)
         if inter != 0:
             work -= inter_w
@@ -613,21 +618,23 @@ def _int_to_int(in_dt: np.dtype, out_dt: np.dtype, mn: Any, mx: Any) -> Converte
     return lambda block: np.clip(block, lo_t, hi_t).astype(out_dt)
 
 
-def _scaled_to_int(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
+def _scaled_to_int(arr: np.ndarray, out_dt: np.dtype, inter: Any, slope: Any,
                    mn: Any, mx: Any, nan2zero: bool) -> Converter:
+    in_dt = arr.dtype
     # Scale in float; float16 is too coarse to work in.
     cast_dt = np.dtype(np.float32) if in_dt.kind == "f" and in_dt.itemsize == 2 else in_dt
     cast_dt = cast_dt.newbyteorder("=")
-    slope_a = np.atleast_1d(slope).astype(np.float64 if np.asarray(slope).dtype.kind in "biu"
-                                          else np.asarray(slope).dtype)
-    inter_a = np.atleast_1d(inter).astype(np.float64 if np.asarray(inter).dtype.kind in "biu"
-                                          else np.asarray(inter).dtype)
+    # As 1-element arrays their type (not value) promotes; integers act as float64.
+    slope_a, inter_a = (np.atleast_1d(v) for v in (slope, inter))
+    slope_a, inter_a = (v.astype(np.float64) if v.dtype.kind in "biu" else v
+                        for v in (slope_a, inter_a))
     if cast_dt.kind in "iu":
         info: Any = np.iinfo(cast_dt)
     else:
         info = np.finfo(cast_dt)
-    lo = info.min if mn is None else mn
-    hi = info.max if mx is None else mx
+    # Thresholds beyond the input type's range would wrap when cast to it.
+    lo = info.min if mn is None else max(mn, info.min)
+    hi = info.max if mx is None else min(mx, info.max)
     extremes = np.array([lo, hi], dtype=cast_dt)
     wtype = best_write_scale_ftype(extremes, slope_a, inter_a,
                                    working_type(cast_dt, slope_a, inter_a))
@@ -642,14 +649,17 @@ def _scaled_to_int(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
     if nan2zero and not safe_lo <= nan_fill <= safe_hi:
         # Rounding of the scaling itself can leave zero's image just outside.
         slack = np.rint(4 * np.finfo(wtype).eps * abs(inter_w / slope_w))
-        if min(abs(nan_fill - safe_lo), abs(nan_fill - safe_hi)) > slack:
+        # Unlike nibabel, only refuse when there is a NaN to store (min propagates NaN).
+        if arr.size == 0 or not np.isnan(arr.min()):
+            nan2zero = False
+        elif min(abs(nan_fill - safe_lo), abs(nan_fill - safe_hi)) > slack:
             raise WriterError(
                 f"NaN (written as 0) would scale to {nan_fill}, outside the {out_dt} range "
                 f"({int(safe_lo)}, {int(safe_hi)}); change the scaling or set nan2zero=False"
             )
-        nan_fill = np.clip(nan_fill, safe_lo, safe_hi)
+        else:
+            nan_fill = np.clip(nan_fill, safe_lo, safe_hi)
     post_lo, post_hi = max(post_lo, safe_lo), min(post_hi, safe_hi)
-    in_is_int = cast_dt.kind in "iu"
 
     def convert(block: np.ndarray) -> np.ndarray:
         work = block.astype(wtype)
@@ -659,7 +669,7 @@ def _scaled_to_int(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
             work /= slope_w
         np.rint(work, out=work)
         np.clip(work, post_lo, post_hi, out=work)
-        if nan2zero and not in_is_int:
+        if nan2zero:
             np.copyto(work, nan_fill, where=np.isnan(work))
         with np.errstate(invalid="ignore"):
             return work.astype(out_dt)

@@ -171,8 +171,10 @@ class Nifti1Header(AnalyzeHeader):
     def may_contain_header(cls, binaryblock: bytes) -> bool:
         if len(binaryblock) < cls.template_dtype.itemsize:
             return False
+        if not super().may_contain_header(binaryblock):  # sizeof_hdr, either byte order
+            return False
         hdr = np.ndarray((), cls.template_dtype, binaryblock[: cls.template_dtype.itemsize])
-        return bytes(hdr["magic"]) in (b"ni1", b"n+1")
+        return hdr["magic"].item() in (cls.pair_magic, cls.single_magic)
 
     # ---- shape (NIfTI allows up to 7 dims, dim[0] > 7 is invalid) -----------
 
