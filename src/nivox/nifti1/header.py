@@ -210,21 +210,13 @@ class Nifti1Header(AnalyzeHeader):
         """Store ``affine`` as the qform (None only sets the code to 0).
 
         ``code`` None keeps a non-zero current code, else uses 'aligned'.
+        Shears cannot be stored in a qform: they are stripped, or refused when
+        ``strip_shears`` is False.
         """
-        hdr = self._structarr
-        old_code = int(hdr["qform_code"])
-        if code is None:
-            code = 0 if affine is None else (old_code or 2)
-        else:
-            code = _code_for(xform_codes, code, "qform code")
+        affine, code = self._xform_to_set("qform_code", affine, code)
         if affine is None:
-            if code != 0:
-                raise TypeError("Cannot set non-zero qform code without an affine")
-            hdr["qform_code"] = 0
             return
-        affine = np.asarray(affine)
-        if affine.shape != (4, 4):
-            raise TypeError("Need 4x4 affine to set")
+        hdr = self._structarr
         bcd, zooms, qfac, offset = qform_parameters(affine, strip_shears)
         hdr["qform_code"] = code
         hdr["quatern_b"], hdr["quatern_c"], hdr["quatern_d"] = bcd
@@ -243,24 +235,33 @@ class Nifti1Header(AnalyzeHeader):
 
     def set_sform(self, affine: Any, code: Any = None) -> None:
         """Store ``affine`` as the sform (None only sets the code to 0)."""
-        hdr = self._structarr
-        old_code = int(hdr["sform_code"])
-        if code is None:
-            code = 0 if affine is None else (old_code or 2)
-        else:
-            code = _code_for(xform_codes, code, "sform code")
+        affine, code = self._xform_to_set("sform_code", affine, code)
         if affine is None:
-            if code != 0:
-                raise TypeError("Cannot set non-zero sform code without an affine")
-            hdr["sform_code"] = 0
             return
-        affine = np.asarray(affine)
-        if affine.shape != (4, 4):
-            raise TypeError("Need 4x4 affine to set")
+        hdr = self._structarr
         hdr["sform_code"] = code
         hdr["srow_x"] = affine[0]
         hdr["srow_y"] = affine[1]
         hdr["srow_z"] = affine[2]
+
+    def _xform_to_set(self, field: str, affine: Any, code: Any) -> tuple[np.ndarray | None, int]:
+        """Checked (affine, code) for set_qform/set_sform; a None affine sets the code to 0 here.
+
+        ``code`` None keeps a non-zero current code, else uses 'aligned' (2).
+        """
+        if code is None:
+            code = 0 if affine is None else (int(self._structarr[field]) or 2)
+        else:
+            code = _code_for(xform_codes, code, field.replace("_", " "))
+        if affine is None:
+            if code != 0:
+                raise TypeError(f"Cannot set non-zero {field} without an affine")
+            self._structarr[field] = 0
+            return None, 0
+        affine = np.asarray(affine)
+        if affine.shape != (4, 4):
+            raise TypeError("Need 4x4 affine to set")
+        return affine, code
 
     def get_best_affine(self) -> np.ndarray:
         """The sform if its code is set, else the qform if its code is set, else from zooms."""
