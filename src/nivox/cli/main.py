@@ -1,0 +1,92 @@
+"""The ``nivox`` command: argument parsing and dispatch to one module per command.
+
+Each command module provides ``add_parser(subparsers, parents)`` and
+``run(args) -> int``. ``nivox`` alone, or followed by something that is not a
+command name (``nivox brain.nii``), runs ``describe``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+__all__ = ["COMMANDS", "DEFAULT_COMMAND", "build_parser", "main"]
+
+PROG = "nivox"
+#: command name -> module implementing it; imported only when the parser is built
+COMMANDS: dict[str, str] = {
+    "describe": "nivox.cli.describe",
+}
+DEFAULT_COMMAND = "describe"
+_TOP_LEVEL_FLAGS = frozenset({"-h", "--help", "--version"})
+
+
+def _command_module(name: str) -> ModuleType:
+    return importlib.import_module(COMMANDS[name])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for ``nivox`` and all its subcommands."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Inspect neuroimaging files with nivox. "
+                    f"Without a command, runs '{DEFAULT_COMMAND}'.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true",
+                        help="show the full traceback when something fails")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        _command_module(name).add_parser(subparsers, [common])
+    return parser
+
+
+def _with_default_command(argv: list[str]) -> list[str]:
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in _TOP_LEVEL_FLAGS):
+        return [DEFAULT_COMMAND, *argv]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``nivox`` command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+    """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_with_default_command(args_list))
+    except SystemExit as exc:  # --help, --version, usage errors: argparse chose the status
+        return exc.code if isinstance(exc.code, int) else 1
+    try:
+        return int(_command_module(args.command).run(args))
+    except BrokenPipeError:
+        # output piped into `head` and closed early: not an error worth a traceback
+        _silence_stdout()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull, so flushing at exit does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (in-process use)
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
