@@ -224,6 +224,11 @@ def test_missing_file_one_line_exit_1(capsys, tmp_path):
     assert captured.err == f"nivox: error: {missing}: No such file or directory\n"
 
 
+def test_directory_one_line_exit_1(capsys, tmp_path):
+    assert main([str(tmp_path)]) == 1
+    assert capsys.readouterr().err == f"nivox: error: {tmp_path}: Is a directory, not an image file\n"
+
+
 def test_not_an_image_one_line_exit_1(capsys, tmp_path):
     fake = tmp_path / "text.nii.gz"
     fake.write_text("./mask.nii.gz\n")

@@ -100,6 +100,8 @@ def describe_file(filename: str | os.PathLike[str], stats: bool = False) -> dict
     path = os.fspath(filename)
     if not os.path.exists(path):
         raise FileNotFoundError(2, "No such file or directory", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(21, "Is a directory, not an image file", path)
     img = nivox.load(path)
     header = img.header
     shape = tuple(int(n) for n in img.shape)
