@@ -236,7 +236,7 @@ class SlopeArrayWriter(ArrayWriter):
         else:
             slope = max(hi / out_max, lo / out_min)
         slope_r = self._fitted_slope(slope, lo, hi, _BIG(0), out_min, out_max)
-        if not np.isfinite(slope_r) or slope_r == 0:
+        if not np.isfinite(slope_r) or _to_scaler(slope, self.scaler_dtype.type) == 0:
             raise ScalingError(f"Slope {slope} for data range {in_min} to {in_max} is not "
                                f"finite and non-zero in {self.scaler_dtype}")
         self.slope = slope_r
@@ -307,18 +307,22 @@ class SlopeInterArrayWriter(SlopeArrayWriter):
 
     def _range_scale(self, in_min: Any, in_max: Any) -> None:
         """Slope and intercept mapping the data's range onto the whole output range."""
-        if in_min == in_max:
-            # One value: store it as the intercept and write zeros.
-            self.inter = _to_scaler(_big(in_min), self.scaler_dtype.type)
-            if not np.isfinite(self.inter):
-                raise ScalingError(f"Intercept {in_min} overflows {self.scaler_dtype}")
-            return
         stype = self.scaler_dtype.type
         lo, hi = _big(in_min), _big(in_max)
+        out_min, out_max = (_BIG(v) for v in shared_range(stype, self._out_dtype))
+        if in_min == in_max:
+            # One value: it becomes the intercept, with zeros stored (or, if the
+            # scaler type rounds it, the remainder stored with a small slope).
+            slope_r, inter_r = stype(1), _to_scaler(lo, stype)
+            if not np.isfinite(inter_r):
+                raise ScalingError(f"Intercept {in_min} overflows {self.scaler_dtype}")
+            if not _fits(lo, hi, _BIG(inter_r), _BIG(1), out_min, out_max):
+                slope_r, inter_r = self._refit(lo, hi, slope_r, inter_r, False, out_min, out_max)
+            self.slope, self.inter = slope_r, inter_r
+            return
         is_int = self._array.dtype.kind in "iu"
         # Python ints keep an int64 / uint64 range exact before it becomes a float.
         in_range = _big(int(in_max) - int(in_min)) if is_int else hi - lo
-        out_min, out_max = (_BIG(v) for v in shared_range(stype, self._out_dtype))
         slope = in_range / (out_max - out_min)
         # For unsigned output the low end (stored 0) is the most precise; put
         # the data's smaller magnitude there by flipping the sign if needed.
