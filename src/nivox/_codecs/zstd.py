@@ -1,0 +1,150 @@
+"""Zstandard through the optional ``zstandard`` package (``pip install nivox[zstd]``).
+
+Reading uses ``zstandard``'s decompression objects rather than its stream
+reader because the stream reader returns a short read, not an error, when a
+file ends in the middle of a frame; here that is a CorruptStreamError.
+Concatenated frames are read as one stream.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+from typing import IO, Any
+
+from . import corrupt_stream_error
+
+__all__ = ["ZstdReader", "available", "open_read", "open_write"]
+
+# compressed bytes fed to the decompressor at a time
+_READ_SIZE = 1 << 17
+
+
+def available() -> bool:
+    """Whether ``zstandard`` can be imported."""
+    try:
+        import zstandard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class ZstdReader(io.RawIOBase):
+    """Raw, seekable (forward cheaply, backward by rewinding) zstd decoder.
+
+    Parameters
+    ----------
+    source : binary file object
+        The compressed stream, positioned at its first frame.
+    name : str or None
+        File name used in error messages.
+    close_source : bool
+        Close ``source`` when this reader is closed.
+    """
+
+    def __init__(self, source: IO[bytes], name: Any = None, close_source: bool = False) -> None:
+        import zstandard
+
+        super().__init__()
+        self._zstd = zstandard
+        self._source = source
+        self.name = name
+        self._close_source = close_source
+        self._dctx = zstandard.ZstdDecompressor()
+        self._start = source.tell() if source.seekable() else 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self._dobj = self._dctx.decompressobj()
+        self._in_frame = False  # bytes of an unfinished frame have been fed
+        self._pending = memoryview(b"")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._source.seekable()
+
+    def tell(self) -> int:
+        return self._pos
+
+    def _decode(self, data: bytes) -> bytes:
+        parts = []
+        try:
+            while data:
+                if self._dobj.eof:
+                    self._dobj = self._dctx.decompressobj()
+                self._in_frame = True
+                parts.append(self._dobj.decompress(data))
+                if not self._dobj.eof:
+                    break
+                self._in_frame = False
+                data = self._dobj.unused_data
+        except self._zstd.ZstdError as err:
+            raise corrupt_stream_error(self.name, err) from err
+        return b"".join(parts)
+
+    def _fill(self) -> bool:
+        """Decode until output is pending; False at a clean end of stream."""
+        while not self._pending:
+            chunk = self._source.read(_READ_SIZE)
+            if not chunk:
+                if self._in_frame:
+                    raise corrupt_stream_error(self.name, EOFError())
+                return False
+            self._pending = memoryview(self._decode(chunk))
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with memoryview(buffer) as view, view.cast("B") as out:
+            if not out or not self._fill():
+                return 0
+            count = min(len(out), len(self._pending))
+            out[:count] = self._pending[:count]
+            self._pending = self._pending[count:]
+            self._pos += count
+            return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("zstd streams can only seek from the start or current position")
+        if offset < 0:
+            raise ValueError(f"negative seek position {offset}")
+        if offset < self._pos:
+            self._source.seek(self._start)
+            self._reset()
+        while self._pos < offset and self._fill():
+            skip = min(offset - self._pos, len(self._pending))
+            self._pending = self._pending[skip:]
+            self._pos += skip
+        return self._pos
+
+    def close(self) -> None:
+        if not self.closed and self._close_source:
+            self._source.close()
+        super().close()
+
+
+def open_read(fileish: Any, *, keep_open: bool = False) -> IO[bytes]:
+    """Open a zstd path or binary file object for reading."""
+    if isinstance(fileish, (str, bytes, os.PathLike)):
+        raw = ZstdReader(builtins.open(fileish, "rb"), name=fileish, close_source=True)
+    else:
+        raw = ZstdReader(fileish, name=getattr(fileish, "name", None))
+    return io.BufferedReader(raw, buffer_size=_READ_SIZE)
+
+
+def open_write(fileish: Any, compresslevel: int | None) -> IO[bytes]:
+    """Open a zstd path or binary file object for writing at ``compresslevel``."""
+    import zstandard
+
+    level = 3 if compresslevel is None else int(compresslevel)
+    # a content checksum lets readers detect corruption the decoder cannot
+    compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
+    if isinstance(fileish, (str, bytes, os.PathLike)):
+        return compressor.stream_writer(builtins.open(fileish, "wb"), closefd=True)
+    return compressor.stream_writer(fileish, closefd=False)

@@ -1,0 +1,231 @@
+"""Open plain or compressed files, or wrap open file objects, behind one interface.
+
+:class:`Opener` picks a codec from the file name's suffix through the codec
+registry (:mod:`nivox._codecs`); every compression nivox knows is handled
+there, nowhere else. :class:`ImageOpener` additionally knows the compressed
+suffixes image formats declare (``.mgz`` is gzip), and formats can add more
+with :meth:`Opener.register_extension`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Iterator
+from types import TracebackType
+from typing import IO, Any, ClassVar, Protocol, runtime_checkable
+
+from . import _codecs
+from ._codecs.gzip import DeterministicGzipFile
+from .errors import ImageFileNotFoundError
+
+__all__ = ["Fileish", "Opener", "ImageOpener", "DeterministicGzipFile"]
+
+# keyword arguments Opener understands; compression-only ones are ignored for
+# uncompressed files so callers need not know which kind they open
+_COMPRESSION_KWARGS = ("compresslevel", "keep_open", "mtime")
+_OPEN_KWARGS = ("buffering", "encoding", "errors", "newline")
+
+
+@runtime_checkable
+class Fileish(Protocol):
+    """Anything with ``read`` or ``write`` is used as an open file."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def _is_fileobj(obj: Any) -> bool:
+    return hasattr(obj, "read") or hasattr(obj, "write")
+
+
+class Opener:
+    """An open file, compressed or not, that closes only what it opened itself.
+
+    Parameters
+    ----------
+    fileish : str, os.PathLike or file-like
+        A file name, opened (and decompressed according to its suffix); or an
+        object with ``read``/``write``, used as it is.
+    mode : str, optional
+        Mode for opening a file name (default ``'rb'``); ignored for file objects.
+    compresslevel : int, optional
+        Compression level when writing compressed files (default
+        :attr:`default_compresslevel`, or the codec's own default for zstd).
+    keep_open : bool, optional
+        For gzip reads: the file will be held open for many seeks, so prefer a
+        reader that indexes seek points.
+    **kwargs
+        ``mtime`` (gzip writes), or ``buffering``/``encoding``/... for
+        uncompressed files.
+
+    Examples
+    --------
+    >>> with Opener('image.nii.gz', 'wb') as f:   # doctest: +SKIP
+    ...     f.write(b'data')
+    """
+
+    #: compression level when writing and none is given (gzip, bz2)
+    default_compresslevel: ClassVar[int] = 1
+    #: extra suffix -> codec name, on top of the registry's (matched in any case)
+    compress_ext_map: ClassVar[dict[str, str]] = {}
+    # codec names under the attribute names nibabel code uses, so
+    # ``ImageOpener.compress_ext_map['.mgz'] = ImageOpener.gz_def`` works
+    gz_def: ClassVar[str] = "gzip"
+    bz2_def: ClassVar[str] = "bz2"
+    zstd_def: ClassVar[str] = "zstd"
+
+    fobj: Any
+    me_opened: bool
+
+    def __init__(self, fileish: str | os.PathLike[str] | IO[Any] | Any, *args: Any, **kwargs: Any) -> None:
+        if _is_fileobj(fileish):
+            self.fobj = fileish
+            self.me_opened = False
+            self._name = getattr(fileish, "name", None)
+            self._mode: str | None = None
+            return
+        if len(args) > 2:
+            raise TypeError(f"Opener takes at most mode and compresslevel positionally, got {len(args)} arguments")
+        names = ("mode", "compresslevel")[: len(args)]
+        for key, value in zip(names, args):
+            if key in kwargs:
+                raise TypeError(f"Opener got multiple values for argument {key!r}")
+            kwargs[key] = value
+        mode = kwargs.pop("mode", "rb")
+        known = _COMPRESSION_KWARGS + _OPEN_KWARGS
+        unknown = sorted(set(kwargs) - set(known))
+        if unknown:
+            raise TypeError(f"{unknown[0]!r} is an invalid keyword argument for Opener")
+        self._name = fileish
+        self.me_opened = True
+        codec = self.codec_for(fileish)
+        try:
+            if codec is None:
+                self._mode = mode
+                options = {key: kwargs[key] for key in _OPEN_KWARGS if key in kwargs}
+                self.fobj = open(fileish, mode, **options)
+            else:
+                self._mode = self._binary_mode(mode)
+                self.fobj = self._open_compressed(codec, fileish, self._mode, kwargs)
+        except FileNotFoundError as err:
+            action = "read" if self._mode is None or "r" in self._mode else "write"
+            raise ImageFileNotFoundError(
+                f"cannot {action} {os.fsdecode(fileish)!r}: {err.strerror or 'no such file or directory'}"
+            ) from err
+
+    @staticmethod
+    def _binary_mode(mode: str) -> str:
+        if "t" in mode:
+            raise ValueError(f"compressed files open in binary mode only, not {mode!r}")
+        base = mode.replace("b", "")
+        if base not in ("r", "w", "a", "x"):
+            raise ValueError(f"invalid mode {mode!r} for a compressed file")
+        return base + "b"
+
+    def _open_compressed(self, codec: _codecs.Codec, path: Any, mode: str, kwargs: dict[str, Any]) -> Any:
+        if mode == "rb":
+            return codec.open_read(path, keep_open=bool(kwargs.get("keep_open", False)))
+        if mode != "wb":
+            raise ValueError(f"compressed files open for 'rb' or 'wb', not {mode!r}")
+        level = kwargs.get("compresslevel")
+        if level is None:
+            level = codec.default_level if codec.default_level is not None else self.default_compresslevel
+        options = {"mtime": kwargs["mtime"]} if codec.name == "gzip" and "mtime" in kwargs else {}
+        return codec.open_write(path, level, **options)
+
+    @classmethod
+    def codec_for(cls, fileish: Any) -> _codecs.Codec | None:
+        """The codec a file name's suffix selects for this class, or None."""
+        if _is_fileobj(fileish):
+            return None
+        return _codecs.for_path(os.fsdecode(fileish), extra=cls.compress_ext_map)
+
+    @classmethod
+    def register_extension(cls, ext: str, codec: str) -> None:
+        """Make files ending in ``ext`` open through codec ``codec`` for this class."""
+        _codecs.by_name(codec)  # fail now on unknown names
+        if "compress_ext_map" not in vars(cls):
+            # a subclass registering must not change its parent's table
+            cls.compress_ext_map = dict(cls.compress_ext_map)
+        cls.compress_ext_map[ext] = codec
+
+    @property
+    def name(self) -> Any:
+        """The file name given, or the file object's ``name`` (None without one)."""
+        return self._name
+
+    @property
+    def mode(self) -> str:
+        """The mode the file was opened with."""
+        if self._mode is not None:
+            return self._mode
+        mode = getattr(self.fobj, "mode", None)
+        if isinstance(mode, str):
+            return mode
+        raise AttributeError(f"{type(self.fobj).__name__} object has no attribute 'mode'")
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.fobj.closed)
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self.fobj.read(size)
+
+    def readinto(self, buffer: Any, /) -> int | None:
+        return self.fobj.readinto(buffer)
+
+    def readline(self, size: int = -1, /) -> bytes:
+        return self.fobj.readline(size)
+
+    def write(self, data: Any, /) -> int | None:
+        return self.fobj.write(data)
+
+    def writelines(self, lines: Iterable[Any], /) -> None:
+        self.fobj.writelines(lines)
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET, /) -> int:
+        return self.fobj.seek(pos, whence)
+
+    def tell(self, /) -> int:
+        return self.fobj.tell()
+
+    def fileno(self, /) -> int:
+        return self.fobj.fileno()
+
+    def flush(self, /) -> None:
+        self.fobj.flush()
+
+    def close(self, /) -> None:
+        self.fobj.close()
+
+    def close_if_mine(self) -> None:
+        """Close the file only if this Opener opened it."""
+        if self.me_opened:
+            self.close()
+
+    def __enter__(self) -> Opener:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        self.close_if_mine()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.fobj)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._name!r}, mode={self._mode!r})"
+
+
+class ImageOpener(Opener):
+    """Opener that also knows the compressed suffixes of image formats.
+
+    ``.mgz`` (FreeSurfer) is gzip. A format adds its own with
+    ``ImageOpener.register_extension('.ext', 'gzip')``.
+    """
+
+    compress_ext_map: ClassVar[dict[str, str]] = {".mgz": "gzip"}
