@@ -1,0 +1,500 @@
+"""Array proxies: arrays that stay in their file until they are indexed.
+
+An :class:`ArrayProxy` knows where an image's data lives (file, offset,
+shape, dtype, memory order) and how to scale it (slope, intercept). It reads
+nothing until asked: ``proxy[...]`` reads only the bytes the index needs
+(:func:`nivox.fileslice.fileslice`), ``np.asarray(proxy)`` reads everything.
+
+The read path is built to touch memory as little as possible:
+
+- uncompressed files with ``mmap`` enabled are memory-mapped; unscaled data
+  comes back as a map of the file, scaled data is computed from the map;
+- otherwise a full read goes with ``readinto`` straight into the result; when
+  the result is scaled into a wider type, the raw bytes are read into the
+  tail of the result's own memory and converted front to back, so no second
+  full-size buffer exists;
+- scaling runs in chunks through a small buffer in the dtype nibabel would
+  compute in, then casts into the requested dtype, so asking for float32
+  never builds a float64 array of the whole image yet gives the same values.
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import TruncatedDataError
+from .fileslice import _byte_view, fileslice, read_array
+from .openers import ImageOpener
+
+__all__ = [
+    "KEEP_FILE_OPEN_DEFAULT",
+    "ArrayLike",
+    "ArrayProxy",
+    "get_obj_dtype",
+    "is_proxy",
+    "reshape_dataobj",
+]
+
+#: whether proxies keep their file open between reads when not told; read
+#: when each proxy is created, so assigning it changes proxies made afterwards
+KEEP_FILE_OPEN_DEFAULT: bool = False
+
+# elements converted per chunk when scaling
+_SCALE_CHUNK = 1 << 16
+
+
+@runtime_checkable
+class ArrayLike(Protocol):
+    """What nivox accepts as an image's data: numpy arrays and array proxies."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def ndim(self) -> int: ...
+
+    def __array__(self, dtype: Any = None, /) -> np.ndarray: ...
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+
+def _is_identity(slope: Any, inter: Any) -> bool:
+    return bool(np.all(np.asarray(slope) == 1) and np.all(np.asarray(inter) == 0))
+
+
+_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _as_term(value: Any) -> np.ndarray:
+    term = np.asarray(value)
+    return term.astype(np.float64) if term.dtype.hasobject else term  # huge Python ints
+
+
+def _fits(term: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether ``term``'s values survive conversion to ``dtype`` (same or wider kind)."""
+    if dtype.kind in "fc" and term.dtype.kind in "biuf" + ("c" if dtype.kind == "c" else ""):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.all(np.isfinite(term.astype(dtype))))
+    if dtype.kind in "iu" and term.dtype.kind in "biu":
+        info = np.iinfo(dtype)
+        return bool(np.all((term >= info.min) & (term <= info.max)))
+    return False
+
+
+def _scaling(
+    raw: np.dtype, slope: Any, inter: Any, want: np.dtype | None = None
+) -> tuple[np.dtype, np.dtype, Any, Any]:
+    """(result dtype, product dtype, slope, inter) for scaling data of dtype ``raw``.
+
+    nibabel's rules, as observed from outside: the intercept takes the
+    slope's type when its value fits. Integer data is converted to the
+    slope's float type (float64 when the slope is not a float), promoted with
+    the data type and widened until the scaled integer range is finite.
+    Float data is multiplied in the promotion of data and slope (skipped for
+    a slope of 1), then the intercept (when not 0) widens the result. A
+    requested output dtype that slope or intercept casts to safely is adopted
+    by them first, so asking for float64 computes in float64. Python floats
+    count as float64; numpy scalars keep their type.
+    """
+    s, i = _as_term(slope), _as_term(inter)
+    if want is not None:
+        s = s.astype(want) if np.can_cast(s.dtype, want) else s
+        i = i.astype(want) if np.can_cast(i.dtype, want) else i
+    if np.can_cast(i.dtype, s.dtype) or (raw.kind in "biu" and _fits(i, s.dtype)):
+        i = i.astype(s.dtype)
+    if raw.kind in "biu":
+        product = np.result_type(raw, s.dtype) if s.dtype.kind in "fc" else np.dtype(np.float64)
+        if product.kind in "biu":
+            product = np.dtype(np.float64)
+        product = np.result_type(product, i.dtype)
+        if product in _FLOATS[:-1] and raw.kind != "b":
+            info = np.iinfo(raw)
+            with np.errstate(over="ignore", invalid="ignore"):
+                ends = np.array([info.min, info.max], np.float64) * s.astype(np.float64) + i.astype(np.float64)
+            top = float(np.max(np.abs(ends)))
+            product = next(f for f in _FLOATS if f.itemsize >= product.itemsize and (top <= np.finfo(f).max or f == _FLOATS[-1]))
+        compute = product
+    else:
+        product = raw.newbyteorder("=")
+        if not np.all(s == 1):
+            product = np.result_type(product, s.dtype)
+        compute = np.result_type(product, i.dtype) if np.any(i != 0) else product
+    compute, product = compute.newbyteorder("="), product.newbyteorder("=")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return compute, product, s.astype(product), i.astype(compute)
+
+
+def scaled_dtype(raw: Any, slope: Any, inter: Any) -> np.dtype:
+    """The dtype ``np.asarray(proxy)`` has for data of dtype ``raw`` scaled by ``slope``, ``inter``.
+
+    ``raw`` itself for identity scaling, else as nibabel computes it (see
+    :func:`_scaling`): an int16 image with Python float scaling gives
+    float64, with ``np.float32`` scaling float32.
+    """
+    raw = np.dtype(raw)
+    if _is_identity(slope, inter):
+        return raw
+    return _scaling(raw, slope, inter)[0]
+
+
+def _scale_into(
+    raw: np.ndarray, out: np.ndarray, slope: Any, inter: Any, compute: np.dtype, product: np.dtype
+) -> None:
+    """``out[...] = raw * slope + inter`` computed in ``compute``, in chunks.
+
+    The product is formed in ``product`` (the dtype of ``slope``), the sum in
+    ``compute`` (the dtype of ``inter``), then cast into ``out``. ``raw`` may share
+    memory with the tail of ``out`` (see module docstring): chunks go front
+    to back and each is buffered before it is written.
+    """
+    scale = None if np.all(slope == 1) else slope
+    shift = None if np.all(inter == 0) else inter
+    if scale is None and shift is None:
+        _cast_into(raw, out)
+        return
+    iterator = np.nditer(
+        [raw, out],
+        flags=["external_loop", "buffered", "zerosize_ok"],
+        op_flags=[["readonly"], ["writeonly"]],
+        op_dtypes=[compute, compute],
+        casting="unsafe",
+        order="K",
+        buffersize=_SCALE_CHUNK,
+    )
+    with iterator:
+        for src, dst in iterator:
+            if scale is not None:
+                np.multiply(src, scale, out=dst, dtype=product, casting="same_kind")
+                src = dst
+            if shift is not None:
+                np.add(src, shift, out=dst)
+
+
+def _cast_into(raw: np.ndarray, out: np.ndarray) -> None:
+    """``out[...] = raw`` with an unsafe cast, also when ``raw`` is the tail of ``out``."""
+    if not np.may_share_memory(raw, out):
+        np.copyto(out, raw, casting="unsafe")
+        return
+    # numpy would copy all of ``raw`` first; chunk by chunk it copies only a chunk
+    source, target = raw.reshape(-1, order="A"), out.reshape(-1, order="A")
+    for start in range(0, target.size, _SCALE_CHUNK):
+        stop = start + _SCALE_CHUNK
+        np.copyto(target[start:stop], source[start:stop], casting="unsafe")
+
+
+class _SharedHandle:
+    """The lock, and the file kept open, shared by a proxy and its copies.
+
+    Closing happens when the last proxy using it goes away.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.opener: ImageOpener | None = None
+
+    def close(self) -> None:
+        opener, self.opener = self.opener, None
+        if opener is not None:
+            opener.close_if_mine()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown or a file already gone
+            pass
+
+
+def _check_keep_file_open(value: Any) -> bool:
+    if value is None:
+        value = KEEP_FILE_OPEN_DEFAULT
+        if value not in (True, False):
+            raise ValueError(f"nivox.arrayproxy.KEEP_FILE_OPEN_DEFAULT must be True or False, not {value!r}")
+    if value not in (True, False):
+        raise ValueError(f"keep_file_open must be one of {{None, True, False}}, not {value!r}")
+    return bool(value)
+
+
+def _parse_spec(spec: Any) -> tuple[tuple[int, ...], np.dtype, int, Any, Any]:
+    if hasattr(spec, "get_data_shape"):
+        shape = spec.get_data_shape()
+        dtype = spec.get_data_dtype()
+        offset = spec.get_data_offset()
+        get_slope_inter = getattr(spec, "get_slope_inter", None)
+        slope, inter = get_slope_inter() if get_slope_inter is not None else (None, None)
+    elif isinstance(spec, tuple) and 2 <= len(spec) <= 5:
+        shape, dtype, offset, slope, inter = spec + (0, None, None)[len(spec) - 2 :]
+    else:
+        raise TypeError("spec must be a header (with get_data_shape, ...) or a tuple (shape, dtype[, offset[, slope[, inter]]])")
+    shape = tuple(int(n) for n in shape)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"array shape {shape} has a negative length")
+    return (
+        shape,
+        np.dtype(dtype),
+        int(offset),
+        1.0 if slope is None else slope,
+        0.0 if inter is None else inter,
+    )
+
+
+class ArrayProxy:
+    """An array stored in a file, read (and scaled) only when indexed.
+
+    Parameters
+    ----------
+    file_like : str, os.PathLike or file-like
+        File name (opened through :class:`~nivox.openers.ImageOpener`, so
+        compressed files work), or an open binary file object.
+    spec : header or tuple
+        A header with ``get_data_shape()``, ``get_data_dtype()``,
+        ``get_data_offset()`` and optionally ``get_slope_inter()``; or a tuple
+        ``(shape, dtype[, offset[, slope[, inter]]])``. A slope or intercept
+        of None means 1 or 0.
+    mmap : {True, False, 'c', 'r'}, optional
+        Memory-map uncompressed files: True or 'c' copy-on-write, 'r'
+        read-only; False reads into memory.
+    order : {'F', 'C'}, optional
+        Memory order of the data in the file (default ``_default_order``).
+    keep_file_open : {None, True, False}, optional
+        True keeps one handle open for the proxy's life (and its copies');
+        False opens the file on every read; None uses
+        :data:`KEEP_FILE_OPEN_DEFAULT`.
+    """
+
+    _default_order = "F"
+
+    def __init__(
+        self,
+        file_like: Any,
+        spec: Any,
+        *,
+        mmap: bool | str = True,
+        order: str | None = None,
+        keep_file_open: bool | None = None,
+    ) -> None:
+        if mmap not in (True, False, "c", "r"):
+            raise ValueError(f"mmap should be one of {{True, False, 'c', 'r'}}, not {mmap!r}")
+        order = self._default_order if order is None else order
+        if order not in ("F", "C"):
+            raise ValueError(f"order should be 'F' or 'C', not {order!r}")
+        self.file_like = file_like
+        self._shape, self._dtype, self._offset, self._slope, self._inter = _parse_spec(spec)
+        self._mmap = mmap
+        self.order = order
+        self._keep_file_open = _check_keep_file_open(keep_file_open)
+        self._shared = _SharedHandle()
+
+    # ------------------------------------------------------------ description
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype of the data in the file (before scaling)."""
+        return self._dtype
+
+    @property
+    def offset(self) -> int:
+        return self._offset
+
+    @property
+    def slope(self) -> Any:
+        return self._slope
+
+    @property
+    def inter(self) -> Any:
+        return self._inter
+
+    @property
+    def is_proxy(self) -> bool:
+        return True
+
+    @property
+    def is_compressed(self) -> bool:
+        """Whether the file is read through a decompressor."""
+        return ImageOpener.codec_for(self.file_like) is not None
+
+    @property
+    def _lock(self) -> threading.RLock:
+        return self._shared.lock
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.file_like!r} shape={self._shape} dtype={self._dtype}>"
+
+    # ------------------------------------------------------------ file access
+
+    def _mmap_mode(self) -> str | None:
+        if self._mmap is False or not isinstance(self.file_like, (str, os.PathLike)):
+            return None
+        if not self._shape or self.is_compressed:
+            return None
+        return "c" if self._mmap is True else str(self._mmap)
+
+    @contextmanager
+    def _fileobj(self) -> Iterator[tuple[Any, Any]]:
+        """(open file, lock to hold while reading it or None)."""
+        shared = self._shared
+        if self._keep_file_open:
+            with shared.lock:
+                if shared.opener is None or shared.opener.closed:
+                    shared.opener = ImageOpener(self.file_like, keep_open=True)
+                opener = shared.opener
+            yield opener, shared.lock
+            return
+        with ImageOpener(self.file_like) as opener:
+            # a file object given to us may be shared; our own handle is not
+            yield opener, (None if opener.me_opened else shared.lock)
+
+    def _nbytes(self) -> int:
+        return int(np.prod(self._shape, dtype=np.int64)) * self._dtype.itemsize
+
+    def _memmap(self, mode: str) -> np.ndarray:
+        nbytes = self._nbytes()
+        if nbytes == 0:
+            return np.empty(self._shape, self._dtype, order=self.order)
+        size = os.path.getsize(self.file_like)
+        if size < self._offset + nbytes:
+            raise TruncatedDataError(
+                f"{os.fsdecode(self.file_like)}: expected {nbytes} bytes of array data after "
+                f"offset {self._offset}, but the file holds {max(0, size - self._offset)}"
+            )
+        return np.memmap(
+            self.file_like, self._dtype, mode=mode, offset=self._offset, shape=self._shape, order=self.order
+        )
+
+    def _read(self, slicer: Any = None) -> np.ndarray:
+        """The unscaled data, or the part ``slicer`` selects."""
+        mode = self._mmap_mode()
+        if mode is not None:
+            whole = self._memmap(mode)
+            if slicer is None:
+                return whole
+            part = whole[slicer]
+        else:
+            with self._fileobj() as (fileobj, lock):
+                if slicer is None:
+                    return read_array(fileobj, self._shape, self._dtype, self._offset, self.order, lock=lock)
+                part = fileslice(fileobj, slicer, self._shape, self._dtype, self._offset, self.order, lock=lock)
+        # an all-integer index gives a numpy scalar; proxies give 0-d arrays
+        return part if isinstance(part, np.ndarray) else np.asarray(part)
+
+    def _read_into_tail(self, out: np.ndarray) -> np.ndarray:
+        """Read the whole raw array into the last bytes of ``out``'s memory."""
+        raw_size = self._dtype.itemsize
+        if not raw_size or out.itemsize % raw_size or out.dtype.hasobject:
+            return self._read()
+        memory = _byte_view(out)
+        tail = memory[memory.size - self._nbytes() :].view(self._dtype)
+        with self._fileobj() as (fileobj, lock):
+            read_array(fileobj, tail.shape, self._dtype, self._offset, "C", out=tail, lock=lock)
+        return tail.reshape(self._shape, order=self.order)
+
+    # ------------------------------------------------------------ data
+
+    def _get_scaled(self, dtype: Any, slicer: Any) -> np.ndarray:
+        want = None if dtype is None else np.dtype(dtype)
+        if _is_identity(self._slope, self._inter):
+            if want is None or want == self._dtype:
+                return self._read(slicer)
+            compute = product = want  # a plain cast, as ``raw.astype(want)``
+            slope, inter = np.ones((), want), np.zeros((), want)
+        else:
+            compute, product, slope, inter = _scaling(self._dtype, self._slope, self._inter, want)
+            want = compute if want is None else want
+        if slicer is None and self._mmap_mode() is None:
+            out = np.empty(self._shape, want, order=self.order)
+            raw = self._read_into_tail(out)
+        else:
+            raw = self._read(slicer)
+            out = np.empty_like(raw, dtype=want, subok=False)
+        _scale_into(raw, out, slope, inter, compute, product)
+        return out
+
+    def get_unscaled(self) -> np.ndarray:
+        """All the data as stored in the file, without scaling."""
+        return self._read()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """All the data, scaled, in ``dtype`` (default: the scaled dtype)."""
+        arr = self._get_scaled(dtype, None)
+        if copy and isinstance(arr, np.memmap):
+            arr = np.array(arr)
+        return arr
+
+    def __getitem__(self, slicer: Any) -> np.ndarray:
+        """The scaled data ``slicer`` selects, reading only what it needs."""
+        return self._get_scaled(None, slicer)
+
+    def reshape(self, shape: int | Sequence[int]) -> ArrayProxy:
+        """A proxy of the same data with another shape (one length may be -1)."""
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        shape = tuple(int(n) for n in shape)
+        size = int(np.prod(self._shape, dtype=np.int64))
+        unknown = [i for i, n in enumerate(shape) if n == -1]
+        if len(unknown) > 1:
+            raise ValueError("can only specify one unknown dimension")
+        if any(n < -1 for n in shape):
+            raise ValueError(f"negative dimensions not allowed: {shape}")
+        if unknown:
+            known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+            if known == 0 or size % known:
+                raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
+            shape = shape[: unknown[0]] + (size // known,) + shape[unknown[0] + 1 :]
+        if int(np.prod(shape, dtype=np.int64)) != size:
+            raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
+        reshaped = self.copy()
+        reshaped._shape = shape
+        return reshaped
+
+    def copy(self) -> ArrayProxy:
+        """A proxy of the same data sharing this one's lock and open file."""
+        return _copy.copy(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_shared"]  # locks and open files do not pickle
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._shared = _SharedHandle()
+
+
+def is_proxy(obj: Any) -> bool:
+    """Whether ``obj`` is an array proxy (has a true ``is_proxy`` attribute)."""
+    try:
+        return bool(obj.is_proxy)
+    except AttributeError:
+        return False
+
+
+def reshape_dataobj(obj: Any, shape: Sequence[int]) -> Any:
+    """``obj`` reshaped: a proxy stays a proxy, anything else goes through numpy."""
+    return obj.reshape(shape) if hasattr(obj, "reshape") else np.reshape(obj, shape)
+
+
+def get_obj_dtype(obj: Any) -> np.dtype:
+    """The dtype ``np.asarray(obj)`` would have, reading at most one element."""
+    if isinstance(obj, ArrayProxy):
+        return scaled_dtype(obj.dtype, obj.slope, obj.inter)
+    if is_proxy(obj):
+        shape = tuple(obj.shape)
+        if all(shape):
+            return np.asanyarray(obj[(0,) * len(shape)]).dtype
+        return np.asanyarray(obj[...]).dtype
+    if isinstance(obj, np.ndarray):
+        return obj.dtype
+    return np.asanyarray(obj).dtype

@@ -1,0 +1,632 @@
+"""Read the part of an on-disk array that an index selects, and little more.
+
+An index on an array stored in a file selects a regular grid of bytes. The
+grid is described with numpy arithmetic (no Python loop per voxel): axes whose
+selection is contiguous in the file fold into one *run* length, the rest give
+run offsets. Runs are read in file order with ``readinto`` straight into the
+result's memory. Where runs are separated by small gaps (reading ``[::2]``,
+or one column of a volume), seeking over each gap costs more than reading
+it, so nearby runs are read as one span into a bounded scratch buffer and the
+wanted bytes are copied out with a strided view; memory stays at the size of
+the result plus the scratch, whatever the gaps.
+
+Plain files opened read-only are read with ``os.preadv``, which needs no file
+position, so several threads can read through one handle without a lock;
+other file objects (compressed streams, ``BytesIO``) are read with seek and
+``readinto`` under ``lock``.
+
+Fancy indices (integer or boolean arrays) read the bounding box of what they
+select and index it in memory, with numpy's semantics.
+"""
+
+from __future__ import annotations
+
+import io
+import operator
+import os
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .errors import TruncatedDataError
+from .openers import Opener
+
+__all__ = [
+    "SKIP_THRESH",
+    "canonical_slicers",
+    "fileslice",
+    "is_fancy",
+    "merge_heuristic",
+    "predict_shape",
+    "read_array",
+    "strided_scalar",
+]
+
+#: gaps between wanted runs up to this many bytes are read rather than skipped
+SKIP_THRESH = 4096
+# most bytes read into scratch memory at once when reading through gaps
+_SCRATCH_BYTES = 8 << 20
+
+_INVALID_INDEX = (
+    "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
+    "integer or boolean arrays are valid indices"
+)
+
+Heuristic = Callable[[int, int], bool]
+
+
+def merge_heuristic(gap: int, run: int, skip_thresh: int = SKIP_THRESH) -> bool:
+    """Whether to read through a ``gap`` of bytes between runs of ``run`` bytes.
+
+    The default reads gaps up to ``skip_thresh`` bytes: below about a page,
+    a seek and a second read cost more than the bytes in between.
+    """
+    return gap <= skip_thresh
+
+
+def _as_tuple(sliceobj: Any) -> tuple[Any, ...]:
+    return sliceobj if isinstance(sliceobj, tuple) else (sliceobj,)
+
+
+def _as_int(item: Any) -> int | None:
+    """``item`` as an index if it is one integer (bools are not), else None."""
+    if isinstance(item, (bool, np.bool_)) or (isinstance(item, np.ndarray) and item.dtype == bool):
+        return None
+    try:
+        return operator.index(item)
+    except TypeError:
+        return None
+
+
+def _is_fancy_item(item: Any) -> bool:
+    if item is None or item is Ellipsis or isinstance(item, slice):
+        return False
+    if _as_int(item) is not None:
+        return False
+    return isinstance(item, (list, tuple, np.ndarray, bool, np.bool_))
+
+
+def is_fancy(sliceobj: Any) -> bool:
+    """Whether ``sliceobj`` uses numpy advanced indexing (integer or boolean arrays)."""
+    return any(_is_fancy_item(item) for item in _as_tuple(sliceobj))
+
+
+def _axes_used(items: Sequence[Any]) -> int:
+    used = 0
+    for item in items:
+        if item is None or item is Ellipsis:
+            continue
+        if isinstance(item, np.ndarray) and item.dtype == bool:
+            used += item.ndim
+        elif isinstance(item, (bool, np.bool_)):
+            continue
+        else:
+            used += 1
+    return used
+
+
+def _ellipsis_fill(items: Sequence[Any], ndim: int) -> int:
+    """How many axes the Ellipsis of ``items`` (or an implicit trailing one) stands for."""
+    if sum(item is Ellipsis for item in items) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    used = _axes_used(items)
+    if used > ndim:
+        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but {used} were indexed")
+    return ndim - used
+
+
+def _expand(items: Sequence[Any], ndim: int) -> list[Any]:
+    """``items`` with its Ellipsis (or an implicit trailing one) replaced by full slices."""
+    fill = [slice(None)] * _ellipsis_fill(items, ndim)
+    if not any(item is Ellipsis for item in items):
+        return [*items, *fill]
+    at = next(i for i, item in enumerate(items) if item is Ellipsis)
+    return [*items[:at], *fill, *items[at + 1 :]]
+
+
+def _canonical_slice(item: slice, length: int) -> slice:
+    start, stop, step = item.indices(length)
+    count = len(range(start, stop, step))
+    if count == 0:
+        return slice(0, 0)
+    if step == 1 and start == 0 and count == length:
+        return slice(None)
+    last = start + (count - 1) * step
+    if step > 0:
+        return slice(start, last + 1, None if step == 1 else step)
+    return slice(start, last - 1 if last > 0 else None, step)
+
+
+def canonical_slicers(sliceobj: Any, shape: Sequence[int], check_inds: bool = True) -> tuple[Any, ...]:
+    """``sliceobj`` in a standard form for an array of ``shape``.
+
+    The result has one entry per axis plus the ``None`` (new axis) entries, in
+    order; Ellipsis is expanded, integers are non-negative, slices that select
+    a whole axis are ``slice(None)`` and other slices have explicit, tight
+    bounds. Two indices selecting the same elements give equal results.
+
+    Raises
+    ------
+    IndexError
+        For out-of-range integers (unless ``check_inds`` is False), too many
+        indices, several Ellipses or objects that are not indices.
+    ValueError
+        For fancy (array) indices, which have no canonical form.
+    """
+    items = _as_tuple(sliceobj)
+    if is_fancy(items):
+        raise ValueError("fancy indexing (integer or boolean arrays) has no canonical slicers")
+    shape = tuple(int(n) for n in shape)
+    canonical: list[Any] = []
+    axis = 0
+    for item in _expand(items, len(shape)):
+        if item is None:
+            canonical.append(None)
+            continue
+        length = shape[axis]
+        if isinstance(item, slice):
+            canonical.append(_canonical_slice(item, length))
+        else:
+            index = _as_int(item)
+            if index is None:
+                raise IndexError(_INVALID_INDEX)
+            if check_inds and not -length <= index < length:
+                raise IndexError(f"index {index} is out of bounds for axis {axis} with size {length}")
+            canonical.append(index + length if index < 0 else index)
+        axis += 1
+    return tuple(canonical)
+
+
+def predict_shape(sliceobj: Any, in_shape: Sequence[int]) -> tuple[int, ...]:
+    """Shape of ``arr[sliceobj]`` for an array of shape ``in_shape``, without the array."""
+    in_shape = tuple(int(n) for n in in_shape)
+    if is_fancy(sliceobj):
+        box, rest = _split_fancy(_as_tuple(sliceobj), in_shape)
+        return strided_scalar(predict_shape(tuple(box), in_shape))[tuple(rest)].shape
+    shape = []
+    for item, length in _with_axes(canonical_slicers(sliceobj, in_shape), in_shape):
+        if item is None:
+            shape.append(1)
+        elif isinstance(item, slice):
+            shape.append(len(range(*item.indices(length))))
+    return tuple(shape)
+
+
+def _with_axes(canonical: Sequence[Any], shape: Sequence[int]) -> list[tuple[Any, int]]:
+    """Pair each canonical entry with the length of the axis it indexes (0 for None)."""
+    pairs = []
+    axis = 0
+    for item in canonical:
+        if item is None:
+            pairs.append((None, 0))
+        else:
+            pairs.append((item, shape[axis]))
+            axis += 1
+    return pairs
+
+
+def strided_scalar(shape: Sequence[int], scalar: Any = 0.0) -> np.ndarray:
+    """A read-only array of ``shape`` filled with ``scalar``, using one element of memory."""
+    return np.broadcast_to(np.asarray(scalar), tuple(shape))
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _pread_fd(fileobj: Any) -> int | None:
+    """A descriptor for positional reads when ``fileobj`` is a plain read-only file."""
+    if not hasattr(os, "preadv"):
+        return None
+    raw = fileobj.raw if isinstance(fileobj, io.BufferedReader) else fileobj
+    if not isinstance(raw, io.FileIO) or raw.closed or raw.mode != "rb":
+        return None
+    return raw.fileno()
+
+
+class _Source:
+    """Reads at absolute positions from a file object, the cheapest way it allows."""
+
+    def __init__(self, fileobj: Any) -> None:
+        self.name = getattr(fileobj, "name", None)
+        self.fileobj = fileobj.fobj if isinstance(fileobj, Opener) else fileobj
+        self.fd = _pread_fd(self.fileobj)
+
+    @property
+    def needs_lock(self) -> bool:
+        return self.fd is None
+
+    def size(self) -> int | None:
+        """Bytes in the file, when that is known without reading it."""
+        if self.fd is not None:
+            return os.fstat(self.fd).st_size
+        return None
+
+    def eof_position(self) -> int | None:
+        """Where the data ends, asked after a short read."""
+        if self.fd is not None:
+            return os.fstat(self.fd).st_size
+        try:
+            return self.fileobj.seek(0, io.SEEK_END)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            try:
+                return self.fileobj.tell()
+            except (OSError, ValueError, io.UnsupportedOperation):
+                return None
+
+    def read_at(self, position: int, view: memoryview) -> int:
+        """Fill ``view`` from ``position``; the count is short only at end of file."""
+        done, wanted = 0, len(view)
+        if self.fd is not None:
+            while done < wanted:
+                count = os.preadv(self.fd, [view[done:]], position + done)
+                if not count:
+                    break
+                done += count
+            return done
+        fileobj = self.fileobj
+        fileobj.seek(position)
+        readinto = getattr(fileobj, "readinto", None)
+        while done < wanted:
+            if readinto is not None:
+                count = readinto(view[done:])
+            else:
+                data = fileobj.read(wanted - done)
+                count = len(data)
+                view[done : done + count] = data
+            if not count:
+                break
+            done += count
+        return done
+
+
+def _truncated(source: _Source, offset: int, needed: int, available: int | None) -> TruncatedDataError:
+    label = source.name if source.name else "<stream>"
+    held = "fewer" if available is None else str(max(0, available))
+    return TruncatedDataError(
+        f"{os.fsdecode(label) if isinstance(label, (str, bytes, os.PathLike)) else label}: "
+        f"expected {needed} bytes of array data after offset {offset}, but the file holds {held}"
+    )
+
+
+def _check_size(source: _Source, offset: int, nbytes: int) -> None:
+    size = source.size()
+    if size is not None and size < offset + nbytes:
+        raise _truncated(source, offset, nbytes, size - offset)
+
+
+def _byte_view(arr: np.ndarray) -> np.ndarray:
+    """The bytes of contiguous ``arr``, in memory order, as a uint8 vector."""
+    return arr.reshape(-1, order="A").view(np.uint8)
+
+
+def _check_order(order: str) -> None:
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' or 'F', not {order!r}")
+
+
+def _selection(item: Any, length: int) -> tuple[int, int, int, bool]:
+    """(lowest index, count, positive step, reversed) of a canonical entry."""
+    if not isinstance(item, slice):
+        return item, 1, 1, False
+    start, stop, step = item.indices(length)
+    count = len(range(start, stop, step))
+    if count == 0:
+        return 0, 0, 1, False
+    if step > 0:
+        return start, count, step, False
+    return start + (count - 1) * step, count, -step, True
+
+
+def _plan_runs(
+    shape: tuple[int, ...], itemsize: int, order: str, selections: Sequence[tuple[int, int, int, bool]]
+) -> tuple[int, int, list[list[int]]]:
+    """(first byte, run length, [[count, byte stride], ...] fastest first) of a box."""
+    axes = range(len(shape)) if order == "F" else range(len(shape) - 1, -1, -1)
+    first, run, stride = 0, itemsize, itemsize
+    grid: list[list[int]] = []
+    for axis in axes:
+        low, count, step, _ = selections[axis]
+        first += low * stride
+        gap_stride = step * stride
+        stride *= shape[axis]
+        if count == 1:
+            continue
+        if not grid and gap_stride == run:
+            run *= count
+        elif grid and gap_stride == grid[-1][0] * grid[-1][1]:
+            grid[-1][0] *= count
+        else:
+            grid.append([count, gap_stride])
+    return first, run, grid
+
+
+def _offset_grid(axes: Sequence[Sequence[int]], strides: Sequence[int]) -> np.ndarray:
+    """Offsets of every point of a grid, in file order (fastest axis varying fastest)."""
+    offsets = np.zeros(1, dtype=np.int64)
+    for (count, _), stride in zip(axes, strides):
+        offsets = (np.arange(count, dtype=np.int64)[:, None] * stride + offsets[None, :]).ravel()
+    return offsets
+
+
+def _read_box(
+    source: _Source,
+    dest: np.ndarray,
+    shape: tuple[int, ...],
+    itemsize: int,
+    offset: int,
+    order: str,
+    selections: Sequence[tuple[int, int, int, bool]],
+    heuristic: Heuristic | None,
+) -> None:
+    """Read the box ``selections`` picks into ``dest`` (its bytes, dense, in ``order``)."""
+    first, run, grid = _plan_runs(shape, itemsize, order, selections)
+    merge = merge_heuristic if heuristic is None else heuristic
+    # how many grid axes to read through (``sieved``), and in blocks of how
+    # many entries the next axis is read through when its span is too large
+    span, sieved, block = run, 0, 1
+    while sieved < len(grid):
+        count, stride = grid[sieved]
+        if not merge(stride - span, span):
+            break
+        full = (count - 1) * stride + span
+        if full <= _SCRATCH_BYTES:
+            span, sieved = full, sieved + 1
+            continue
+        block = max(1, (_SCRATCH_BYTES - span) // stride + 1)
+        break
+    inner = grid[:sieved]
+    inner_bytes = run * int(np.prod([count for count, _ in inner], dtype=np.int64))
+    out_strides = [run]
+    for count, _ in grid[:-1]:
+        out_strides.append(out_strides[-1] * count)
+    if sieved < len(grid):
+        step_count, step_stride = grid[sieved]
+        step_out = out_strides[sieved]
+    else:  # everything is one span: a single block of one entry
+        step_count, step_stride, step_out = 1, 0, 0
+    outer = grid[sieved + 1 :]
+    starts = np.arange(0, step_count, block, dtype=np.int64)
+    entries = np.minimum(block, step_count - starts)
+    file_at = (_offset_grid(outer, [s for _, s in outer])[:, None] + starts * step_stride + offset + first).ravel()
+    out_at = (_offset_grid(outer, out_strides[sieved + 1 :])[:, None] + starts * step_out).ravel()
+    entries = np.broadcast_to(entries, (len(file_at) // len(starts), len(starts))).ravel()
+
+    target = memoryview(dest)
+    scratch: np.ndarray | None = None
+    inner_shape = [count for count, _ in reversed(inner)] + [run]
+    inner_strides = [stride for _, stride in reversed(inner)] + [1]
+    for position, out_pos, n_entries in zip(file_at.tolist(), out_at.tolist(), entries.tolist()):
+        want = (n_entries - 1) * step_stride + span
+        size = n_entries * inner_bytes
+        if want == size:  # no gaps: read straight into the result
+            got = source.read_at(position, target[out_pos : out_pos + size])
+        else:
+            if scratch is None or len(scratch) < want:
+                scratch = np.empty(want, dtype=np.uint8)
+            got = source.read_at(position, memoryview(scratch)[:want])
+            if got == want:
+                picked = as_strided(scratch, [n_entries, *inner_shape], [step_stride, *inner_strides])
+                np.copyto(dest[out_pos : out_pos + size].reshape(picked.shape), picked)
+        if got != want:
+            raise _ShortRead(position + got)
+
+
+class _ShortRead(Exception):
+    """The file ended at ``position`` (internal; becomes TruncatedDataError)."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(position)
+        self.position = position
+
+
+def _read_selection(
+    source: _Source,
+    dest: np.ndarray,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    offset: int,
+    order: str,
+    selections: Sequence[tuple[int, int, int, bool]],
+    heuristic: Heuristic | None,
+    lock: Any,
+) -> None:
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    _check_size(source, offset, nbytes)
+    guard = lock if (lock is not None and source.needs_lock) else nullcontext()
+    try:
+        with guard:
+            _read_box(source, dest, shape, dtype.itemsize, offset, order, selections, heuristic)
+    except _ShortRead as short:
+        end = source.eof_position()
+        available = (short.position if end is None else min(end, short.position)) - offset
+        raise _truncated(source, offset, nbytes, available) from None
+
+
+def fileslice(
+    fileobj: Any,
+    sliceobj: Any,
+    shape: Sequence[int],
+    dtype: Any,
+    offset: int = 0,
+    order: str = "C",
+    heuristic: Heuristic | None = None,
+    lock: Any = None,
+) -> np.ndarray:
+    """``arr[sliceobj]`` for the array ``arr`` stored in ``fileobj``, reading only what it needs.
+
+    Parameters
+    ----------
+    fileobj : file-like
+        Readable and seekable binary file (or :class:`~nivox.openers.Opener`).
+    sliceobj : index
+        Anything numpy accepts: integers, slices (any step), Ellipsis, None,
+        integer or boolean arrays.
+    shape, dtype, offset, order :
+        The stored array: its shape, dtype, byte offset in the file, and
+        memory layout ('C' or 'F').
+    heuristic : callable, optional
+        ``heuristic(gap, run) -> bool``: read through a gap of ``gap`` bytes
+        between runs of ``run`` bytes rather than skip it. Default
+        :func:`merge_heuristic`.
+    lock : context manager, optional
+        Held while reading from a file object shared with other threads.
+
+    Returns
+    -------
+    ndarray or numpy scalar
+        The selection, as numpy indexing would give it (a scalar for an
+        all-integer index).
+
+    Raises
+    ------
+    IndexError
+        For indices out of range, as numpy raises.
+    TruncatedDataError
+        When the file ends before the data it should hold.
+    """
+    dtype = np.dtype(dtype)
+    shape = tuple(int(n) for n in shape)
+    _check_order(order)
+    items = _as_tuple(sliceobj)
+    if is_fancy(items):
+        box, rest = _split_fancy(items, shape)
+        return fileslice(fileobj, tuple(box), shape, dtype, offset, order, heuristic, lock)[tuple(rest)]
+    canonical = canonical_slicers(items, shape)
+    pairs = _with_axes(canonical, shape)
+    selections = [_selection(item, length) for item, length in pairs if item is not None]
+    counts = tuple(count for _, count, _, _ in selections)
+    out = np.empty(counts, dtype=dtype, order=order)
+    if out.size:
+        _read_selection(_Source(fileobj), _byte_view(out), shape, dtype, offset, order, selections, heuristic, lock)
+    post: list[Any] = []
+    selected = iter(selections)
+    for item, _ in pairs:
+        if item is None:
+            post.append(None)
+        elif isinstance(item, slice):
+            post.append(slice(None, None, -1) if next(selected)[3] else slice(None))
+        else:
+            next(selected)
+            post.append(0)
+    if any(item is Ellipsis for item in items):
+        post.append(Ellipsis)  # numpy gives a 0-d array, not a scalar, then
+    return out[tuple(post)]
+
+
+def read_array(
+    fileobj: Any,
+    shape: Sequence[int],
+    dtype: Any,
+    offset: int = 0,
+    order: str = "C",
+    *,
+    out: np.ndarray | None = None,
+    lock: Any = None,
+) -> np.ndarray:
+    """Read a whole array from ``fileobj`` with ``readinto``, into ``out`` if given.
+
+    ``out`` must be contiguous in ``order`` and hold exactly the array's
+    bytes (its dtype may differ when the itemsizes multiply out, which is
+    how a caller reads raw data into memory it will convert in place).
+
+    Raises
+    ------
+    TruncatedDataError
+        When the file ends before the array does.
+    """
+    dtype = np.dtype(dtype)
+    shape = tuple(int(n) for n in shape)
+    _check_order(order)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if out is None:
+        out = np.empty(shape, dtype=dtype, order=order)
+    contiguous = out.flags.c_contiguous if order == "C" else out.flags.f_contiguous
+    if not contiguous or out.nbytes != nbytes or not out.flags.writeable:
+        raise ValueError(f"out must be a writeable {order}-contiguous array of {nbytes} bytes")
+    if nbytes:
+        whole = [(0, n, 1, False) for n in shape]
+        _read_selection(_Source(fileobj), _byte_view(out), shape, dtype, offset, order, whole, None, lock)
+    return out
+
+
+# ---------------------------------------------------------------- fancy
+
+
+def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any], list[Any]]:
+    """Split a fancy index into a basic bounding box and an index into that box.
+
+    ``arr[items] == arr[box][rest]``. Integers become length-1 slices in the
+    box and 0 in ``rest`` so that numpy places advanced-index axes exactly as
+    it would for the original index.
+    """
+    box: list[Any] = []
+    rest: list[Any] = []
+    axis = 0
+    fill = _ellipsis_fill(items, len(shape))
+    for item in items:
+        if item is Ellipsis:
+            # keep it in ``rest``: even standing for no axes, it separates
+            # advanced indices, which changes where numpy puts their axes
+            box.extend([slice(None)] * fill)
+            rest.append(Ellipsis)
+            axis += fill
+            continue
+        if item is None or isinstance(item, (bool, np.bool_)):
+            rest.append(item)
+            continue
+        if isinstance(item, slice):
+            box.append(item)
+            rest.append(slice(None))
+            axis += 1
+            continue
+        index = _as_int(item)
+        if index is not None:
+            length = shape[axis]
+            if not -length <= index < length:
+                raise IndexError(f"index {index} is out of bounds for axis {axis} with size {length}")
+            index %= length
+            box.append(slice(index, index + 1))
+            rest.append(0)
+            axis += 1
+            continue
+        if not isinstance(item, (list, tuple, np.ndarray)):
+            raise IndexError(_INVALID_INDEX)
+        arr = np.asarray(item)
+        if arr.dtype == bool and arr.ndim == 0:  # adds an axis, consumes none
+            rest.append(arr)
+            continue
+        if arr.dtype == bool:
+            lengths = shape[axis : axis + arr.ndim]
+            if arr.shape != lengths:
+                raise IndexError(
+                    f"boolean index did not match indexed array along axis {axis}; "
+                    f"size of axis is {lengths} but size of corresponding boolean index is {arr.shape}"
+                )
+            hits = np.nonzero(arr)
+            bounds = [(int(h.min()), int(h.max()) + 1) if h.size else (0, 0) for h in hits]
+            box.extend(slice(low, high) for low, high in bounds)
+            rest.append(arr[tuple(slice(low, high) for low, high in bounds)])
+            axis += arr.ndim
+            continue
+        if arr.size == 0:
+            arr = arr.astype(np.intp)
+        if arr.dtype.kind not in "iu":
+            raise IndexError("arrays used as indices must be of integer (or boolean) type")
+        length = shape[axis]
+        if arr.size:
+            low, high = int(arr.min()), int(arr.max())
+            if low < -length or high >= length:
+                bad = low if low < -length else high
+                raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {length}")
+            arr = np.where(arr < 0, arr + length, arr)
+            low, high = int(arr.min()), int(arr.max())
+            box.append(slice(low, high + 1))
+            rest.append(arr - low)
+        else:
+            box.append(slice(0, 0))
+            rest.append(arr)
+        axis += 1
+    return box, rest
