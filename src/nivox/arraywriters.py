@@ -24,9 +24,9 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .casting import floor_exact, int_abs, shared_range, type_info
+from .casting import best_float, floor_exact, int_abs, shared_range, type_info
 from .errors import ScalingError, WriterError
-from .volumeutils import array_to_file, finite_range
+from .volumeutils import array_to_file, finite_range, working_type
 
 __all__ = [
     "ArrayWriter",
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 # The precision in which scale factors are computed before rounding to scaler_dtype.
-_BIG = np.longdouble
+_BIG = best_float()
 
 
 def _big(value: Any) -> Any:
@@ -63,7 +63,8 @@ class ArrayWriter:
         Raise :class:`WriterError` if the values need scaling to fit (default True).
     """
 
-    def __init__(self, array: ArrayLike, out_dtype: DTypeLike | None = None, **kwargs: Any):
+    def __init__(self, array: ArrayLike, out_dtype: DTypeLike | None = None,
+                 **kwargs: Any) -> None:
         self._array = np.asanyarray(array)
         self._out_dtype = self._array.dtype if out_dtype is None else np.dtype(out_dtype)
         self._nan2zero = kwargs.get("nan2zero", True)
@@ -161,7 +162,7 @@ class SlopeArrayWriter(ArrayWriter):
         calc_scale: bool = True,
         scaler_dtype: DTypeLike = np.float32,
         **kwargs: Any,
-    ):
+    ) -> None:
         super().__init__(array, out_dtype, nan2zero=kwargs.get("nan2zero", True),
                          check_scaling=False)
         self.scaler_dtype = np.dtype(scaler_dtype)
@@ -235,19 +236,33 @@ class SlopeArrayWriter(ArrayWriter):
             slope = lo / out_min
         else:
             slope = max(hi / out_max, lo / out_min)
-        slope_r = self._fitted_slope(slope, lo, hi, _BIG(0), out_min, out_max)
+        slope_r = self._fitted_slope(slope, lo, hi)
         if not np.isfinite(slope_r) or _to_scaler(slope, self.scaler_dtype.type) == 0:
             raise ScalingError(f"Slope {slope} for data range {in_min} to {in_max} is not "
                                f"finite and non-zero in {self.scaler_dtype}")
         self.slope = slope_r
 
-    def _fitted_slope(self, slope: Any, lo: Any, hi: Any, inter: Any,
-                      out_min: Any, out_max: Any) -> Any:
-        """`slope` in scaler_dtype, enlarged by ulps if rounding made `lo`, `hi` overflow."""
+    def _write_limits(self) -> tuple[Any, Any]:
+        """The range :func:`array_to_file` will clip stored values to.
+
+        That is the integer range shared with the float type the scaling is
+        computed in: `scaler_dtype` promoted with the data's type (float16
+        data are scaled in float32).
+        """
+        in_dt = self._array.dtype
+        if in_dt.kind == "f" and in_dt.itemsize == 2:
+            in_dt = np.dtype(np.float32)
+        stype = self.scaler_dtype.type
+        wtype = working_type(in_dt, stype(2), stype(1))
+        return tuple(_BIG(v) for v in shared_range(wtype, self._out_dtype))
+
+    def _fitted_slope(self, slope: Any, lo: Any, hi: Any) -> Any:
+        """`slope` in scaler_dtype, enlarged by ulps if its rounding would clip `lo` or `hi`."""
         stype = self.scaler_dtype.type
         rounded = _to_scaler(slope, stype)
+        limits = self._write_limits()
         for _ in range(4):
-            if _fits(lo, hi, inter, _BIG(rounded), out_min, out_max):
+            if _fits(lo, hi, _BIG(0), _BIG(rounded), limits):
                 break
             rounded = np.nextafter(rounded, stype(np.copysign(np.inf, rounded)))
         return rounded
@@ -316,8 +331,8 @@ class SlopeInterArrayWriter(SlopeArrayWriter):
             slope_r, inter_r = stype(1), _to_scaler(lo, stype)
             if not np.isfinite(inter_r):
                 raise ScalingError(f"Intercept {in_min} overflows {self.scaler_dtype}")
-            if not _fits(lo, hi, _BIG(inter_r), _BIG(1), out_min, out_max):
-                slope_r, inter_r = self._refit(lo, hi, slope_r, inter_r, False, out_min, out_max)
+            if not _fits(lo, hi, _BIG(inter_r), _BIG(1), self._write_limits()):
+                slope_r, inter_r = self._refit(lo, hi, slope_r, inter_r, False)
             self.slope, self.inter = slope_r, inter_r
             return
         is_int = self._array.dtype.kind in "iu"
@@ -336,16 +351,16 @@ class SlopeInterArrayWriter(SlopeArrayWriter):
             raise ScalingError(
                 f"Slope / inter not both finite and non-zero in {self.scaler_dtype} "
                 f"(data range {in_min} to {in_max})")
-        if not _fits(lo, hi, _BIG(inter_r), _BIG(slope_r), out_min, out_max):
-            slope_r, inter_r = self._refit(lo, hi, slope_r, inter_r, flip, out_min, out_max)
+        if not _fits(lo, hi, _BIG(inter_r), _BIG(slope_r), self._write_limits()):
+            slope_r, inter_r = self._refit(lo, hi, slope_r, inter_r, flip)
         self.slope, self.inter = slope_r, inter_r
         if self._nan2zero and self.has_nan and 0 in (in_min, in_max):
             self._fit_nan_fill(out_min, out_max)
 
-    def _refit(self, lo: Any, hi: Any, slope: Any, inter: Any, flip: bool,
-               out_min: Any, out_max: Any) -> tuple[Any, Any]:
+    def _refit(self, lo: Any, hi: Any, slope: Any, inter: Any, flip: bool) -> tuple[Any, Any]:
         """Widen `slope` so that, with the rounded `inter`, no data value is clipped."""
         stype = self.scaler_dtype.type
+        out_min, out_max = self._write_limits()
         if out_min == 0:
             # Unsigned output cannot store values beyond the anchored end, so
             # the intercept must not pass the data's end nearest zero.
@@ -378,9 +393,9 @@ class SlopeInterArrayWriter(SlopeArrayWriter):
             fill = np.rint(-_BIG(self.inter) / slope)
             if out_min <= fill <= out_max:
                 return
-            # Move the intercept by ulps so its image at zero moves inwards.
-            inwards = (fill > out_max) == (slope > 0)
-            self.inter = np.nextafter(self.inter, stype(np.inf if inwards else -np.inf))
+            # Step the intercept by ulps in the direction that moves zero's image inwards.
+            raise_inter = (fill > out_max) == (slope > 0)
+            self.inter = np.nextafter(self.inter, stype(np.inf if raise_inter else -np.inf))
         raise ScalingError("Cannot find an intercept that stores NaN (as 0) in range")
 
     def to_fileobj(self, fileobj: IO[bytes], order: str = "F") -> None:
@@ -406,8 +421,9 @@ def _round_towards(value: Any, stype: type, up: bool) -> Any:
     return rounded
 
 
-def _fits(lo: Any, hi: Any, inter: Any, slope: Any, out_min: Any, out_max: Any) -> bool:
-    """True if `lo` and `hi`, scaled and rounded, land inside the output range."""
+def _fits(lo: Any, hi: Any, inter: Any, slope: Any, limits: tuple[Any, Any]) -> bool:
+    """True if `lo` and `hi`, scaled and rounded, land inside `limits`."""
+    out_min, out_max = limits
     with np.errstate(all="ignore"):
         ends = np.rint((np.array([lo, hi], dtype=_BIG) - inter) / slope)
     return bool(np.all(np.isfinite(ends)) and out_min <= ends.min() and ends.max() <= out_max)

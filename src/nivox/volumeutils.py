@@ -130,7 +130,6 @@ def rec2dict(rec: np.ndarray) -> dict[str, Any]:
     return {name: rec[name] if rec.ndim == 0 else rec[name][0] for name in rec.dtype.names}
 
 
-
 _BLOCK_BYTES = 8 * 2**20  # bounds every temporary made while reading, writing or scanning
 _MMAP_MODES = (True, False, "c", "r", "r+")
 _MAPPABLE = (io.FileIO, io.BufferedReader, io.BufferedRandom)
