@@ -6,6 +6,7 @@ nibabel.volumeutils serves as the oracle for the shared behaviour.
 import bz2
 import gzip
 import io
+import os
 import tracemalloc
 import warnings
 
@@ -162,6 +163,14 @@ def test_array_from_file_maps_wrapped_plain_file(tmp_path):
     with open(path, "rb") as fobj:
         got = array_from_file((6,), np.int16, Wrapper(fobj))
         assert isinstance(got, np.memmap) and np.array_equal(got, arr)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_array_from_file_reads_devices_without_mapping():
+    # a device has no size to map; it is read like a stream
+    with open("/dev/zero", "rb") as device:
+        got = array_from_file((5, 2), np.float32, device, offset=3)
+    assert not isinstance(got, np.memmap) and np.array_equal(got, np.zeros((5, 2)))
 
 
 def test_array_from_file_reads_straight_into_the_array():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
@@ -129,6 +130,8 @@ def rec2dict(rec: np.ndarray) -> dict[str, Any]:
     """A dict of the fields of a one-element structured array."""
     return {name: rec[name] if rec.ndim == 0 else rec[name][0] for name in rec.dtype.names}
 
+
+sys_is_le: bool = sys.byteorder == "little"
 
 _BLOCK_BYTES = 8 * 2**20  # bounds every temporary made while reading, writing or scanning
 _MMAP_MODES = (True, False, "c", "r", "r+")
@@ -398,9 +401,11 @@ def seek_tell(fileobj: IO[bytes], offset: int, write0: bool = False) -> None:
     If seeking fails, being at `offset` already is fine; with `write0`,
     zeros are written to get there (for compressed streams open for writing).
     """
-    tell = getattr(fileobj, "tell", None)
-    if tell is not None and tell() == offset:
-        return  # nothing to do, and write-mode streams may refuse any seek
+    try:
+        if fileobj.tell() == offset:
+            return  # nothing to do, and write-mode streams may refuse any seek
+    except (AttributeError, OSError):
+        pass
     try:
         fileobj.seek(offset)
     except OSError as err:
@@ -422,9 +427,12 @@ def _memmap(infile: Any, dtype: np.dtype, shape: tuple[int, ...], offset: int,
     if not isinstance(target, _MAPPABLE):
         return None
     try:
-        size = os.fstat(target.fileno()).st_size
+        status = os.fstat(target.fileno())
     except (OSError, ValueError):
         return None
+    if not stat.S_ISREG(status.st_mode):  # pipes and devices cannot be mapped
+        return None
+    size = status.st_size
     if offset + n_bytes > size:
         raise TruncatedDataError(
             f"Expected {n_bytes} bytes of data at offset {offset}, but only "
