@@ -27,6 +27,8 @@ def test_every_error_has_the_root(klass):
         (errors.HeaderDataError, ValueError),
         (errors.HeaderTypeError, TypeError),
         (errors.TruncatedDataError, EOFError),
+        (errors.TruncatedDataError, OSError),
+        (errors.FloatingError, ValueError),
         (errors.ExpiredDeprecationError, RuntimeError),
         (errors.MissingDependencyError, ImportError),
         (errors.CastingError, ValueError),

@@ -473,11 +473,11 @@ class AnalyzeImage(SpatialImage):
         with header_holder.get_prepare_fileobj(mode="wb") as header_file:
             self._write_header(header_file, disk_header)
             if same_file:
-                seek_tell(header_file, disk_header.get_data_offset())
+                seek_tell(header_file, disk_header.get_data_offset(), write0=True)
                 writer.to_fileobj(header_file, order=disk_header.data_layout)
         if not same_file:
             with image_holder.get_prepare_fileobj(mode="wb") as image_file:
-                seek_tell(image_file, disk_header.get_data_offset())
+                seek_tell(image_file, disk_header.get_data_offset(), write0=True)
                 writer.to_fileobj(image_file, order=disk_header.data_layout)
         self.file_map = file_map
 

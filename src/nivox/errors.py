@@ -21,6 +21,7 @@ __all__ = [
     "CorruptStreamError",
     "ExpiredDeprecationError",
     "CastingError",
+    "FloatingError",
     "WriterError",
     "ScalingError",
     "MissingDependencyError",
@@ -57,8 +58,11 @@ class ImageDataError(NivoxError, ValueError):
     """Image data that cannot be read, stored or interpreted."""
 
 
-class TruncatedDataError(ImageDataError, EOFError):
-    """A file holds fewer bytes of data than its header says."""
+class TruncatedDataError(ImageDataError, OSError, EOFError):
+    """A file holds fewer bytes of data than its header says.
+
+    Also an OSError, which is what nibabel raises for short files.
+    """
 
 
 class CorruptStreamError(ImageDataError):
@@ -71,6 +75,10 @@ class ExpiredDeprecationError(NivoxError, RuntimeError):
 
 class CastingError(NivoxError, ValueError):
     """Values that cannot be cast to the requested type."""
+
+
+class FloatingError(CastingError):
+    """Floating point values that cannot be represented as asked."""
 
 
 class WriterError(NivoxError, ValueError):
