@@ -20,7 +20,6 @@ The read path is built to touch memory as little as possible:
 
 from __future__ import annotations
 
-import copy as _copy
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -47,7 +46,7 @@ __all__ = [
 KEEP_FILE_OPEN_DEFAULT: bool = False
 
 # elements converted per chunk when scaling
-_SCALE_CHUNK = 1 << 16
+_SCALE_CHUNK = 1 << 14
 
 
 @runtime_checkable
@@ -461,7 +460,13 @@ class ArrayProxy:
 
     def copy(self) -> ArrayProxy:
         """A proxy of the same data sharing this one's lock and open file."""
-        return _copy.copy(self)
+        return self.__copy__()
+
+    def __copy__(self) -> ArrayProxy:
+        # not through __getstate__, which drops the shared handle for pickling
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -1,8 +1,10 @@
 """gzip: the standard library always, faster backends when installed.
 
-Reading and writing prefer ``isal`` (Intel ISA-L), then ``zlib-ng``, then the
-standard library; all of them are ``gzip.GzipFile`` subclasses and decode to
-identical bytes, only faster. With ``keep_open=True`` and ``indexed_gzip``
+Reading prefers ``isal`` (Intel ISA-L) over the standard library; writing
+prefers ``isal``, then ``zlib-ng``, then the standard library. All are
+``gzip.GzipFile`` subclasses producing identical data, only faster.
+``zlib-ng`` does not read: its reader (python-zlib-ng 1.1) returns wrong data
+or fails after seeking backwards, which fileslice and proxies do. With ``keep_open=True`` and ``indexed_gzip``
 installed, readers build a seek index as they go, so a file kept open for
 many slices is not decompressed from the start on every backward seek.
 
@@ -23,7 +25,8 @@ from . import StreamGuard
 
 __all__ = [
     "DeterministicGzipFile",
-    "BACKENDS",
+    "READERS",
+    "WRITERS",
     "available",
     "backend_name",
     "open_read",
@@ -97,7 +100,8 @@ def _isal_level(compresslevel: int) -> int:
 
 
 # fastest first; each entry is a GzipFile subclass with the same behaviour
-BACKENDS: dict[str, type[gzip.GzipFile]] = {}
+READERS: dict[str, type[gzip.GzipFile]] = {}
+WRITERS: dict[str, type[gzip.GzipFile]] = {}
 
 try:
     from isal import igzip as _igzip
@@ -110,7 +114,7 @@ else:
         _decode_errors = _DECODE_ERRORS + (_isal_zlib.error,)
         _level = staticmethod(_isal_level)
 
-    BACKENDS["isal"] = _IsalGzipFile
+    READERS["isal"] = WRITERS["isal"] = _IsalGzipFile
 
 try:
     from zlib_ng import gzip_ng as _gzip_ng
@@ -122,9 +126,9 @@ else:
     class _ZlibNgGzipFile(_GzipMixin, _gzip_ng.GzipNGFile):
         _decode_errors = _DECODE_ERRORS + (_zlib_ng.error,)
 
-    BACKENDS["zlib_ng"] = _ZlibNgGzipFile
+    WRITERS["zlib_ng"] = _ZlibNgGzipFile
 
-BACKENDS["stdlib"] = DeterministicGzipFile
+READERS["stdlib"] = WRITERS["stdlib"] = DeterministicGzipFile
 
 
 def available() -> bool:
@@ -133,8 +137,8 @@ def available() -> bool:
 
 
 def backend_name() -> str:
-    """Name of the backend used for reading and writing."""
-    return next(iter(BACKENDS))
+    """Names of the backends used for reading and for writing, as 'reader/writer'."""
+    return f"{next(iter(READERS))}/{next(iter(WRITERS))}"
 
 
 @functools.cache
@@ -162,14 +166,14 @@ def open_read(fileish: Any, *, keep_open: bool = False) -> IO[bytes]:
             reader = indexed(os.fsdecode(fileish), drop_handles=False)
             reader.source_name = fileish
             return reader
-        return next(iter(BACKENDS.values()))(fileish, "rb")
-    return next(iter(BACKENDS.values()))(fileobj=fileish, mode="rb")
+        return next(iter(READERS.values()))(fileish, "rb")
+    return next(iter(READERS.values()))(fileobj=fileish, mode="rb")
 
 
 def open_write(fileish: Any, compresslevel: int | None, *, mtime: float = 0) -> IO[bytes]:
     """Open a gzip path or binary file object for deterministic writing."""
     level = 1 if compresslevel is None else int(compresslevel)
-    klass = next(iter(BACKENDS.values()))
+    klass = next(iter(WRITERS.values()))
     if isinstance(fileish, (str, bytes, os.PathLike)):
         return klass(fileish, "wb", level, mtime=mtime)
     return klass(fileobj=fileish, mode="wb", compresslevel=level, mtime=mtime)
