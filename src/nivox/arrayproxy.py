@@ -20,6 +20,7 @@ The read path is built to touch memory as little as possible:
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,7 @@ __all__ = [
     "get_obj_dtype",
     "is_proxy",
     "reshape_dataobj",
+    "scaled_dtype",
 ]
 
 #: whether proxies keep their file open between reads when not told; read
@@ -65,6 +67,8 @@ class ArrayLike(Protocol):
 
 
 def _is_identity(slope: Any, inter: Any) -> bool:
+    if isinstance(slope, (int, float, np.number)) and isinstance(inter, (int, float, np.number)):
+        return bool(slope == 1 and inter == 0)  # the usual case, without array overhead
     return bool(np.all(np.asarray(slope) == 1) and np.all(np.asarray(inter) == 0))
 
 
@@ -358,7 +362,7 @@ class ArrayProxy:
             yield opener, (None if opener.me_opened else shared.lock)
 
     def _nbytes(self) -> int:
-        return int(np.prod(self._shape, dtype=np.int64)) * self._dtype.itemsize
+        return math.prod(self._shape) * self._dtype.itemsize
 
     def _memmap(self, mode: str) -> np.ndarray:
         nbytes = self._nbytes()
@@ -441,18 +445,18 @@ class ArrayProxy:
         """A proxy of the same data with another shape (one length may be -1)."""
         shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
         shape = tuple(int(n) for n in shape)
-        size = int(np.prod(self._shape, dtype=np.int64))
+        size = math.prod(self._shape)
         unknown = [i for i, n in enumerate(shape) if n == -1]
         if len(unknown) > 1:
             raise ValueError("can only specify one unknown dimension")
         if any(n < -1 for n in shape):
             raise ValueError(f"negative dimensions not allowed: {shape}")
         if unknown:
-            known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+            known = math.prod([n for n in shape if n != -1])
             if known == 0 or size % known:
                 raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
             shape = shape[: unknown[0]] + (size // known,) + shape[unknown[0] + 1 :]
-        if int(np.prod(shape, dtype=np.int64)) != size:
+        if math.prod(shape) != size:
             raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
         reshaped = self.copy()
         reshaped._shape = shape

@@ -22,6 +22,7 @@ select and index it in memory, with numpy's semantics.
 from __future__ import annotations
 
 import io
+import math
 import operator
 import os
 from collections.abc import Callable, Sequence
@@ -363,6 +364,11 @@ def _read_box(
 ) -> None:
     """Read the box ``selections`` picks into ``dest`` (its bytes, dense, in ``order``)."""
     first, run, grid = _plan_runs(shape, itemsize, order, selections)
+    if not grid:  # one contiguous run: no planning needed
+        got = source.read_at(offset + first, memoryview(dest))
+        if got != run:
+            raise _ShortRead(offset + first + got)
+        return
     merge = merge_heuristic if heuristic is None else heuristic
     # how many grid axes to read through (``sieved``), and in blocks of how
     # many entries the next axis is read through when its span is too large
@@ -378,7 +384,7 @@ def _read_box(
         block = max(1, (_SCRATCH_BYTES - span) // stride + 1)
         break
     inner = grid[:sieved]
-    inner_bytes = run * int(np.prod([count for count, _ in inner], dtype=np.int64))
+    inner_bytes = run * math.prod([count for count, _ in inner])
     out_strides = [run]
     for count, _ in grid[:-1]:
         out_strides.append(out_strides[-1] * count)
@@ -433,7 +439,7 @@ def _read_selection(
     heuristic: Heuristic | None,
     lock: Any,
 ) -> None:
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     _check_size(source, offset, nbytes)
     guard = lock if (lock is not None and source.needs_lock) else nullcontext()
     try:
@@ -540,7 +546,7 @@ def read_array(
     dtype = np.dtype(dtype)
     shape = tuple(int(n) for n in shape)
     _check_order(order)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize
     if out is None:
         out = np.empty(shape, dtype=dtype, order=order)
     contiguous = out.flags.c_contiguous if order == "C" else out.flags.f_contiguous
