@@ -26,6 +26,10 @@ import nivox
 from nivox.nifti1 import Nifti1Extension
 
 SEED = 20240611
+# exp/sin/cos may differ in the last bits between CPUs (numpy picks SIMD code at run
+# time), so their results are rounded to this many decimals before use: the files
+# then come out the same on every machine.
+DECIMALS = 6
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "src" / "nivox" / "testing" / "data"
 
 
@@ -39,30 +43,32 @@ def head_phantom(shape: tuple[int, int, int], rng: np.random.Generator,
     def ellipsoid(cx: float, cy: float, cz: float, rx: float, ry: float, rz: float) -> np.ndarray:
         radius = np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 + ((z - cz) / rz) ** 2)
         # logistic edge about two voxels wide: smooth, so it compresses well
-        return 1.0 / (1.0 + np.exp((radius - 1.0) * 12.0))
+        return np.round(1.0 / (1.0 + np.exp((radius - 1.0) * 12.0)), DECIMALS)
 
     scalp = ellipsoid(0, 0, 0, 0.92, 0.95, 0.9)
     brain = ellipsoid(0, 0.03, 0.05, 0.78, 0.84, 0.75)
     ventricles = ellipsoid(-0.12, 0.05, 0.1, 0.1, 0.3, 0.15) + ellipsoid(0.12, 0.05, 0.1, 0.1, 0.3, 0.15)
     # grey/white contrast as slow waves, so the "brain" has folds of a sort
-    folds = 0.5 + 0.5 * np.sin(7 * x) * np.cos(6 * y) * np.sin(5 * z + 0.5)
+    folds = np.round(0.5 + 0.5 * np.sin(7 * x) * np.cos(6 * y) * np.sin(5 * z + 0.5), DECIMALS)
     volume = 0.35 * scalp + brain * (0.25 + 0.4 * folds) - 0.45 * np.clip(ventricles, 0, 1) * brain
     volume += rng.normal(0, noise, shape)
     return np.clip(volume, 0, None).astype(np.float32)
 
 
 def oblique_affine(zooms: tuple[float, float, float], shape: tuple[int, ...],
-                   angle_deg: float) -> np.ndarray:
-    """RAS affine with the given voxel sizes, rotated about x, centred on the volume."""
-    theta = np.deg2rad(angle_deg)
-    rotation = np.array([[1, 0, 0],
-                         [0, np.cos(theta), -np.sin(theta)],
-                         [0, np.sin(theta), np.cos(theta)]])
+                   sign: int = 1) -> np.ndarray:
+    """RAS affine with the given voxel sizes, tilted about x, centred on the volume.
+
+    The tilt (about 12.7 degrees) has cosine 40/41 and sine 9/41, a Pythagorean
+    triple: exact ratios, so no trigonometry whose last bits vary by machine.
+    """
+    cos, sin = 40 / 41, sign * 9 / 41
+    rotation = np.array([[1, 0, 0], [0, cos, -sin], [0, sin, cos]])
     affine = np.eye(4)
     affine[:3, :3] = rotation @ np.diag(zooms)
     centre = (np.array(shape[:3]) - 1) / 2
     affine[:3, 3] = -affine[:3, :3] @ centre
-    return np.round(affine, 6)
+    return affine
 
 
 def make_example4d(out: Path, rng: np.random.Generator) -> None:
@@ -72,8 +78,9 @@ def make_example4d(out: Path, rng: np.random.Generator) -> None:
     base = head_phantom(shape3, rng, noise=0.004)
     # a slow "activation" in one blob, different in every volume
     x, y, z = np.meshgrid(*[np.arange(n) for n in shape3], indexing="ij")
-    blob = np.exp(-((x - 26) ** 2 + (y - 30) ** 2 + (z - 11) ** 2) / 18.0)
-    vols = [base * 1500.0 * (1 + 0.04 * np.sin(t) * blob) + 100.0 * t for t in range(n_vols)]
+    blob = np.round(np.exp(-((x - 26) ** 2 + (y - 30) ** 2 + (z - 11) ** 2) / 18.0), DECIMALS)
+    change = (0.0, 0.04, -0.03)[:n_vols]  # signal change of the blob per volume
+    vols = [base * 1500.0 * (1 + change[t] * blob) + 100.0 * t for t in range(n_vols)]
     data = np.stack(vols, axis=-1).astype(np.float32)
 
     zooms = (3.0, 3.0, 4.0)
@@ -81,8 +88,8 @@ def make_example4d(out: Path, rng: np.random.Generator) -> None:
     header = img.header
     # float data stored as int16: the writer has to choose a slope and intercept
     img.set_data_dtype(np.int16)
-    img.set_qform(oblique_affine(zooms, shape3, 10.0), code="scanner")
-    sform = oblique_affine(zooms, shape3, 10.0)
+    img.set_qform(oblique_affine(zooms, shape3), code="scanner")
+    sform = oblique_affine(zooms, shape3)
     sform[:3, 3] += (2.5, -17.0, 12.0)  # sform registered elsewhere than the scanner frame
     img.set_sform(sform, code="aligned")
     header.set_zooms(zooms + (2.0,))
@@ -120,7 +127,7 @@ def make_nifti2(out: Path, rng: np.random.Generator) -> None:
     shape3 = (24, 28, 12)
     base = head_phantom(shape3, rng)
     data = np.stack([np.round(base * 800 + 20 * t) for t in range(2)], axis=-1).astype(np.int16)
-    img = Nifti2Image(data, oblique_affine((2.0, 2.0, 2.5), shape3, -6.0))
+    img = Nifti2Image(data, oblique_affine((2.0, 2.0, 2.5), shape3, sign=-1))
     img.header.set_zooms((2.0, 2.0, 2.5, 1.5))
     img.header.set_xyzt_units("mm", "sec")
     img.to_filename(os.fspath(out / "example_nifti2.nii.gz"))
