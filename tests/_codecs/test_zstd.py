@@ -90,3 +90,15 @@ def test_missing_zstandard_says_what_to_install(monkeypatch):
     assert not nvzstd.available()
     with pytest.raises(MissingDependencyError, match=r"pip install nivox\[zstd\]"):
         _codecs.by_name("zstd").open_read("anything.zst")
+
+
+def test_writer_position_counts_uncompressed_bytes(tmp_path):
+    path = tmp_path / "pad.zst"
+    with nvzstd.open_write(path, 3) as out:
+        assert out.write(b"header") == 6 and out.tell() == 6
+        out.seek(16)  # forward seeks pad with zeros, as GzipFile does
+        out.write(memoryview(b"data"))
+        assert out.tell() == 20
+        with pytest.raises(OSError, match="negative seek"):
+            out.seek(3)
+    assert nvzstd.open_read(path).read() == b"header" + bytes(10) + b"data"

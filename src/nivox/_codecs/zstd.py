@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from . import corrupt_stream_error
 
-__all__ = ["ZstdReader", "available", "open_read", "open_write"]
+__all__ = ["ZstdReader", "ZstdWriter", "available", "open_read", "open_write"]
 
 # compressed bytes fed to the decompressor at a time
 _READ_SIZE = 1 << 17
@@ -138,13 +138,67 @@ def open_read(fileish: Any, *, keep_open: bool = False) -> IO[bytes]:
     return io.BufferedReader(raw, buffer_size=_READ_SIZE)
 
 
+class ZstdWriter(io.BufferedIOBase):
+    """Compressing writer whose position counts uncompressed bytes, as GzipFile's does.
+
+    ``zstandard``'s own writer reports compressed bytes from ``tell()``;
+    writers that pad to a header's data offset need the uncompressed one.
+    Seeking forward writes zeros; seeking backward is an OSError.
+    """
+
+    def __init__(self, target: IO[bytes], level: int, name: Any = None, close_target: bool = False) -> None:
+        import zstandard
+
+        super().__init__()
+        # a content checksum lets readers detect corruption the decoder cannot
+        compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
+        self._writer = compressor.stream_writer(target, closefd=close_target)
+        self._pos = 0
+        self.name = name
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        with memoryview(data) as view:
+            count = view.nbytes
+        self._writer.write(data)
+        self._pos += count
+        return count
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("zstd writers can only seek from the start or current position")
+        if offset < self._pos:
+            raise OSError("negative seek in write mode")
+        zeros = bytes(min(offset - self._pos, _READ_SIZE))
+        while self._pos < offset:
+            self.write(zeros[: offset - self._pos])
+        return self._pos
+
+    def flush(self) -> None:
+        if not self._writer.closed:  # IOBase.close flushes after we closed it
+            self._writer.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._writer.close()
+            finally:
+                super().close()
+
+
 def open_write(fileish: Any, compresslevel: int | None) -> IO[bytes]:
     """Open a zstd path or binary file object for writing at ``compresslevel``."""
-    import zstandard
-
     level = 3 if compresslevel is None else int(compresslevel)
-    # a content checksum lets readers detect corruption the decoder cannot
-    compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
     if isinstance(fileish, (str, bytes, os.PathLike)):
-        return compressor.stream_writer(builtins.open(fileish, "wb"), closefd=True)
-    return compressor.stream_writer(fileish, closefd=False)
+        return ZstdWriter(builtins.open(fileish, "wb"), level, name=fileish, close_target=True)
+    return ZstdWriter(fileish, level, name=getattr(fileish, "name", None))
