@@ -330,6 +330,8 @@ def test_corpus_header_only(corpus, capsys, relpath):
     assert main(["describe", "--stats", path]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"nivox: error: {path}: ") and err.count("\n") == 1
+    if path.endswith(".hdr"):  # the missing file is the .img: the message must say so
+        assert path[:-4] + ".img" in err
 
 
 @pytest.mark.parametrize("relpath", CORPUS_NOT_IMAGES)

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         except Exception as exc:  # every failure becomes one line naming the file
             if args.debug:
                 traceback.print_exc()
-            print(f"{_PROG}: error: {filename}: {_one_line(exc)}", file=sys.stderr)
+            print(f"{_PROG}: error: {filename}: {_one_line(exc, filename)}", file=sys.stderr)
             status = 1
             continue
         if args.json:
@@ -74,11 +74,14 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, filename: str) -> str:
+    message = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror and not exc.filename2:
-        message = exc.strerror  # the file is already named in front of the message
-    else:
-        message = str(exc) or type(exc).__name__
+        # name the file only when it is not the one already in front of the message
+        same = exc.filename is None or os.fspath(exc.filename) == filename
+        message = exc.strerror if same else f"{exc.strerror}: {os.fspath(exc.filename)!r}"
+    # library messages often start with the file name, which the line already begins with
+    message = message.removeprefix(f"{filename}: ")
     return " ".join(message.split())
 
 
