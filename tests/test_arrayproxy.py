@@ -12,7 +12,7 @@ import pytest
 
 import nivox.arrayproxy as arrayproxy_module
 from nivox.arrayproxy import ArrayLike, ArrayProxy, get_obj_dtype, is_proxy, reshape_dataobj, scaled_dtype
-from nivox.errors import CorruptStreamError, TruncatedDataError
+from nivox.errors import CorruptStreamError, ImageFileNotFoundError, TruncatedDataError
 from nivox.openers import Opener
 
 OFFSET = 32
@@ -340,6 +340,14 @@ def test_truncated_file_names_file_and_counts(tmp_path, int16_data):
         for read in (np.asarray, lambda p: p[0], lambda p: p.get_unscaled()):
             with pytest.raises(TruncatedDataError, match=r"cut\.img.*expected 672 bytes.*holds 468"):
                 read(proxy)
+
+
+def test_missing_file(tmp_path):
+    for mmap in (True, False):
+        for name in ("gone.img", "gone.img.gz"):
+            proxy = ArrayProxy(tmp_path / name, (SHAPE, "<i2", OFFSET), mmap=mmap)
+            with pytest.raises(ImageFileNotFoundError, match="gone.img"):
+                proxy[0]
 
 
 def test_truncated_gzip_is_corrupt_stream(tmp_path, int16_data):

@@ -29,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import TruncatedDataError
+from .errors import ImageFileNotFoundError, TruncatedDataError
 from .fileslice import _byte_view, fileslice, read_array
 from .openers import ImageOpener
 
@@ -368,7 +368,10 @@ class ArrayProxy:
         nbytes = self._nbytes()
         if nbytes == 0:
             return np.empty(self._shape, self._dtype, order=self.order)
-        size = os.path.getsize(self.file_like)
+        try:
+            size = os.path.getsize(self.file_like)
+        except FileNotFoundError as err:
+            raise ImageFileNotFoundError(f"cannot read {os.fsdecode(self.file_like)!r}: no such file") from err
         if size < self._offset + nbytes:
             raise TruncatedDataError(
                 f"{os.fsdecode(self.file_like)}: expected {nbytes} bytes of array data after "
