@@ -65,8 +65,11 @@ class TruncatedDataError(ImageDataError, OSError, EOFError):
     """
 
 
-class CorruptStreamError(ImageDataError):
-    """A compressed stream that is corrupt or ends too early."""
+class CorruptStreamError(ImageDataError, OSError, EOFError):
+    """A compressed stream that is corrupt or ends too early.
+
+    Also an OSError and EOFError: what gzip and friends raise for such streams.
+    """
 
 
 class ExpiredDeprecationError(NivoxError, RuntimeError):

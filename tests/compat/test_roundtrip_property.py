@@ -87,7 +87,7 @@ def test_written_by_nivox_read_by_both(tmp_path_factory, case):
         np.testing.assert_array_equal(np.asanyarray(ours.dataobj), data)
     else:
         slope = ours.dataobj.slope
-        assert np.allclose(ours.get_fdata(), data, atol=slope / 2 + 1e-6 * np.abs(data).max())
+        assert np.allclose(ours.get_fdata(), data, atol=abs(slope) / 2 + 1e-6 * np.abs(data).max())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
