@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+import nivox
+from nivox.funcs import as_closest_canonical, concat_images, four_to_three, squeeze_image
+from nivox.nifti1 import Nifti1Image
+from nivox.orientations import OrientationError, aff2axcodes
+
+
+def _img(shape, affine=None, dtype=np.int16):
+    return Nifti1Image(np.arange(np.prod(shape), dtype=dtype).reshape(shape),
+                       np.eye(4) if affine is None else affine)
+
+
+def test_squeeze_image():
+    assert squeeze_image(_img((2, 3, 4, 1, 1))).shape == (2, 3, 4)
+    assert squeeze_image(_img((2, 3, 1))).shape == (2, 3, 1)  # spatial axes kept
+    assert squeeze_image(_img((2, 3, 4, 1, 5))).shape == (2, 3, 4, 1, 5)
+
+
+def test_concat_images_new_axis_and_existing_axis(tmp_path):
+    a, b = _img((2, 3, 4)), _img((2, 3, 4))
+    stacked = concat_images([a, b])
+    assert stacked.shape == (2, 3, 4, 2)
+    assert np.array_equal(stacked.dataobj[..., 1], b.dataobj)
+    nivox.save(a, tmp_path / "a.nii.gz")
+    from_files = concat_images([tmp_path / "a.nii.gz", b], axis=2)
+    assert from_files.shape == (2, 3, 8)
+    with pytest.raises(ValueError, match="Affine"):
+        concat_images([a, _img((2, 3, 4), np.diag([2, 2, 2, 1]))])
+    assert concat_images([a, _img((2, 3, 4), np.diag([2, 2, 2, 1]))], check_affines=False).shape == (2, 3, 4, 2)
+    with pytest.raises(ValueError):
+        concat_images([a, _img((2, 3, 5))])
+
+
+def test_concat_matches_nibabel():
+    nib = pytest.importorskip("nibabel")
+    ours = concat_images([_img((2, 3, 4)), _img((2, 3, 4), dtype=np.float32)])
+    theirs = nib.concat_images([nib.Nifti1Image(np.asanyarray(i.dataobj), np.eye(4))
+                                for i in (_img((2, 3, 4)), _img((2, 3, 4), dtype=np.float32))])
+    np.testing.assert_array_equal(np.asanyarray(ours.dataobj), np.asanyarray(theirs.dataobj))
+
+
+def test_four_to_three():
+    vols = four_to_three(_img((2, 3, 4, 3)))
+    assert len(vols) == 3 and vols[2].shape == (2, 3, 4)
+    with pytest.raises(ValueError):
+        four_to_three(_img((2, 3, 4)))
+
+
+@pytest.mark.parametrize("codes", [("L", "A", "S"), ("P", "S", "R"), ("I", "L", "P"), ("R", "A", "S")])
+def test_as_closest_canonical(codes):
+    # an affine whose voxel axes point along `codes`
+    affine = np.eye(4)
+    affine[:3, :3] = 0
+    for axis, code in enumerate(codes):
+        world = "LRPAIS".index(code) // 2
+        affine[world, axis] = 1 if code in "RAS" else -1
+    img = _img((2, 3, 4), affine)
+    assert aff2axcodes(img.affine) == codes
+    canonical = as_closest_canonical(img)
+    assert aff2axcodes(canonical.affine) == ("R", "A", "S")
+    # every voxel keeps its world position
+    for ijk in [(0, 0, 0), (1, 2, 3)]:
+        world = img.affine @ [*ijk, 1]
+        new_ijk = np.linalg.solve(canonical.affine, world)[:3].round().astype(int)
+        assert canonical.dataobj[tuple(new_ijk)] == img.dataobj[ijk]
+    if codes == ("R", "A", "S"):
+        assert canonical is img
+
+
+def test_as_closest_canonical_enforce_diag():
+    angle = np.pi / 8
+    affine = np.eye(4)
+    affine[:2, :2] = [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
+    with pytest.raises(OrientationError):
+        as_closest_canonical(_img((2, 3, 4), affine), enforce_diag=True)
