@@ -81,6 +81,12 @@ class ImageAPI:
                 call()
         with pytest.raises(ExpiredDeprecationError, match="from_file_map"):
             self.image_class.from_files({})
+        with pytest.raises(ExpiredDeprecationError, match="filespec_to_file_map"):
+            self.image_class.filespec_to_files("x")
+        with pytest.raises(ExpiredDeprecationError, match="to_file_map"):
+            img.to_files()
+        with pytest.raises(ExpiredDeprecationError, match="to_filename"):
+            img.to_filespec("x")
 
     # ---- get_fdata and caching -----------------------------------------------
 
