@@ -82,3 +82,15 @@ def test_kwargs_reach_the_proxy(tmp_path):
 def test_expired_read_img_data():
     with pytest.raises(nivox.errors.ExpiredDeprecationError):
         nivox.loadsave.read_img_data(None)
+
+
+def test_load_errors_say_why(tmp_path):
+    (tmp_path / "link.nii.gz").write_bytes(b"./mask.nii.gz\n")  # a text stand-in named .gz
+    with pytest.raises(ImageFileError, match="named .gz but does not hold gzip data"):
+        nivox.load(tmp_path / "link.nii.gz")
+    (tmp_path / "t.nii").write_bytes(b"x" * 400)
+    with pytest.raises(ImageFileError, match="no header of Nifti1Image/Nifti2Image"):
+        nivox.load(tmp_path / "t.nii")
+    (tmp_path / "t.foo").write_bytes(b"x" * 400)
+    with pytest.raises(ImageFileError, match="no image format uses the extension '.foo'"):
+        nivox.load(tmp_path / "t.foo")

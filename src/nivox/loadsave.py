@@ -39,11 +39,27 @@ def guessed_image_type(filename: FileSpec) -> type:
     """The image class that would load ``filename``."""
     path = _checked_path(filename)
     sniff = None
-    for klass in classes_for_extension(_extension(path)):
+    classes = classes_for_extension(_extension(path))
+    for klass in classes:
         is_valid, sniff = klass.path_maybe_image(path, sniff)
         if is_valid:
             return klass
-    raise ImageFileError(f'Cannot work out file type of "{path}"')
+    raise ImageFileError(f'Cannot work out file type of "{path}": {_why_not_an_image(path, classes)}')
+
+
+def _why_not_an_image(path: str, classes: list[type]) -> str:
+    """A short reason for the load error: wrong extension, not really compressed, no header."""
+    from . import _codecs
+
+    if not classes:
+        return f"no image format uses the extension {_extension(path)!r}"
+    with open(path, "rb") as raw:
+        prefix = raw.read(16)
+    named = _codecs.for_path(path)
+    if named is not None and not named.matches(prefix):
+        return f"it is named {named.extensions[0]} but does not hold {named.name} data (starts {prefix[:8]!r})"
+    names = "/".join(dict.fromkeys(k.__name__ for k in classes))
+    return f"no header of {names} found at the start of the file"
 
 
 def load(filename: FileSpec, **kwargs: Any) -> SpatialImage:
