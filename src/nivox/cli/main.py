@@ -19,6 +19,15 @@ PROG = "nivox"
 #: command name -> module implementing it; imported only when the parser is built
 COMMANDS: dict[str, str] = {
     "describe": "nivox.cli.describe",
+    "ls": "nivox.cli.ls",
+    "header": "nivox.cli.header",
+    "diff": "nivox.cli.diff",
+    "stats": "nivox.cli.stats",
+    "convert": "nivox.cli.convert",
+    "conform": "nivox.cli.conform",
+    "reorient": "nivox.cli.reorient",
+    "view": "nivox.cli.view",
+    "roi": "nivox.cli.roi",
 }
 DEFAULT_COMMAND = "describe"
 _TOP_LEVEL_FLAGS = frozenset({"-h", "--help", "--version"})

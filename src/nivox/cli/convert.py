@@ -1,0 +1,187 @@
+"""``nivox convert``: copy an image to another format (chosen by the output's extension) or dtype.
+
+The data are read one volume at a time (with a progress bar on a terminal)
+while their range is checked against the output dtype: a value the output
+cannot hold is refused, unless the output format stores a scale factor that
+maps the values onto the dtype (the writer picks slope and intercept then).
+Refused: NaN or infinity into an integer type, a range beyond a float type's,
+integers a float type cannot hold exactly, complex into real, and values that
+do not fit an integer type (or are not whole) in a format without scaling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+import numpy as np
+
+from ._common import (
+    Progress, about, add_io_arguments, image_volumes, load_image, n_volumes, output_class,
+    run_guarded, save_image, set_usage, usage_error,
+)
+
+__all__ = ["add_parser", "check_representable", "convert", "read_volumes", "run"]
+
+NAME = "convert"
+
+
+def _dtype(text: str) -> np.dtype:
+    try:
+        return np.dtype(text)
+    except TypeError:
+        raise argparse.ArgumentTypeError(f"not a numpy dtype: {text!r}") from None
+
+
+def _level(text: str) -> int:
+    try:
+        level = int(text)
+    except ValueError:
+        level = -1
+    if level < 0:
+        raise argparse.ArgumentTypeError(f"compression level must be an integer >= 0, got {text!r}")
+    return level
+
+
+def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Register the ``convert`` subcommand."""
+    from ..imageclasses import FORMATS
+
+    parser = subparsers.add_parser(
+        NAME, parents=parents, help="convert an image to another format or dtype",
+        description="Write INPUT to OUTPUT in the format OUTPUT's extension names (.nii, "
+                    ".nii.gz, .hdr/.img, optionally compressed with .gz, .bz2 or .zst). "
+                    "Values the output dtype cannot hold are refused unless the format "
+                    "stores a scale factor that maps them onto it.",
+    )
+    add_io_arguments(parser)
+    parser.add_argument("--dtype", type=_dtype, metavar="DTYPE",
+                        help="on-disk data type of OUTPUT, such as int16, uint8 or float32 "
+                             "(default: INPUT's)")
+    parser.add_argument("--format", choices=[entry.name for entry in FORMATS], metavar="NAME",
+                        help="the format to write when the extension allows several "
+                             f"({', '.join(entry.name for entry in FORMATS)})")
+    parser.add_argument("--compresslevel", type=_level, metavar="N",
+                        help="compression level for compressed OUTPUT (gzip/bz2 1-9, zstd 1-22)")
+    set_usage(parser)
+    return parser
+
+
+# ---- reading and checking ---------------------------------------------------------------
+
+
+class _Range:
+    """What the data hold, gathered volume by volume."""
+
+    def __init__(self) -> None:
+        self.low = math.inf
+        self.high = -math.inf
+        self.nonfinite = 0
+        self.fractional = False
+        self.complex = False
+        self.integer = True  # every volume had an integer (or bool) type
+
+    def add(self, volume: np.ndarray) -> None:
+        kind = volume.dtype.kind
+        self.integer = self.integer and kind in "iub"
+        if kind == "c":
+            self.complex = True
+            return
+        if kind == "f":
+            finite = np.isfinite(volume)
+            count = volume.size - int(np.count_nonzero(finite))
+            if count:
+                self.nonfinite += count
+                volume = volume[finite]
+            if volume.size and not self.fractional:
+                self.fractional = not np.array_equal(volume, np.round(volume))
+        if volume.size:
+            self.low = min(self.low, float(volume.min()))
+            self.high = max(self.high, float(volume.max()))
+
+
+def read_volumes(img: Any, label: str = "reading") -> tuple[np.ndarray, _Range]:
+    """The (scaled) data of ``img``, read one volume at a time, and their range."""
+    shape = tuple(int(n) for n in img.shape)
+    found = _Range()
+    count = n_volumes(shape)
+    if count == 1:
+        data = np.asanyarray(img.dataobj)
+        found.add(data)
+        return data, found
+    out: np.ndarray | None = None
+    with Progress(count, label) as bar:
+        for index, volume in enumerate(image_volumes(img.dataobj, shape)):
+            if out is None:
+                out = np.empty(shape, dtype=volume.dtype)
+            flat = out.reshape(shape[:3] + (count,))
+            flat[..., index] = volume
+            found.add(volume)
+            bar.advance()
+    assert out is not None
+    return out, found
+
+
+def check_representable(found: _Range, dtype: np.dtype, can_scale: bool) -> None:
+    """Raise ValueError when the values in ``found`` cannot be stored as ``dtype``."""
+    if found.complex and dtype.kind != "c":
+        raise ValueError(f"complex data cannot be stored as {dtype.name}")
+    if dtype.kind == "c" or found.complex:
+        return
+    span = f"[{found.low:.6g}, {found.high:.6g}]"
+    empty = found.low > found.high
+    if dtype.kind in "iub":
+        if found.nonfinite:
+            raise ValueError(f"{found.nonfinite} NaN or infinite values cannot be stored "
+                             f"as {dtype.name}")
+        if can_scale or empty:
+            return
+        info = np.iinfo(dtype) if dtype.kind != "b" else np.iinfo(np.uint8)
+        if found.low < info.min or found.high > info.max:
+            raise ValueError(f"values in {span} do not fit {dtype.name} [{info.min}, {info.max}] "
+                             "and the output format stores no scale factor")
+        if found.fractional:
+            raise ValueError(f"values in {span} are not all whole numbers, so {dtype.name} "
+                             "cannot hold them, and the output format stores no scale factor")
+        return
+    if dtype.kind == "f" and not empty:
+        finfo = np.finfo(dtype)
+        if found.low < -float(finfo.max) or found.high > float(finfo.max):
+            raise ValueError(f"values in {span} exceed the range of {dtype.name} "
+                             f"(+-{float(finfo.max):.6g})")
+        exact = 2.0 ** (finfo.nmant + 1)
+        if found.integer and max(abs(found.low), abs(found.high)) > exact:
+            raise ValueError(f"whole values in {span} cannot all be stored exactly as "
+                             f"{dtype.name} (exact up to {exact:.0f})")
+
+
+def convert(input_file: str, output_file: str, dtype: np.dtype | None = None,
+            force: bool = False, compresslevel: int | None = None,
+            format_name: str | None = None) -> Any:
+    """Convert ``input_file`` to ``output_file``; return the image written."""
+    with about(input_file):
+        img = load_image(input_file)
+        data, found = read_volumes(img, f"reading {input_file}")
+    with about(output_file):
+        header = output_class(img, output_file, format_name).header_class
+        target = np.dtype(dtype) if dtype is not None else np.dtype(img.get_data_dtype())
+        check_representable(found, target, bool(getattr(header, "has_data_slope", False)))
+        out = img.__class__(data, img.affine, img.header, extra=img.extra)
+        out.set_data_dtype(target)
+        # one step, but a big compressed file takes a while: say what is happening
+        with Progress(1, enabled=None if data.size > 2**22 else False) as bar:
+            bar.set_label(f"writing {output_file}")
+            return save_image(out, output_file, force, compresslevel, format_name)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Convert ``args.input`` to ``args.output``; exit status 1 on failure."""
+    if args.input is None or args.output is None:
+        return usage_error(args, "give the INPUT and OUTPUT files")
+
+    def body() -> int:
+        convert(args.input, args.output, args.dtype, args.force, args.compresslevel, args.format)
+        return 0
+
+    return run_guarded(args, body, args.input)

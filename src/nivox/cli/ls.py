@@ -1,0 +1,160 @@
+"""``nivox ls``: one table row per image file, from headers alone.
+
+Like ``nib-ls``: format, on-disk dtype, shape, voxel sizes, units and the
+NIfTI qform/sform codes. Only headers are read, so listing thousands of files
+is quick and files whose data are missing or damaged still list; ``--stats``
+adds columns that read the data (one volume at a time). Globs are expanded
+here (for shells that do not), and a folder lists the images inside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from ._common import (
+    FileFailure, Progress, about, coded_label, expand_files, fmt, jsonable, load_image, number, print_json,
+    read_raw_header, report_failure, set_usage,
+)
+
+__all__ = ["add_parser", "format_table", "list_file", "run"]
+
+NAME = "ls"
+_STAT_COLUMNS = ("min", "max", "mean", "nan")
+
+
+def _field_list(text: str) -> list[str]:
+    return [name for name in text.replace(",", " ").split() if name]
+
+
+def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Register the ``ls`` subcommand."""
+    parser = subparsers.add_parser(
+        NAME, parents=parents, help="a table of image files, from their headers",
+        description="List image files, one row each: type, dtype, shape, voxel sizes, units, "
+                    "qform and sform codes. Only headers are read unless --stats is given. "
+                    "FILE may be a glob (quoted) or a folder (its image files are listed).",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE",
+                        help="image files, globs or folders (default: the current folder)")
+    parser.add_argument("-s", "--stats", action="store_true",
+                        help="add min, max, mean and NaN count columns (reads the data)")
+    parser.add_argument("-H", "--header-fields", type=_field_list, default=[], metavar="F,F,...",
+                        help="add columns with these header fields, as stored in the file")
+    parser.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
+    parser.add_argument("--no-heading", action="store_true",
+                        help="omit the line of column names")
+    set_usage(parser)
+    return parser
+
+
+def _coded(header: Any, field: str) -> dict[str, Any] | None:
+    if field not in header.keys():
+        return None  # the format has no such field
+    label = coded_label(header, field)
+    return {"code": int(header[field]), "label": "invalid" if label is None else label}
+
+
+def _units(header: Any) -> dict[str, str | None]:
+    get_units = getattr(header, "get_xyzt_units", None)
+    if get_units is None:
+        return {"space": None, "time": None}
+    space, time = get_units()
+    return {"space": None if space == "unknown" else space,
+            "time": None if time == "unknown" else time}
+
+
+def list_file(filename: str, stats: bool = False, fields: list[str] | tuple[str, ...] = (),
+              progress_label: str | None = None) -> dict[str, Any]:
+    """The JSON-ready row for ``filename``; the data are read only when ``stats``."""
+    with about(filename):
+        img = load_image(filename)
+        header = img.header
+        dtype = np.dtype(img.get_data_dtype())
+        record: dict[str, Any] = {
+            "file": filename,
+            "type": type(img).__name__,
+            "dtype": dtype.name if dtype.fields is None else str(dtype),
+            "shape": [int(n) for n in img.shape],
+            "zooms": [number(z) for z in header.get_zooms()],
+            "units": _units(header),
+            "qform_code": _coded(header, "qform_code"),
+            "sform_code": _coded(header, "sform_code"),
+        }
+        if fields:
+            raw = read_raw_header(img)
+            record["fields"] = {name: jsonable(raw[name]) if name in raw.keys() else None
+                                for name in fields}
+        if stats:
+            from .stats import image_stats
+
+            summary = image_stats(img, progress_label=progress_label)
+            record["stats"] = {key: summary[key] for key in _STAT_COLUMNS}
+    return record
+
+
+def run(args: argparse.Namespace) -> int:
+    """List ``args.files``; exit status 1 if any could not be read."""
+    files = expand_files(args.files or [os.curdir], folders=True)
+    records = []
+    status = 0
+    with Progress(len(files), "reading headers", enabled=None if len(files) > 1 else False) as bar:
+        for filename in files:
+            try:
+                records.append(list_file(filename, args.stats, args.header_fields,
+                                         progress_label=filename if len(files) == 1 else None))
+            except FileFailure as failure:
+                report_failure(failure, args.debug, bar)
+                status = 1
+            bar.advance(label=filename)
+    if args.json:
+        print_json(records)
+    elif records:
+        sys.stdout.write(format_table(records, args.header_fields, args.stats,
+                                      heading=not args.no_heading))
+        sys.stdout.flush()
+    return status
+
+
+# ---- table -----------------------------------------------------------------------------
+
+
+def _cells(record: dict[str, Any], fields: list[str], stats: bool) -> list[str]:
+    units = record["units"]
+    unit_text = ",".join(u for u in (units["space"], units["time"] if len(record["zooms"]) > 3
+                                     else None) if u) or "-"
+    coded = [c["label"] if c is not None else "-" for c in (record["qform_code"],
+                                                               record["sform_code"])]
+    cells = [
+        record["file"], record["type"], record["dtype"],
+        "x".join(str(n) for n in record["shape"]),
+        "x".join(fmt(float(z)) if z is not None else "nan" for z in record["zooms"]),
+        unit_text, *coded,
+    ]
+    cells += [fmt(record["fields"][name]) for name in fields]
+    if stats:
+        cells += [fmt(record["stats"][key]) for key in _STAT_COLUMNS]
+    return cells
+
+
+def format_table(records: list[dict[str, Any]], fields: list[str] | tuple[str, ...] = (),
+                 stats: bool = False, heading: bool = True) -> str:
+    """Rows of ``records`` in aligned columns (numbers right-aligned), one line each."""
+    names = ["file", "type", "dtype", "shape", "zooms", "units", "qform", "sform", *fields]
+    if stats:
+        names += list(_STAT_COLUMNS)
+    rows = [_cells(record, list(fields), stats) for record in records]
+    if heading:
+        rows.insert(0, names)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(names))]
+    right = set(range(len(names) - len(_STAT_COLUMNS), len(names))) if stats else set()
+    lines = []
+    for row in rows:
+        cells = [cell.rjust(w) if i in right else cell.ljust(w)
+                 for i, (cell, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip() + "\n")
+    return "".join(lines)
