@@ -9,15 +9,19 @@ shape, zooms, offsets, the check battery, writing data) lives here.
 
 from __future__ import annotations
 
-from typing import IO, Any, ClassVar
+import math
+import struct
+from typing import IO, Any, ClassVar, NoReturn
 
 import numpy as np
 
+from . import validation as _validation
+from ._atomic import replacing_files
 from .arrayproxy import ArrayProxy
 from .arraywriters import ArrayWriter, WriterError, get_slope_inter, make_array_writer
-from .batteryrunners import Report
-from .errors import HeaderDataError, HeaderTypeError
-from .fileholders import FileMap, copy_file_map
+from .batteryrunners import BatteryRunner, Report
+from .errors import HeaderDataError, HeaderTypeError, ImageFileNotFoundError, NivoxError, TruncatedDataError
+from .fileholders import FileHolder, FileMap, copy_file_map
 from .spatialimages import SpatialHeader, SpatialImage
 from .volumeutils import (
     Recoder,
@@ -265,7 +269,10 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
 
     def get_data_offset(self) -> int:
         """Byte offset of the data in the image file."""
-        return int(self._structarr["vox_offset"])
+        offset = self._structarr["vox_offset"]
+        if not math.isfinite(float(offset)):
+            raise HeaderDataError(_validation.named(f"data offset (vox_offset) is {float(offset)}"))
+        return int(offset)
 
     def set_data_offset(self, offset: int) -> None:
         self._structarr["vox_offset"] = offset
@@ -308,6 +315,21 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
     @classmethod
     def _get_checks(cls) -> tuple[Any, ...]:
         return (cls._chk_sizeof_hdr, cls._chk_datatype, cls._chk_bitpix, cls._chk_pixdims)
+
+    @classmethod
+    def _get_load_checks(cls) -> tuple[Any, ...]:
+        """Checks beyond nibabel's battery, run on headers read from files.
+
+        They find what makes data or affine unusable; none changes the
+        header, so files nibabel reads load identically.
+        """
+        return (cls._chk_dims, cls._chk_finite_pixdims)
+
+    def run_load_checks(self) -> None:
+        """Run the load checks, reporting their problems as the validation mode says."""
+        battery = BatteryRunner(self._get_load_checks())
+        _, reports = battery.check_fix(self)
+        _validation.handle_reports(reports, remaining=lambda: battery.check_only(self))
 
     @classmethod
     def may_contain_header(cls, binaryblock: bytes) -> bool:
@@ -398,6 +420,80 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         return hdr, report
 
 
+    @staticmethod
+    def _chk_dims(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+        report = Report(HeaderDataError)
+        dims = hdr["dim"]
+        ndim = int(dims[0])
+        if not 0 <= ndim <= 7:
+            report.problem_level = 40
+            report.problem_msg = f"dim[0] is {ndim}; it should be 0 to 7"
+        elif ndim == 0 or not np.all(dims[1 : ndim + 1]):
+            report.problem_level = 30
+            report.problem_msg = "the image holds no voxels: " + (
+                "dim[0] is 0" if ndim == 0 else f"dim[1:{ndim + 1}] is {[int(d) for d in dims[1:ndim + 1]]}")
+        if fix and report.problem_level:
+            report.fix_msg = "leaving as is"
+        return hdr, report
+
+    @staticmethod
+    def _chk_finite_pixdims(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+        report = Report(HeaderDataError)
+        ndim = min(max(int(hdr["dim"][0]), 0), 7)
+        pixdims = np.asarray(hdr["pixdim"][1 : ndim + 1], dtype=np.float64)
+        bad = [i + 1 for i, value in enumerate(pixdims) if not np.isfinite(value)]
+        if not bad:
+            return hdr, report
+        report.problem_level = 30
+        report.problem_msg = (f"pixdim[{bad[0]}] is {pixdims[bad[0] - 1]}; voxel sizes and the "
+                              "affine made from them will not be finite")
+        if fix:
+            report.fix_msg = "leaving as is"
+        return hdr, report
+
+
+class _ShortFileProxy(ArrayProxy):
+    """The proxy of a file found at load to hold less data than its header says.
+
+    Every read raises TruncatedDataError at once, before allocating room for
+    data that is not there (a corrupt header can ask for terabytes).
+    """
+
+    def __init__(self, *args: Any, problem: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._problem = problem
+
+    def _refuse(self) -> NoReturn:
+        raise TruncatedDataError(self._problem)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        self._refuse()
+
+    def __getitem__(self, slicer: Any) -> np.ndarray:
+        self._refuse()
+
+    def get_unscaled(self) -> np.ndarray:
+        self._refuse()
+
+
+# what parsing a garbled header can raise besides NivoxError; turned into
+# NivoxErrors naming the file (OS errors other than a missing file keep their type)
+_PARSE_ERRORS = (NivoxError, ValueError, OverflowError, IndexError, KeyError, ZeroDivisionError,
+                 EOFError, MemoryError, struct.error, FileNotFoundError)
+
+
+def _holder_name(holder: FileHolder) -> str | None:
+    if holder.filename is not None:
+        return holder.filename
+    return _validation.file_label(holder.fileobj)
+
+
+def _named_error(err: BaseException, name: str | None) -> BaseException:
+    if isinstance(err, FileNotFoundError) and not isinstance(err, NivoxError):
+        return ImageFileNotFoundError(_validation.named(f"no such file: {err.filename or err}", name))
+    return _validation.as_named_error(err, name)
+
+
 class AnalyzeImage(SpatialImage):
     """An Analyze 7.5 image: ``.hdr`` header plus ``.img`` data."""
 
@@ -429,22 +525,49 @@ class AnalyzeImage(SpatialImage):
 
     @classmethod
     def from_file_map(cls, file_map: FileMap, *, mmap: Any = True,
-                      keep_file_open: bool | None = None) -> AnalyzeImage:
-        """Read the header now; the data stay on disk behind an ArrayProxy."""
+                      keep_file_open: bool | None = None, validation: str | None = None) -> AnalyzeImage:
+        """Read and check the header now; the data stay on disk behind an ArrayProxy.
+
+        ``validation`` ('ignore', 'warn', 'raise'; None: the current mode)
+        says how header problems are handled (:mod:`nivox.validation`).
+        Every error raised is a NivoxError naming the file.
+        """
         from .dataobj_images import check_mmap
 
         check_mmap(mmap)
         header_holder, image_holder = file_map["header"], file_map["image"]
-        with header_holder.get_prepare_fileobj(mode="rb") as header_file:
-            header = cls._read_header(header_file)
-        image_source = image_holder.fileobj if image_holder.fileobj is not None else image_holder.filename
-        proxy = cls.ImageArrayProxy(image_source, header.copy(), mmap=mmap, keep_file_open=keep_file_open)
-        img = cls(proxy, None, header, file_map=file_map)
+        with _validation.mode(validation):
+            name = _holder_name(header_holder)
+            try:
+                with _validation.source(name):
+                    with header_holder.get_prepare_fileobj(mode="rb") as header_file:
+                        header = cls._read_header(header_file)
+                    header.run_load_checks()
+                    affine = header.get_best_affine()
+                name = _holder_name(image_holder)
+                with _validation.source(name):
+                    short = _validation.check_data_fits(
+                        header.get_data_shape(), header.get_data_dtype().itemsize,
+                        header.get_data_offset(), image_holder)
+                    proxy = cls._make_proxy(image_holder, header.copy(), mmap, keep_file_open, short)
+            except _PARSE_ERRORS as err:
+                raise _named_error(err, name) from err
+            # the header was checked and reported above; the image's copy need not be again
+            with _validation.mode("ignore"):
+                img = cls(proxy, None, header, file_map=file_map)
         # the affine is the header's, not derived from zooms as for a new image
-        img._affine = header.get_best_affine()
+        img._affine = affine
         img._load_cache = {"header": header.copy(), "affine": img._affine.copy(),
                            "file_map": copy_file_map(file_map)}
         return img
+
+    @classmethod
+    def _make_proxy(cls, holder: FileHolder, header: AnalyzeHeader, mmap: Any,
+                    keep_file_open: bool | None, short: str | None) -> ArrayProxy:
+        source = holder.fileobj if holder.fileobj is not None else holder.filename
+        if short is not None and cls.ImageArrayProxy is ArrayProxy:
+            return _ShortFileProxy(source, header, mmap=mmap, keep_file_open=keep_file_open, problem=short)
+        return cls.ImageArrayProxy(source, header, mmap=mmap, keep_file_open=keep_file_open)
 
     @classmethod
     def _read_header(cls, fileobj: IO[bytes]) -> AnalyzeHeader:
@@ -454,9 +577,20 @@ class AnalyzeImage(SpatialImage):
         return file_map["header"], file_map["image"]
 
     def to_file_map(self, file_map: FileMap | None = None, dtype: Any = None) -> None:
-        """Write header and data to the files of ``file_map`` (the image's own by default)."""
+        """Write header and data to the files of ``file_map`` (the image's own by default).
+
+        Named files are written to temporaries and renamed over the targets
+        only when complete (:mod:`nivox._atomic`), so writing over the files
+        the image was loaded from, even memory-mapped, is safe.
+        """
         if file_map is None:
             file_map = self.file_map
+        with replacing_files(file_map) as targets:
+            self._write_file_map(targets, dtype)
+        self.file_map = file_map
+        self._files_replaced(file_map)
+
+    def _write_file_map(self, file_map: FileMap, dtype: Any) -> None:
         data = np.asanyarray(self._dataobj)
         self.update_header()
         header = self._header
@@ -479,7 +613,6 @@ class AnalyzeImage(SpatialImage):
             with image_holder.get_prepare_fileobj(mode="wb") as image_file:
                 seek_tell(image_file, disk_header.get_data_offset(), write0=True)
                 writer.to_fileobj(image_file, order=disk_header.data_layout)
-        self.file_map = file_map
 
     def _writer_for(self, data: np.ndarray, out_dtype: np.dtype, header: AnalyzeHeader) -> Any:
         try:

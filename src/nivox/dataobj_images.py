@@ -7,9 +7,11 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from .arrayproxy import is_proxy
 from .deprecator import expired
 from .filebasedimages import FileBasedImage
 from .fileholders import FileMap
+from .validation import mode as validation_mode
 
 __all__ = ["DataobjImage"]
 
@@ -75,6 +77,14 @@ class DataobjImage(FileBasedImage):
             self._fdata_cache = data
         return data
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if is_proxy(self._dataobj):
+            # the proxy pickles as a reference to the file; cached copies of
+            # its data would make the pickle as big as the image
+            state["_fdata_cache"] = state["_data_cache"] = None
+        return state
+
     @property
     def in_memory(self) -> bool:
         """True when the data are an array, or have been cached by ``get_fdata``."""
@@ -101,13 +111,15 @@ class DataobjImage(FileBasedImage):
 
     @classmethod
     def from_file_map(
-        cls: type[ImgT], file_map: FileMap, *, mmap: Any = True, keep_file_open: bool | None = None
+        cls: type[ImgT], file_map: FileMap, *, mmap: Any = True, keep_file_open: bool | None = None,
+        validation: str | None = None,
     ) -> ImgT:
         raise NotImplementedError
 
     @classmethod
     def from_filename(
-        cls: type[ImgT], filename: FileSpec, *, mmap: Any = True, keep_file_open: bool | None = None
+        cls: type[ImgT], filename: FileSpec, *, mmap: Any = True, keep_file_open: bool | None = None,
+        validation: str | None = None,
     ) -> ImgT:
         """Load an image from ``filename``; data stay on disk until asked for.
 
@@ -118,10 +130,15 @@ class DataobjImage(FileBasedImage):
         keep_file_open : {None, True, False}
             Keep the file open between reads of the proxy; None uses
             ``nivox.arrayproxy.KEEP_FILE_OPEN_DEFAULT``.
+        validation : {None, 'ignore', 'warn', 'raise'}
+            How problems in the file are handled (:mod:`nivox.validation`);
+            None uses the current mode.
         """
         check_mmap(mmap)
         file_map = cls.filespec_to_file_map(filename)
-        return cls.from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open)
+        # a mode rather than a keyword, so every from_file_map in the class chain sees it
+        with validation_mode(validation):
+            return cls.from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open)
 
     load = from_filename
 
@@ -132,8 +149,6 @@ class DataobjImage(FileBasedImage):
         memory maps keep working; but a proxy that opens by name would
         otherwise read the new file with the old layout.
         """
-        from .arrayproxy import is_proxy
-
         if not is_proxy(self._dataobj):
             return
         source = getattr(self._dataobj, "file_like", None)

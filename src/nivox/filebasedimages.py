@@ -17,6 +17,7 @@ from .deprecator import expired
 from .errors import ImageFileError
 from .filename_parser import TypesFilenamesError, _stringify_path, splitext_addext, types_filenames
 from .fileholders import FileHolder, FileMap
+from .validation import mode as validation_mode
 
 __all__ = ["FileBasedHeader", "FileBasedImage", "ImageFileError", "SerializableImage"]
 
@@ -133,9 +134,14 @@ class FileBasedImage:
     # ---- reading -----------------------------------------------------------
 
     @classmethod
-    def from_filename(cls: type[ImgT], filename: FileSpec) -> ImgT:
-        """Load the image stored in ``filename`` (and its sibling files)."""
-        return cls.from_file_map(cls.filespec_to_file_map(filename))
+    def from_filename(cls: type[ImgT], filename: FileSpec, *, validation: str | None = None) -> ImgT:
+        """Load the image stored in ``filename`` (and its sibling files).
+
+        ``validation`` ('ignore', 'warn', 'raise') sets how problems in the
+        file are handled for this call (:mod:`nivox.validation`).
+        """
+        with validation_mode(validation):
+            return cls.from_file_map(cls.filespec_to_file_map(filename))
 
     @classmethod
     def load(cls: type[ImgT], filename: FileSpec, **kwargs: Any) -> ImgT:
@@ -235,18 +241,19 @@ class SerializableImage(FileBasedImage):
         return cls.make_file_map({key: stream for key in keys})
 
     @classmethod
-    def from_stream(cls: type[ImgT], io_obj: io.IOBase) -> ImgT:
-        """Load an image from a readable binary stream."""
-        return cls.from_file_map(cls._filemap_from_iobase(io_obj))  # type: ignore[attr-defined]
+    def from_stream(cls: type[ImgT], io_obj: io.IOBase, *, validation: str | None = None) -> ImgT:
+        """Load an image from a readable binary stream (``validation`` as for from_filename)."""
+        with validation_mode(validation):
+            return cls.from_file_map(cls._filemap_from_iobase(io_obj))  # type: ignore[attr-defined]
 
     def to_stream(self, io_obj: io.IOBase, **kwargs: Any) -> None:
         """Write the image to a writable binary stream."""
         self.to_file_map(self._filemap_from_iobase(io_obj), **kwargs)
 
     @classmethod
-    def from_bytes(cls: type[ImgT], bytestring: bytes) -> ImgT:
-        """Load an image from the bytes of its file."""
-        return cls.from_stream(io.BytesIO(bytestring))  # type: ignore[attr-defined]
+    def from_bytes(cls: type[ImgT], bytestring: bytes, *, validation: str | None = None) -> ImgT:
+        """Load an image from the bytes of its file (``validation`` as for from_filename)."""
+        return cls.from_stream(io.BytesIO(bytestring), validation=validation)  # type: ignore[attr-defined]
 
     def to_bytes(self, **kwargs: Any) -> bytes:
         """The bytes of the image's file."""

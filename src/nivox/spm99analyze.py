@@ -23,7 +23,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import _matfile
-from .analyze import AnalyzeHeader, AnalyzeImage, data_history_dtd as _analyze_history_dtd
+from .analyze import _PARSE_ERRORS, AnalyzeHeader, AnalyzeImage, _holder_name, _named_error
+from .analyze import data_history_dtd as _analyze_history_dtd
 from .analyze import header_key_dtd
 from .analyze import image_dimension_dtd as _analyze_dimension_dtd
 from .batteryrunners import Report
@@ -69,6 +70,20 @@ class SpmAnalyzeHeader(AnalyzeHeader):
         if slope == 0 or not np.isfinite(slope):
             return None, None
         return slope, None
+
+    @classmethod
+    def _get_load_checks(cls) -> tuple[Any, ...]:
+        return (*super()._get_load_checks(), cls._chk_scale_factor)
+
+    @staticmethod
+    def _chk_scale_factor(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+        report = Report(HeaderDataError)
+        slope = float(hdr["scl_slope"])
+        if np.isinf(slope):
+            report.problem_level = 30
+            report.problem_msg = f"scale factor (scl_slope) is {slope}"
+            report.fix_msg = "reading the data unscaled" if fix else ""
+        return hdr, report
 
     def set_slope_inter(self, slope: float | None, inter: float | None = None) -> None:
         """Set the slope (None stores NaN: no scaling); the intercept must be 0, None or NaN.
@@ -176,25 +191,28 @@ class Spm99AnalyzeImage(AnalyzeImage):
     rw: ClassVar[bool] = True
 
     @classmethod
-    def from_file_map(cls, file_map: FileMap, *, mmap: Any = True,
-                      keep_file_open: bool | None = None) -> Spm99AnalyzeImage:
+    def from_file_map(cls, file_map: FileMap, *, mmap: Any = True, keep_file_open: bool | None = None,
+                      validation: str | None = None) -> Spm99AnalyzeImage:
         """Read header and data as Analyze does; take the affine from the ``.mat`` when there is one."""
-        img = super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open)
-        affine = _read_mat_affine(file_map.get("mat"))
+        img = super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open,
+                                    validation=validation)
+        holder = file_map.get("mat")
+        try:
+            affine = _read_mat_affine(holder)
+        except _PARSE_ERRORS as err:
+            raise _named_error(err, None if holder is None else _holder_name(holder)) from err
         if affine is not None:
             img._affine = affine
             img._load_cache["affine"] = affine.copy()
         return img  # type: ignore[return-value]
 
-    def to_file_map(self, file_map: FileMap | None = None, dtype: Any = None) -> None:
+    def _write_file_map(self, file_map: FileMap, dtype: Any) -> None:
         """Write header and data, then the affine (as ``mat`` and ``M``) to the ``.mat`` file."""
-        if file_map is None:
-            file_map = self.file_map
-        super().to_file_map(file_map, dtype=dtype)
+        if self._affine is not None and "mat" not in file_map:
+            raise ImageFileError(f"file_map of {type(self).__name__} needs a 'mat' entry to store the affine")
+        super()._write_file_map(file_map, dtype)
         if self._affine is None:
             return
-        if "mat" not in file_map:
-            raise ImageFileError(f"file_map of {type(self).__name__} needs a 'mat' entry to store the affine")
         mat = self._affine @ _ZERO_BASED
         with file_map["mat"].get_prepare_fileobj(mode="wb") as mat_file:
             # nibabel writes M first; keep the same bytes

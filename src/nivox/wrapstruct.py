@@ -16,6 +16,7 @@ import numpy as np
 
 from .batteryrunners import BatteryRunner
 from .errors import NivoxError
+from .validation import handle_reports, named
 from .volumeutils import Recoder, endian_codes, native_code, pretty_mapping, swapped_code
 
 __all__ = ["LabeledWrapStruct", "WrapStruct", "WrapStructError"]
@@ -56,7 +57,7 @@ class WrapStruct:
             return
         size = self.template_dtype.itemsize
         if len(binaryblock) < size:
-            raise WrapStructError(f"Binary block is {len(binaryblock)} bytes, needs at least {size}")
+            raise WrapStructError(named(f"Binary block is {len(binaryblock)} bytes, needs at least {size}"))
         # copy: the header must not alias (or keep alive) the caller's buffer
         block = bytes(binaryblock[:size])
         order = self.guessed_endian(np.ndarray((), self.template_dtype, block)) if endianness is None \
@@ -164,13 +165,19 @@ class WrapStruct:
         """The check functions, each ``check(hdr, fix) -> (hdr, Report)``."""
         return ()
 
-    def check_fix(self, logger: logging.Logger = logger, error_level: int = 40) -> None:
-        """Fix what the checks can fix, log problems, raise those at ``error_level`` or above."""
+    def check_fix(self, logger: logging.Logger = logger, error_level: int | None = None) -> None:
+        """Fix what the checks can fix; log, warn about or raise the problems found.
+
+        What is reported and what raises follows the validation mode
+        (:mod:`nivox.validation`; by default nibabel's: log, warn from level
+        30, raise from level 40). ``error_level`` replaces the mode's raising
+        threshold. Messages name the file being read, when there is one.
+        """
         battery = BatteryRunner(self.__class__._get_checks())
         fixed, reports = battery.check_fix(self)
         self._structarr = fixed._structarr
-        for report in reports:
-            report.log_raise(logger, error_level)
+        handle_reports(reports, log=logger, error_level=error_level,
+                       remaining=lambda: battery.check_only(self))
 
     @classmethod
     def diagnose_binaryblock(cls, binaryblock: bytes, endianness: str | None = None) -> str:

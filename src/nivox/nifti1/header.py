@@ -169,9 +169,12 @@ class Nifti1Header(AnalyzeHeader):
 
     @classmethod
     def may_contain_header(cls, binaryblock: bytes) -> bool:
+        """Whether ``binaryblock`` starts with a NIfTI-1 header: the magic decides.
+
+        A wrong sizeof_hdr is left to the check battery (which fixes it with a
+        warning), as nibabel does.
+        """
         if len(binaryblock) < cls.template_dtype.itemsize:
-            return False
-        if not super().may_contain_header(binaryblock):  # sizeof_hdr, either byte order
             return False
         hdr = np.ndarray((), cls.template_dtype, binaryblock[: cls.template_dtype.itemsize])
         return hdr["magic"].item() in (cls.pair_magic, cls.single_magic)
@@ -448,6 +451,56 @@ class Nifti1Header(AnalyzeHeader):
             cls._chk_sform_code,
         )
 
+    @classmethod
+    def _get_load_checks(cls) -> tuple[Any, ...]:
+        return super()._get_load_checks() + (cls._chk_scaling, cls._chk_quaternion, cls._chk_sform)
+
+    @staticmethod
+    def _chk_scaling(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+        report = Report(HeaderDataError)
+        slope, inter = float(hdr["scl_slope"]), float(hdr["scl_inter"])
+        if np.isinf(slope):
+            report.problem_level = 30
+            report.problem_msg = f"scl_slope is {slope}"
+            report.fix_msg = "reading the data unscaled" if fix else ""
+        elif slope != 0 and np.isfinite(slope) and not np.isfinite(inter):
+            report.problem_level = 40
+            report.problem_msg = f"scl_inter is {inter} while scl_slope is {slope:g}: the data cannot be scaled"
+        return hdr, report
+
+    @staticmethod
+    def _chk_quaternion(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+        report = Report(HeaderDataError)
+        if int(hdr["qform_code"]) == 0:
+            return hdr, report
+        values = [float(hdr[name]) for name in ("quatern_b", "quatern_c", "quatern_d",
+                                                  "qoffset_x", "qoffset_y", "qoffset_z")]
+        if not np.all(np.isfinite(values)):
+            report.problem_level = 30
+            report.problem_msg = "qform quaternion or offset is not finite; so is the qform affine"
+        elif not _is_rotation(values[:3], hdr.quaternion_threshold):
+            used = int(hdr["sform_code"]) == 0
+            report.problem_level = 40 if used else 30
+            report.problem_msg = (f"qform quaternion {values[:3]} has squared length above 1; "
+                                  f"it is not a rotation{' and the qform is the affine' if used else ''}")
+        if fix and report.problem_level:
+            report.fix_msg = "leaving as is"
+        return hdr, report
+
+    @staticmethod
+    def _chk_sform(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+        report = Report(HeaderDataError)
+        if int(hdr["sform_code"]) == 0:
+            return hdr, report
+        rows = np.concatenate([hdr["srow_x"], hdr["srow_y"], hdr["srow_z"]]).astype(np.float64)
+        if np.all(np.isfinite(rows)):
+            return hdr, report
+        report.problem_level = 30
+        report.problem_msg = "sform (srow_x/y/z) is not finite; so is the affine"
+        if fix:
+            report.fix_msg = "leaving as is"
+        return hdr, report
+
     @staticmethod
     def _chk_qfac(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
         report = Report(HeaderDataError)
@@ -519,6 +572,18 @@ class Nifti1PairHeader(Nifti1Header):
     """The header of a NIfTI-1 pair (``.hdr`` + ``.img``)."""
 
     is_single: ClassVar[bool] = False
+
+
+def _is_rotation(bcd: list[float], threshold: float) -> bool:
+    """Whether quaternion vector part ``bcd`` belongs to a rotation (as get_qform will judge it)."""
+    from ..affines import AffineError
+    from ..quaternions import fillpositive
+
+    try:
+        fillpositive(np.array(bcd, dtype=np.float64), threshold)
+    except AffineError:
+        return False
+    return True
 
 
 def _unit_label(code: int) -> str:
