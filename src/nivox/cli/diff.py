@@ -82,7 +82,9 @@ def _close(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> np.ndarray
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(a - b)
         scale = np.maximum(np.abs(a), np.abs(b))
-        return (a == b) | (np.isnan(a) & np.isnan(b)) | (diff <= atol + rtol * scale)
+        # an infinite difference (inf against anything else) is never within tolerance
+        within = np.isfinite(diff) & (diff <= atol + rtol * scale)
+        return (a == b) | (np.isnan(a) & np.isnan(b)) | within
 
 
 def values_agree(a: Any, b: Any, atol: float = 0.0, rtol: float = 0.0) -> bool:

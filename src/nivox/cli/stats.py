@@ -101,7 +101,8 @@ def _finite(volume: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, in
     """The finite values of ``volume`` inside ``mask``, and the NaN and infinity counts."""
     if volume.dtype.kind not in "biuf":
         raise ValueError(f"no statistics for {volume.dtype} data")
-    values = volume[mask] if mask is not None else volume.ravel()
+    # order "K": no copy for Fortran-ordered data (NIfTI's); order does not matter here
+    values = volume[mask] if mask is not None else volume.ravel(order="K")
     if values.dtype.kind == "b":
         values = values.view(np.uint8)
     if values.dtype.kind != "f":
@@ -192,49 +193,50 @@ def _percentiles(volumes: Callable[[], Iterator[np.ndarray]], mask: np.ndarray |
 # ---- exact selection by sortable keys ---------------------------------------------------------
 
 
-def _key_width(dtype: np.dtype) -> int:
-    return 8 * dtype.itemsize
+def _key_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype(f"u{dtype.itemsize}")
 
 
 def _to_keys(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """uint64 keys that sort as ``values`` (cast to ``dtype``) do."""
-    values = values.astype(dtype, copy=False)
-    width = _key_width(dtype)
+    """Unsigned keys, as wide as ``dtype``, that sort as ``values`` (cast to ``dtype``) do."""
+    values = np.ascontiguousarray(values, dtype=dtype)
+    udtype = _key_dtype(dtype)
     if dtype.kind == "u":
-        return values.astype(np.uint64)
+        return values
+    sign = udtype.type(1 << (8 * dtype.itemsize - 1))
+    bits = values.view(udtype)
     if dtype.kind == "i":
-        # shift the range up by half so negative numbers come first
-        return values.astype(np.int64).view(np.uint64) + np.uint64(1 << (width - 1))
-    bits = values.view(f"u{dtype.itemsize}").astype(np.uint64)
-    sign = np.uint64(1 << (width - 1))
-    full = np.uint64((1 << width) - 1)
-    # negative floats: all bits flipped; positive: sign bit set
-    return np.where(bits & sign, ~bits & full, bits | sign)
+        return bits ^ sign  # offset binary: the most negative number becomes 0
+    # negative floats: every bit flipped (larger magnitude sorts first); others: sign set
+    negative = (values.view(f"i{dtype.itemsize}") >> (8 * dtype.itemsize - 1)).view(udtype)
+    return bits ^ (negative | sign)
 
 
-def _from_key(key: int, dtype: np.dtype) -> float:
-    width = _key_width(dtype)
-    if dtype.kind == "u":
-        return float(key)
-    if dtype.kind == "i":
-        return float(key - (1 << (width - 1)))
+def _from_key(key: int, dtype: np.dtype) -> int | float:
+    width = 8 * dtype.itemsize
     sign = 1 << (width - 1)
+    if dtype.kind == "u":
+        return key
+    if dtype.kind == "i":
+        return key - sign
     bits = key ^ sign if key & sign else ~key & ((1 << width) - 1)
-    return float(np.array(bits, dtype=f"u{dtype.itemsize}").view(dtype))
+    return float(np.array(bits, dtype=_key_dtype(dtype)).view(dtype))
 
 
 def select_ranks(values: Callable[[], Iterator[np.ndarray]], ranks: Sequence[int],
                  dtype: np.dtype, bounds: tuple[Any, Any] | None = None,
-                 progress: Callable[[int], Any] | None = None) -> list[float]:
+                 progress: Callable[[int], Any] | None = None) -> list[int | float]:
     """The values at ``ranks`` (0-based, ascending order) among all arrays ``values()`` yields.
 
     Arrays must hold no NaN. ``bounds`` (minimum, maximum), when known,
-    spare the passes over the bits those two share.
+    spare the passes over the bits those two share. When ``values()`` gives
+    a single array, its keys are kept between passes instead of recomputed.
     """
     dtype = np.dtype(dtype)
     if dtype.kind == "b":
         dtype = np.dtype(np.uint8)
-    width = _key_width(dtype)
+    udtype = _key_dtype(dtype)
+    width = 8 * dtype.itemsize
     known = 0
     start = 0
     if bounds is not None and bounds[0] is not None:
@@ -243,6 +245,22 @@ def select_ranks(values: Callable[[], Iterator[np.ndarray]], ranks: Sequence[int
         start = kmin >> (width - known) if known else 0
     # per rank: the known leading bits of its key, and its rank among keys with them
     state = {rank: [start, rank] for rank in ranks}
+    cache: list[np.ndarray] = []
+    single = False
+
+    def key_arrays() -> Iterator[np.ndarray]:
+        nonlocal single
+        if single:
+            yield cache[0]
+            return
+        count = 0
+        for array in values():
+            keys = _to_keys(array, dtype)
+            count += 1
+            cache[:] = [keys] if count == 1 else []
+            yield keys
+        single = count == 1
+
     passes = 1
     while known < width:
         digit = min(_DIGIT, width - known)
@@ -251,13 +269,13 @@ def select_ranks(values: Callable[[], Iterator[np.ndarray]], ranks: Sequence[int
             progress(passes)
         prefixes = sorted({prefix for prefix, _ in state.values()})
         counts = {p: np.zeros(1 << digit, dtype=np.int64) for p in prefixes}
-        shift = width - known - digit
-        for array in values():
-            keys = _to_keys(array, dtype)
-            top = keys >> np.uint64(width - known) if known else np.zeros_like(keys)
+        shift = udtype.type(width - known - digit)
+        low_bits = udtype.type((1 << digit) - 1)
+        for keys in key_arrays():
+            top = keys >> udtype.type(width - known) if known else None
             for prefix in prefixes:
-                selected = keys[top == prefix] if known else keys
-                digits = (selected >> np.uint64(shift)) & np.uint64((1 << digit) - 1)
+                selected = keys if top is None else keys[top == udtype.type(prefix)]
+                digits = (selected >> shift) & low_bits
                 counts[prefix] += np.bincount(digits.astype(np.intp), minlength=1 << digit)
         for entry in state.values():
             cumulative = np.cumsum(counts[entry[0]])
@@ -275,9 +293,11 @@ def image_stats(img: Any, mask: np.ndarray | None = None, percentiles: Sequence[
     shape = tuple(int(n) for n in img.shape)
     count = n_volumes(shape)
     bar: list[Progress] = []
+    # a single volume is read once, not once per pass
+    source = (np.asanyarray(img.dataobj),) if count == 1 else None
 
     def volumes() -> Iterator[np.ndarray]:
-        for volume in image_volumes(img.dataobj, shape):
+        for volume in source or image_volumes(img.dataobj, shape):
             yield volume
             if bar:
                 bar[0].advance()
