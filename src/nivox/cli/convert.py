@@ -75,8 +75,8 @@ class _Range:
     """What the data hold, gathered volume by volume."""
 
     def __init__(self) -> None:
-        self.low = math.inf
-        self.high = -math.inf
+        self.low: int | float = math.inf
+        self.high: int | float = -math.inf
         self.nonfinite = 0
         self.fractional = False
         self.complex = False
@@ -97,8 +97,9 @@ class _Range:
             if volume.size and not self.fractional:
                 self.fractional = not np.array_equal(volume, np.round(volume))
         if volume.size:
-            self.low = min(self.low, float(volume.min()))
-            self.high = max(self.high, float(volume.max()))
+            # .item() keeps integers exact (int64 beyond 2**53 included)
+            self.low = min(self.low, volume.min().item())
+            self.high = max(self.high, volume.max().item())
 
 
 def read_volumes(img: Any, label: str = "reading") -> tuple[np.ndarray, _Range]:

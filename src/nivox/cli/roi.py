@@ -50,7 +50,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
         description="Crop INPUT to voxel ranges START:STOP[:STEP] (STOP excluded, from 0; "
                     "negative numbers count from the end; a negative STEP flips the axis) "
                     "and write OUTPUT with an affine that keeps voxels where they were. "
-                    "Axes without a range are kept whole.",
+                    "Axes without a range are kept whole. Write a range that starts with "
+                    "a minus sign with '=': --z=-20:.",
     )
     add_io_arguments(parser)
     for axis, name in zip(_AXES, ("first", "second", "third", "fourth (time)")):
