@@ -167,6 +167,16 @@ def test_read_volumes_matches_whole_read():
     assert found.low == data.min() and found.high == data.max()
 
 
+def test_5d_round_trip(capsys, tmp_path):
+    data = np.random.default_rng(0).normal(size=(3, 4, 5, 2, 3)).astype(np.float32)
+    source, target = str(tmp_path / "five.nii"), str(tmp_path / "five.nii.gz")
+    nib.save(nib.Nifti1Image(data, np.eye(4)), source)
+    loaded, _ = read_volumes(nivox.load(source))
+    np.testing.assert_array_equal(loaded, data)  # volumes land where they belong
+    assert convert(capsys, source, target)[0] == 0
+    np.testing.assert_array_equal(nib.load(target).get_fdata(), data)
+
+
 def test_existing_output_needs_force(capsys, tmp_path):
     target = tmp_path / "o.nii"
     target.write_bytes(b"precious")

@@ -112,12 +112,14 @@ def read_volumes(img: Any, label: str = "reading") -> tuple[np.ndarray, _Range]:
         found.add(data)
         return data, found
     out: np.ndarray | None = None
+    spatial = (slice(None),) * 3
     with Progress(count, label) as bar:
-        for index, volume in enumerate(image_volumes(img.dataobj, shape)):
+        volumes = image_volumes(img.dataobj, shape)
+        for index, volume in zip(np.ndindex(*shape[3:]), volumes):
             if out is None:
-                out = np.empty(shape, dtype=volume.dtype)
-            flat = out.reshape(shape[:3] + (count,))
-            flat[..., index] = volume
+                # Fortran order, as NIfTI and Analyze store data: the writer need not transpose
+                out = np.empty(shape, dtype=volume.dtype, order="F")
+            out[spatial + index] = volume
             found.add(volume)
             bar.advance()
     assert out is not None
