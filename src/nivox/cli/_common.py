@@ -25,10 +25,11 @@ from typing import IO, Any
 import numpy as np
 
 __all__ = [
-    "PROG", "FileFailure", "Progress", "about", "add_io_arguments", "axcodes_arg", "coded_label", "error_message",
-    "expand_files", "fmt", "image_volumes", "jsonable", "load_image", "n_volumes", "number", "pick_volume",
-    "output_class", "print_json", "read_raw_header", "report_failure", "run_guarded",
-    "save_image", "set_usage", "usage_error", "value_text",
+    "PROG", "FileFailure", "Progress", "about", "add_io_arguments", "axcodes_arg", "coded_label",
+    "error_message", "expand_files", "fmt", "image_volumes", "jsonable", "load_image",
+    "n_volumes", "number", "one_line_warnings", "output_class", "pick_volume", "print_json",
+    "read_raw_header", "report_failure", "run_guarded", "save_image", "set_usage",
+    "usage_error", "value_text",
 ]
 
 PROG = "nivox"
@@ -84,6 +85,14 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int,
     print(f"{PROG}: warning: {text}", file=sys.stderr if file is None else file)
 
 
+@contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Inside the block, warnings print as ``nivox: warning: <message>``, one line each."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        yield
+
+
 def set_usage(parser: argparse.ArgumentParser) -> None:
     """Keep ``parser``'s usage line on the namespace, for :func:`usage_error`."""
     parser.set_defaults(usage=parser.format_usage())
@@ -107,14 +116,13 @@ def run_guarded(args: argparse.Namespace, body: Callable[[], int], main_file: st
 
     Failures not attributed with :func:`about` are put on ``main_file``.
     """
-    with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+    with one_line_warnings():
         try:
             return body()
         except FileFailure as failure:
             report_failure(failure, args.debug)
-        except (KeyboardInterrupt, BrokenPipeError):
-            raise
+        except BrokenPipeError:
+            raise  # main() silences it
         except Exception as exc:
             report_failure(FileFailure(main_file, exc), args.debug)
     return error_status

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ._common import (
-    FileFailure, Progress, about, coded_label, expand_files, fmt, jsonable, load_image, number, print_json,
-    read_raw_header, report_failure, set_usage,
+    FileFailure, Progress, about, coded_label, expand_files, fmt, jsonable, load_image, number,
+    one_line_warnings, print_json, read_raw_header, report_failure, set_usage,
 )
 
 __all__ = ["add_parser", "format_table", "list_file", "run"]
@@ -102,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     files = expand_files(args.files or [os.curdir], folders=True)
     records = []
     status = 0
-    with Progress(len(files), "reading headers", enabled=None if len(files) > 1 else False) as bar:
+    with one_line_warnings(), Progress(len(files), "reading headers",
+                                       enabled=None if len(files) > 1 else False) as bar:
         for filename in files:
             try:
                 records.append(list_file(filename, args.stats, args.header_fields,

@@ -25,7 +25,7 @@ import numpy as np
 
 from ._common import (
     FileFailure, Progress, about, expand_files, fmt, image_volumes, load_image, n_volumes,
-    number, print_json, report_failure, set_usage, usage_error,
+    number, one_line_warnings, print_json, report_failure, set_usage, usage_error,
 )
 
 __all__ = ["add_parser", "image_stats", "mask_from_image", "run", "select_ranks", "stream_stats"]
@@ -342,18 +342,19 @@ def run(args: argparse.Namespace) -> int:
         return usage_error(args, "give at least one FILE")
     status = 0
     records = []
-    for filename in expand_files(args.files):
-        try:
-            record = file_stats(filename, args.mask, args.percentiles)
-        except FileFailure as failure:
-            report_failure(failure, args.debug)
-            status = 1
-            continue
-        if args.json:
-            records.append(record)
-        else:
-            sys.stdout.write(format_text(record))
-            sys.stdout.flush()
+    with one_line_warnings():
+        for filename in expand_files(args.files):
+            try:
+                record = file_stats(filename, args.mask, args.percentiles)
+            except FileFailure as failure:
+                report_failure(failure, args.debug)
+                status = 1
+                continue
+            if args.json:
+                records.append(record)
+            else:
+                sys.stdout.write(format_text(record))
+                sys.stdout.flush()
     if args.json:
         print_json(records)
     return status
