@@ -543,12 +543,13 @@ class AnalyzeImage(SpatialImage):
                     with header_holder.get_prepare_fileobj(mode="rb") as header_file:
                         header = cls._read_header(header_file)
                     header.run_load_checks()
+                    shape, itemsize = header.get_data_shape(), header.get_data_dtype().itemsize
+                    _validation.check_data_layout(shape, itemsize, header["vox_offset"])
+                    offset = header.get_data_offset()
                     affine = header.get_best_affine()
                 name = _holder_name(image_holder)
                 with _validation.source(name):
-                    short = _validation.check_data_fits(
-                        header.get_data_shape(), header.get_data_dtype().itemsize,
-                        header.get_data_offset(), image_holder)
+                    short = _validation.check_data_fits(shape, itemsize, offset, image_holder)
                     proxy = cls._make_proxy(image_holder, header.copy(), mmap, keep_file_open, short)
             except _PARSE_ERRORS as err:
                 raise _named_error(err, name) from err

@@ -50,6 +50,8 @@ __all__ = [
     "ERROR_LEVEL",
     "MODES",
     "WARN_LEVEL",
+    "check_data_fits",
+    "check_data_layout",
     "current_source",
     "get_mode",
     "handle_reports",
@@ -290,19 +292,26 @@ def shortfall_message(nbytes: int, offset: int, stored: int, codec: str | None) 
             f"{codec}-compressed bytes decompress to at most {bound}")
 
 
-def check_data_fits(shape: tuple[int, ...], itemsize: int, offset: Any, holder: Any) -> str | None:
-    """Check the data a header describes against its file, before anything is read.
+def check_data_layout(shape: tuple[int, ...], itemsize: int, offset: Any) -> None:
+    """Raise HeaderDataError, in every mode, when the data a header describes can never be read.
 
-    Raises HeaderDataError, in every mode, when the data can never be read
-    (negative dimension or offset, non-finite offset, a size beyond what can
-    be addressed). A file too short for its data (its size, or at most its
-    codec's largest expansion when compressed) raises TruncatedDataError in
-    'raise' mode; otherwise it is logged and the message returned, and
-    reading the data raises it (as nibabel reports short files: on reading).
+    That is a negative dimension or offset, a non-finite offset, or a size
+    beyond what this machine can address.
     """
     problem = data_layout_problem(shape, itemsize, offset)
     if problem is not None:
         report_problem(problem, ERROR_LEVEL, HeaderDataError, fatal=True)
+
+
+def check_data_fits(shape: tuple[int, ...], itemsize: int, offset: int, holder: Any) -> str | None:
+    """Check the size of the data a header describes against its file, before anything is read.
+
+    A file too short for its data (its size, or at most its codec's largest
+    expansion when compressed) raises TruncatedDataError in 'raise' mode;
+    otherwise it is logged and the message returned, and reading the data
+    raises it (as nibabel reports short files: on reading). Call
+    :func:`check_data_layout` first.
+    """
     stored, codec = available_bytes(holder)
     if stored is None:
         return None

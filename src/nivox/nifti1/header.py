@@ -453,7 +453,19 @@ class Nifti1Header(AnalyzeHeader):
 
     @classmethod
     def _get_load_checks(cls) -> tuple[Any, ...]:
-        return super()._get_load_checks() + (cls._chk_scaling, cls._chk_quaternion, cls._chk_sform)
+        return super()._get_load_checks() + (cls._chk_single_offset, cls._chk_scaling,
+                                               cls._chk_quaternion, cls._chk_sform)
+
+    @staticmethod
+    def _chk_single_offset(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+        # nibabel's battery passes an offset of 0, and reads the header as data
+        report = Report(HeaderDataError)
+        if hdr["magic"].item() == hdr.single_magic and float(hdr["vox_offset"]) == 0:
+            report.problem_level = 30
+            report.problem_msg = (f"vox_offset is 0 in a single-file {hdr._format_name}: "
+                                  "the data are read from the start of the header")
+            report.fix_msg = "leaving as is" if fix else ""
+        return hdr, report
 
     @staticmethod
     def _chk_scaling(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
