@@ -14,7 +14,7 @@ from typing import IO, Any, ClassVar, TypeVar
 
 from ._atomic import replacing_files
 from .deprecator import expired
-from .errors import ImageFileError
+from .errors import CorruptStreamError, ImageFileError
 from .filename_parser import TypesFilenamesError, _stringify_path, splitext_addext, types_filenames
 from .fileholders import FileHolder, FileMap
 from .validation import mode as validation_mode
@@ -198,6 +198,8 @@ class FileBasedImage:
         try:
             with ImageOpener(meta_name, "rb") as fobj:
                 data = fobj.read(max(sniff_nbytes, 0))
+        except CorruptStreamError:
+            raise  # a broken compressed file: say so, rather than "not an image"
         except (OSError, EOFError, ValueError):
             return None
         return data, meta_name

@@ -132,6 +132,15 @@ def seeds() -> tuple[Seed, ...]:
     return tuple(found)
 
 
+@lru_cache(maxsize=None)
+def seed_data(seed: Seed) -> np.ndarray:
+    """The data of an undamaged seed, as the harness reads it."""
+    folder = _fresh_folder()
+    for fname, content in seed.files.items():
+        Path(folder, fname).write_bytes(content)
+    return np.asanyarray(nivox.load(os.path.join(folder, seed.main)).dataobj)
+
+
 def uncompressed(seed: Seed, fname: str) -> bytes:
     """The content of ``fname`` of ``seed`` before compression."""
     content = seed.files[fname]
@@ -181,7 +190,7 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _exercise(path: str, klass_name: str, mmap: bool, validation: str, keep_file_open: bool) -> None:
+def _exercise(path: str, klass_name: str, mmap: bool, validation: str, keep_file_open: bool) -> np.ndarray:
     """Load ``path`` (sniffing, else with the seed's class) and read everything a user would."""
     options = {"mmap": mmap, "validation": validation, "keep_file_open": keep_file_open}
     try:
@@ -196,8 +205,8 @@ def _exercise(path: str, klass_name: str, mmap: bool, validation: str, keep_file
     if len(proxy.shape) and all(proxy.shape):  # indexing an empty axis is a user error
         proxy[(0,) * (len(proxy.shape) - 1)]
         proxy[..., -1:]
-    np.asanyarray(proxy)
     img.get_fdata(dtype=np.float32)
+    return np.asanyarray(proxy)
 
 
 @lru_cache(maxsize=None)
@@ -220,8 +229,13 @@ def _fresh_folder() -> str:
 
 
 def check_files(test: str, files: dict[str, bytes], main: str, klass_name: str, *,
-                mmap: bool = True, validation: str = "warn", keep_file_open: bool = False) -> str:
-    """Write ``files``, load ``main`` and read it; return the outcome, fail on a broken contract."""
+                mmap: bool = True, validation: str = "warn", keep_file_open: bool = False,
+                expected: np.ndarray | None = None) -> str:
+    """Write ``files``, load ``main`` and read it; return the outcome, fail on a broken contract.
+
+    With ``expected``, a read that succeeds with other data counts as
+    "wrong data" (damage nothing detected), reported in the summary.
+    """
     folder = _fresh_folder()
     for fname, content in files.items():
         Path(folder, fname).write_bytes(content)
@@ -231,7 +245,9 @@ def check_files(test: str, files: dict[str, bytes], main: str, klass_name: str, 
     try:
         with _time_limit(CASE_TIMEOUT), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _exercise(path, klass_name, mmap, validation, keep_file_open)
+            data = _exercise(path, klass_name, mmap, validation, keep_file_open)
+        if expected is not None and not np.array_equal(data, expected, equal_nan=True):
+            outcome = "wrong data"
     except NivoxError as err:
         outcome = type(err).__name__
         names = {main, *files}
@@ -270,12 +286,15 @@ def summary() -> list[str]:
     for test in tests:
         counts = {outcome: n for (t, outcome), n in OUTCOMES.items() if t == test}
         total = sum(counts.values())
-        rejected = total - counts.get("ok", 0)
-        detail = ", ".join(f"{name} {n}" for name, n in sorted(counts.items()) if name != "ok")
+        wrong = counts.get("wrong data", 0)
+        rejected = total - counts.get("ok", 0) - wrong
+        detail = ", ".join(f"{name} {n}" for name, n in sorted(counts.items())
+                           if name not in ("ok", "wrong data"))
         lines.append(f"{test}: {total} cases, {counts.get('ok', 0)} read, {rejected} clean rejections"
-                     + (f" ({detail})" if detail else ""))
+                     + (f" ({detail})" if detail else "")
+                     + (f", {wrong} read wrong data without an error" if wrong else ""))
     return lines
 
 
 __all__ = ["CASE_TIMEOUT", "MAX_ALLOCATION", "OUTCOMES", "Seed", "check_files", "examples", "fuzz_settings", "header_bytes",
-           "recompressed", "seeds", "summary", "tracing", "uncompressed"]
+           "recompressed", "seed_data", "seeds", "summary", "tracing", "uncompressed"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzz.harness import check_files, fuzz_settings, recompressed, seeds, uncompressed
+from fuzz.harness import check_files, fuzz_settings, recompressed, seed_data, seeds, uncompressed
 
 COMPRESSED = [seed for seed in seeds() if seed.main.endswith((".gz", ".bz2", ".zst"))]
 
@@ -68,4 +68,5 @@ def test_damaged_streams(case, keep_file_open):
     seed, fname, content = case
     files = dict(seed.files)
     files[fname] = content
-    check_files("damaged streams", files, seed.main, seed.klass, keep_file_open=keep_file_open)
+    check_files("damaged streams", files, seed.main, seed.klass, keep_file_open=keep_file_open,
+                expected=seed_data(seed))
