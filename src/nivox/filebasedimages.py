@@ -199,7 +199,9 @@ class FileBasedImage:
             with ImageOpener(meta_name, "rb") as fobj:
                 data = fobj.read(max(sniff_nbytes, 0))
         except CorruptStreamError:
-            raise  # a broken compressed file: say so, rather than "not an image"
+            if _is_damaged_stream(meta_name):
+                raise  # a broken compressed file: say so, rather than "not an image"
+            return None
         except (OSError, EOFError, ValueError):
             return None
         return data, meta_name
@@ -230,6 +232,20 @@ class FileBasedImage:
         if sniff is None or len(sniff[0]) < cls._meta_sniff_len:
             return False, sniff
         return cls.header_class.may_contain_header(sniff[0]), sniff
+
+
+def _is_damaged_stream(filename: str) -> bool:
+    """Whether ``filename`` starts as its codec's streams do (so failing to decode it is damage)."""
+    from .openers import ImageOpener
+
+    codec = ImageOpener.codec_for(filename)
+    if codec is None:
+        return False
+    try:
+        with open(filename, "rb") as raw:
+            return bool(codec.matches(raw.read(16)))
+    except OSError:
+        return False
 
 
 class SerializableImage(FileBasedImage):
