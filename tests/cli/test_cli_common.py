@@ -1,11 +1,6 @@
-"""Tests of the helpers the nivox commands share (nivox.cli._common): errors, files, saving, progress."""
+"""Tests of the helpers the nivox commands share (nivox.cli._common): errors, files, saving."""
 
-import io
 import os
-import pty
-import re
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -14,8 +9,8 @@ import pytest
 import nivox
 from nivox.cli import _common
 from nivox.cli._common import (
-    FileFailure, Progress, about, axcodes_arg, error_message, expand_files, jsonable,
-    output_class, pick_volume, run_guarded, save_image,
+    FileFailure, about, axcodes_arg, coded_field, error_line, error_message, expand_files,
+    jsonable, output_class, pick_volume, run_guarded, save_image, xyzt_units,
 )
 from nivox.cli.main import COMMANDS, main
 from nivox.testing import data_path
@@ -23,13 +18,6 @@ from nivox.testing import data_path
 EXAMPLE4D = os.path.join(data_path, "example4d.nii.gz")
 ANATOMICAL = os.path.join(data_path, "anatomical.nii")
 NEW_COMMANDS = ["ls", "header", "diff", "stats", "convert", "conform", "reorient", "view", "roi"]
-
-
-class FakeTTY(io.StringIO):
-    """A text stream that claims to be a terminal."""
-
-    def isatty(self):
-        return True
 
 
 class Args:
@@ -80,6 +68,52 @@ def test_error_message_is_one_line_without_repeating_the_file():
     assert error_message(KeyError(), "f") == "KeyError"
 
 
+@pytest.mark.parametrize("message, filename, expected", [
+    # the library names the file: it is not named again in front
+    ('Cannot work out file type of "x.nii": no header found', "x.nii",
+     'nivox: error: Cannot work out file type of "x.nii": no header found'),
+    ("cannot read /d/x.nii: truncated", "/d/x.nii", "nivox: error: cannot read /d/x.nii: truncated"),
+    ('bad header in "x.nii".', "./x.nii", 'nivox: error: bad header in "x.nii".'),  # normalised
+    ("x.nii: bad\n header", "x.nii", "nivox: error: x.nii: bad header"),
+    # the problem does not name it: it goes in front
+    ("bad header", "x.nii", "nivox: error: x.nii: bad header"),
+    ("cannot read 'x.img': no such file", "x.hdr", "nivox: error: x.hdr: cannot read 'x.img': "
+                                                    "no such file"),
+    # longer names that contain the file name are other files
+    ('no header in "data.nii"', "a.nii", 'nivox: error: a.nii: no header in "data.nii"'),
+    ('no header in "a.nii.gz"', "a.nii", 'nivox: error: a.nii: no header in "a.nii.gz"'),
+    ("no header in /other/a.nii", "a.nii", "nivox: error: a.nii: no header in /other/a.nii"),
+    ("no header in a.nii-old", "a.nii", "nivox: error: a.nii: no header in a.nii-old"),
+    # a bare base name is not enough: the folder would be lost
+    ("a.nii has no header", "sub-1/a.nii", "nivox: error: sub-1/a.nii: a.nii has no header"),
+])
+def test_error_line_names_the_file_once(message, filename, expected):
+    assert error_line(ValueError(message), filename) == expected
+
+
+def test_error_line_knows_the_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    message = f"Cannot work out file type of {str(tmp_path / 'x.nii')!r}: no header"
+    assert error_line(ValueError(message), "x.nii") == f"nivox: error: {message}"
+    # an OSError about the same file, given by its absolute path, is a plain strerror
+    missing = FileNotFoundError(2, "No such file or directory", str(tmp_path / "x.nii"))
+    assert error_line(missing, "x.nii") == "nivox: error: x.nii: No such file or directory"
+
+
+def test_commands_name_a_file_once_in_load_errors(capsys, tmp_path):
+    fake = tmp_path / "text.nii"
+    fake.write_text("just text, not a header" * 30)
+    out = tmp_path / "out.nii"
+    for argv in (["describe", fake], ["ls", fake], ["header", fake], ["stats", fake],
+                 ["diff", fake, fake], ["convert", fake, out], ["reorient", fake, out],
+                 ["roi", fake, out], ["conform", fake, out], ["view", fake, "-o", out]):
+        assert main([str(a) for a in argv]) in (1, 2)
+        err = capsys.readouterr().err
+        assert err.startswith("nivox: error: ") and err.count("\n") == 1, (argv, err)
+        assert err.count(str(fake)) == 1, (argv, err)
+    assert not out.exists()
+
+
 def test_run_guarded_reports_one_line(capsys):
     def body():
         with about("in.nii"):
@@ -110,6 +144,26 @@ def test_warnings_become_one_line(capsys):
         warnings.simplefilter("always")
         assert run_guarded(Args(), body, "f.nii") == 0
     assert capsys.readouterr().err == "nivox: warning: odd header fixed\n"
+
+
+def test_coded_field_and_units_from_headers():
+    img = nivox.load(EXAMPLE4D)
+    assert coded_field(img.header, "qform_code") == {"code": 1, "label": "scanner"}
+    assert coded_field(img.header, "no_such_field") is None
+    assert coded_field(object(), "qform_code") is None  # a header without fields
+    header = img.header.copy()
+    header["sform_code"] = 99  # outside the code table: the header's own label for that
+    assert coded_field(header, "sform_code") == {"code": 99, "label": "<unknown code 99>"}
+
+    class NoTable(dict):
+        def get_value_label(self, field):
+            raise ValueError(f"{field} has no code table")
+
+    assert coded_field(NoTable(sform_code=3), "sform_code") == {"code": 3, "label": "invalid"}
+    assert xyzt_units(img.header) == {"space": "mm", "time": "sec"}
+    header.set_xyzt_units("unknown", "unknown")
+    assert xyzt_units(header) == {"space": None, "time": None}
+    assert xyzt_units(object()) == {"space": None, "time": None}
 
 
 # ---- files ------------------------------------------------------------------------------
@@ -239,92 +293,3 @@ def test_save_image_level_reaches_the_compressor(tmp_path):
     # which level compresses better depends on the backend (ISA-L has its own
     # levels), but different levels must give different streams
     assert streams[1] != streams[9]
-
-
-# ---- progress bar -------------------------------------------------------------------------
-
-
-def test_progress_silent_when_not_a_terminal():
-    stream = io.StringIO()
-    with Progress(3, "work", stream=stream) as bar:
-        for _ in range(3):
-            bar.advance()
-        bar.set_label("writing")
-        bar.clear()
-    assert stream.getvalue() == ""
-
-
-def test_progress_draws_and_erases_on_a_terminal():
-    stream = FakeTTY()
-    with Progress(4, "reading", stream=stream, interval=0) as bar:
-        for _ in range(4):
-            bar.advance()
-    text = stream.getvalue()
-    frames = text.split("\r")
-    assert any(f.startswith("reading [") and f.rstrip().endswith("1/4") for f in frames)
-    assert any(re.search(r"\[#{10,}\] 4/4$", f.rstrip()) for f in frames)  # full bar
-    # the last thing written blanks the line and returns to its start
-    assert text.endswith("\r") and frames[-2].strip() == ""
-
-
-def test_progress_throttles_redraws():
-    stream = FakeTTY()
-    bar = Progress(1000, "x", stream=stream, interval=3600)
-    for _ in range(999):
-        bar.advance()
-    assert stream.getvalue().count("\r") == 1  # only the first step drew
-    bar.advance()  # the last step always draws
-    assert stream.getvalue().rstrip().endswith("1000/1000")
-    bar.close()
-
-
-def test_ls_progress_only_on_a_terminal(capsys, monkeypatch):
-    files = [os.path.join(data_path, f) for f in ("anatomical.nii", "example4d.nii.gz",
-                                                   "float32.nii.gz")]
-    assert main(["ls", *files]) == 0
-    assert capsys.readouterr().err == ""
-    fake = FakeTTY()
-    monkeypatch.setattr(sys, "stderr", fake)
-    assert main(["ls", *files, os.path.join(data_path, "missing.nii")]) == 1
-    err = fake.getvalue()
-    assert "reading headers" in err or "anatomical.nii [" in err
-    assert "4/4" in err
-    # the error line starts on a clean line: the bar was erased first
-    error_line = "nivox: error: " + os.path.join(data_path, "missing.nii")
-    before = err[: err.index(error_line)]
-    assert before.endswith("\r") or before == ""
-    assert len(capsys.readouterr().out.splitlines()) == 4  # heading and three rows
-
-
-def _run_on_pty(args):
-    """Run ``python -m nivox.cli.main ARGS`` with stderr on a pseudo-terminal."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "nivox.cli.main", *args],
-                            stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the terminal closes when the process exits
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    out = proc.stdout.read()
-    proc.wait(timeout=120)
-    os.close(master)
-    return proc.returncode, out.decode(), b"".join(chunks).decode()
-
-
-def test_progress_bar_on_a_real_terminal_not_on_a_pipe():
-    files = [os.path.join(data_path, f) for f in ("anatomical.nii", "example4d.nii.gz",
-                                                   "float32.nii.gz", "example_nifti2.nii.gz")]
-    status, out, tty_err = _run_on_pty(["ls", *files])
-    assert status == 0
-    assert "\r" in tty_err and "4/4" in tty_err and "[" in tty_err
-    assert "\r" not in out and len(out.splitlines()) == 5
-    piped = subprocess.run([sys.executable, "-m", "nivox.cli.main", "ls", *files],
-                           capture_output=True, text=True, timeout=120)
-    assert piped.returncode == 0 and piped.stderr == ""
-    assert piped.stdout == out

@@ -234,7 +234,8 @@ def test_not_an_image_one_line_exit_1(capsys, tmp_path):
     fake.write_text("./mask.nii.gz\n")
     assert main([str(fake)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"nivox: error: {fake}: ")
+    # whether the library's message names the file or not, the line names it once
+    assert err.startswith("nivox: error: ") and err.count(str(fake)) == 1
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
@@ -242,7 +243,8 @@ def test_unknown_extension(capsys, tmp_path):
     odd = tmp_path / "data.xyz"
     odd.write_bytes(b"\0" * 400)
     assert main([str(odd)]) == 1
-    assert capsys.readouterr().err.startswith(f"nivox: error: {odd}: ")
+    err = capsys.readouterr().err
+    assert err.startswith("nivox: error: ") and "'.xyz'" in err and err.count(str(odd)) == 1
 
 
 def test_debug_shows_traceback(capsys, tmp_path):
@@ -251,7 +253,8 @@ def test_debug_shows_traceback(capsys, tmp_path):
     assert main(["describe", "--debug", str(fake)]) == 1
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err
-    assert err.rstrip().splitlines()[-1].startswith(f"nivox: error: {fake}: ")
+    last = err.rstrip().splitlines()[-1]
+    assert last.startswith("nivox: error: ") and last.count(str(fake)) == 1
 
 
 def test_good_files_still_described_when_one_fails(capsys, tmp_path):
@@ -270,7 +273,8 @@ def test_truncated_data_fails_only_with_stats(capsys, tmp_path):
     capsys.readouterr()
     assert main(["describe", "--stats", str(cut)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"nivox: error: {cut}: ") and err.count("\n") == 1
+    assert err.startswith("nivox: error: ") and err.count(str(cut)) == 1
+    assert err.count("\n") == 1
 
 
 # ---- subprocess --------------------------------------------------------------------
@@ -329,7 +333,8 @@ def test_corpus_header_only(corpus, capsys, relpath):
     check_against_nibabel(record, path)
     assert main(["describe", "--stats", path]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"nivox: error: {path}: ") and err.count("\n") == 1
+    assert err.startswith("nivox: error: ") and err.count(path) == 1
+    assert err.count("\n") == 1
     if path.endswith(".hdr"):  # the missing file is the .img: the message must say so
         assert path[:-4] + ".img" in err
 
@@ -341,7 +346,7 @@ def test_corpus_not_images(corpus, relpath):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert proc.stdout == ""
-    assert proc.stderr.startswith(f"nivox: error: {path}: ")
+    assert proc.stderr.startswith("nivox: error: ") and proc.stderr.count(path) == 1
     assert proc.stderr.count("\n") == 1
 
 

@@ -135,7 +135,9 @@ def test_header_only_files_list_but_stats_fail(capsys, tmp_path):
     assert status == 0 and record["shape"] == [48, 56, 40]
     assert main(["ls", "--stats", str(cut)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"nivox: error: {cut}: ") and err.count("\n") == 1
+    # one line naming the file once (in front, or in the library's message)
+    assert err.startswith("nivox: error: ") and err.count(str(cut)) == 1
+    assert err.count("\n") == 1
 
 
 # ---- stats columns ----------------------------------------------------------------------------
@@ -185,7 +187,8 @@ def test_bad_files_reported_good_files_listed(capsys, tmp_path):
     assert [r["file"] for r in records] == [EXAMPLE4D]
     lines = err.splitlines()
     assert lines[0] == f"nivox: error: {missing}: No such file or directory"
-    assert lines[1].startswith(f"nivox: error: {text}: ") and len(lines) == 2
+    assert lines[1].startswith("nivox: error: ") and lines[1].count(str(text)) == 1
+    assert len(lines) == 2
     assert "Traceback" not in err
 
 

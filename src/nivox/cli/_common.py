@@ -1,10 +1,13 @@
-"""What every ``nivox`` command shares: one-line errors, file lists, saving, a progress bar, JSON.
+"""What every ``nivox`` command shares: one-line errors, file lists, saving, JSON.
 
 Failures are reported as ``nivox: error: <file>: <problem>``: command code
 wraps each step that touches a file in :func:`about`, so the line names the
-file that failed (the input or the output), and :func:`run_guarded` turns the
-failure into that line and an exit status. Library warnings become one-line
-``nivox: warning: ...`` messages instead of Python's two-line format.
+file that failed (the input or the output), and :func:`run_guarded` (one
+file) or :func:`run_per_file` (a record per file) turns the failure into that
+line and an exit status. When the problem already names the file, as nivox's
+load errors do, the line is just ``nivox: error: <problem>``. Library warnings
+become one-line ``nivox: warning: ...`` messages instead of Python's two-line
+format.
 """
 
 from __future__ import annotations
@@ -13,23 +16,26 @@ import argparse
 import glob
 import math
 import os
-import shutil
+import re
 import sys
-import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from ._progress import Progress
+
 __all__ = [
-    "PROG", "FileFailure", "Progress", "about", "add_io_arguments", "axcodes_arg", "coded_label",
-    "error_message", "expand_files", "fmt", "image_volumes", "jsonable", "load_image",
-    "n_volumes", "number", "one_line_warnings", "output_class", "pick_volume", "print_json",
-    "read_raw_header", "report_failure", "run_guarded", "save_image", "set_usage",
-    "usage_error", "value_text",
+    "PROG", "FileFailure", "about", "add_io_arguments", "axcodes_arg", "coded_field",
+    "coded_label", "error_line", "error_message", "expand_files", "fmt", "image_volumes",
+    "jsonable", "load_image", "n_volumes", "number", "one_line_warnings", "output_class",
+    "pick_volume", "print_json", "read_raw_header", "report_failure", "run_guarded",
+    "run_per_file", "run_transform", "save_image", "set_usage", "usage_error", "value_text",
+    "xyzt_units",
 ]
 
 PROG = "nivox"
@@ -63,10 +69,39 @@ def error_message(exc: BaseException, filename: str) -> str:
     """``exc`` as one line, without repeating ``filename`` in front of it."""
     message = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror and not exc.filename2:
-        same = exc.filename is None or os.fspath(exc.filename) == filename
+        same = exc.filename is None or _same_path(os.fspath(exc.filename), filename)
         message = exc.strerror if same else f"{exc.strerror}: {os.fspath(exc.filename)!r}"
     message = message.removeprefix(f"{filename}: ")
     return " ".join(message.split())
+
+
+def _same_path(a: str, b: str) -> bool:
+    return a == b or os.path.abspath(a) == os.path.abspath(b)
+
+
+def _names_file(message: str, filename: str) -> bool:
+    """Whether ``message`` names ``filename`` whole: as given, normalised or absolute.
+
+    A bare base name does not count (``ls */T1w.nii`` would lose the folder),
+    nor does a longer name that contains it (``a.nii`` in ``data.nii`` or
+    ``a.nii.gz``, ``x.hdr``'s partner ``x.img``).
+    """
+    for name in {filename, os.path.normpath(filename), os.path.abspath(filename)}:
+        if re.search(rf"(?<![\w./\\~+-]){re.escape(name)}(?![\w/\\~+-]|\.\w)", message):
+            return True
+    return False
+
+
+def error_line(exc: BaseException, filename: str) -> str:
+    """The one-line report of ``exc``, raised while working on ``filename``.
+
+    ``nivox: error: <file>: <problem>``, or ``nivox: error: <problem>`` when
+    the problem already names the file.
+    """
+    message = error_message(exc, filename)
+    if _names_file(message, filename):
+        return f"{PROG}: error: {message}"
+    return f"{PROG}: error: {filename}: {message}"
 
 
 def report_failure(failure: FileFailure, debug: bool, progress: Progress | None = None) -> None:
@@ -75,8 +110,7 @@ def report_failure(failure: FileFailure, debug: bool, progress: Progress | None 
         progress.clear()
     if debug:
         traceback.print_exception(failure.cause)
-    line = f"{PROG}: error: {failure.filename}: {error_message(failure.cause, failure.filename)}"
-    print(line, file=sys.stderr, flush=True)
+    print(error_line(failure.cause, failure.filename), file=sys.stderr, flush=True)
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int,
@@ -126,6 +160,50 @@ def run_guarded(args: argparse.Namespace, body: Callable[[], int], main_file: st
         except Exception as exc:
             report_failure(FileFailure(main_file, exc), args.debug)
     return error_status
+
+
+def run_per_file(args: argparse.Namespace, files: Sequence[str],
+                 record_of: Callable[[str], dict[str, Any]],
+                 format_text: Callable[[dict[str, Any]], str]) -> int:
+    """Print ``record_of(file)`` for each file as text, or all as one JSON list (``args.json``).
+
+    A file that fails is reported in one line and skipped, so the others are
+    still printed; the exit status is 1 if any failed, else 0.
+    """
+    status = 0
+    records = []
+    with one_line_warnings():
+        for filename in files:
+            try:
+                with about(filename):
+                    record = record_of(filename)
+            except FileFailure as failure:
+                report_failure(failure, args.debug)
+                status = 1
+                continue
+            if args.json:
+                records.append(record)
+            else:
+                sys.stdout.write(format_text(record))
+                sys.stdout.flush()
+    if args.json:
+        print_json(records)
+    return status
+
+
+def run_transform(args: argparse.Namespace, transform: Callable[[Any], Any]) -> int:
+    """Load ``args.input``, write ``transform(image)`` to ``args.output``; the exit status."""
+    if args.input is None or args.output is None:
+        return usage_error(args, "give the INPUT and OUTPUT files")
+
+    def body() -> int:
+        with about(args.input):
+            result = transform(load_image(args.input))
+        with about(args.output):
+            save_image(result, args.output, args.force)
+        return 0
+
+    return run_guarded(args, body, args.input)
 
 
 # ---- files -------------------------------------------------------------------------
@@ -421,6 +499,29 @@ def coded_label(header: Any, field: str) -> str | None:
         return None
 
 
+def coded_field(header: Any, field: str) -> dict[str, Any] | None:
+    """``{"code": ..., "label": ...}`` of a coded field; None when the format has no such field.
+
+    A code outside the field's table is labelled 'invalid'.
+    """
+    try:
+        code = int(header[field])
+    except (KeyError, ValueError, TypeError, IndexError):
+        return None
+    label = coded_label(header, field)
+    return {"code": code, "label": "invalid" if label is None else label}
+
+
+def xyzt_units(header: Any) -> dict[str, str | None]:
+    """Space and time units of ``header``; None where unknown or the format has none."""
+    get_units = getattr(header, "get_xyzt_units", None)
+    if get_units is None:
+        return {"space": None, "time": None}
+    space, time = get_units()
+    return {"space": None if space == "unknown" else space,
+            "time": None if time == "unknown" else time}
+
+
 def fmt(value: Any) -> str:
     """A compact text form of a number, list or string for tables."""
     if value is None:
@@ -440,78 +541,3 @@ def print_json(obj: Any) -> None:
     sys.stdout.write("\n")
     sys.stdout.flush()
 
-
-# ---- progress --------------------------------------------------------------------------
-
-
-class Progress:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal.
-
-    It redraws at most every ``interval`` seconds and erases itself when
-    closed, so output printed afterwards starts on a clean line. Use
-    :meth:`clear` before printing anything else to the terminal.
-    """
-
-    def __init__(self, total: int, label: str = "", stream: IO[str] | None = None,
-                 enabled: bool | None = None, interval: float = 0.1) -> None:
-        self.stream = sys.stderr if stream is None else stream
-        if enabled is None:
-            isatty = getattr(self.stream, "isatty", None)
-            enabled = bool(isatty and isatty())
-        self.enabled = enabled
-        self.total = max(int(total), 0)
-        self.done = 0
-        self.label = label
-        self.interval = interval
-        self._last_draw = -math.inf
-        self._width = 0
-
-    def __enter__(self) -> Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def advance(self, steps: int = 1, label: str | None = None) -> None:
-        """Count ``steps`` more done; optionally change the label."""
-        self.done = min(self.done + steps, self.total)
-        if label is not None:
-            self.label = label
-        self._draw(force=self.done == self.total)
-
-    def set_label(self, label: str) -> None:
-        """Show ``label`` in front of the bar (for a new phase, such as writing)."""
-        self.label = label
-        self._draw(force=True)
-
-    def _draw(self, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_draw < self.interval:
-            return
-        self._last_draw = now
-        columns = shutil.get_terminal_size((80, 24)).columns - 1
-        count = f" {self.done}/{self.total}"
-        bar_width = max(10, min(30, columns // 3))
-        filled = bar_width * self.done // self.total if self.total else bar_width
-        bar = "[" + "#" * filled + "." * (bar_width - filled) + "]"
-        room = max(columns - len(bar) - len(count) - 1, 0)
-        label = self.label if len(self.label) <= room else "..." + self.label[-(room - 3):]
-        text = f"{label[:room]} {bar}{count}" if room else f"{bar}{count}"
-        self.stream.write("\r" + text.ljust(self._width))
-        self.stream.flush()
-        self._width = len(text)
-
-    def clear(self) -> None:
-        """Erase the bar from the terminal line (it is redrawn on the next step)."""
-        if self.enabled and self._width:
-            self.stream.write("\r" + " " * self._width + "\r")
-            self.stream.flush()
-            self._width = 0
-            self._last_draw = -math.inf
-
-    def close(self) -> None:
-        """Erase the bar for good."""
-        self.clear()
-        self.enabled = False

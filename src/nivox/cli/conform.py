@@ -11,10 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import (
-    about, add_io_arguments, axcodes_arg, load_image, pick_volume, run_guarded, save_image,
-    set_usage, usage_error,
-)
+from ._common import add_io_arguments, axcodes_arg, pick_volume, run_transform, set_usage
 
 __all__ = ["add_parser", "conform_image", "run"]
 
@@ -83,16 +80,6 @@ def conform_image(img: Any, out_shape: tuple[int, int, int] = (256, 256, 256),
 
 def run(args: argparse.Namespace) -> int:
     """Conform ``args.input`` into ``args.output``; exit status 1 on failure."""
-    if args.input is None or args.output is None:
-        return usage_error(args, "give the INPUT and OUTPUT files")
-
-    def body() -> int:
-        with about(args.input):
-            img = load_image(args.input)
-            result = conform_image(img, args.out_shape, args.voxel_size, args.orientation,
-                                   args.order, args.mode, args.cval, args.volume)
-        with about(args.output):
-            save_image(result, args.output, args.force)
-        return 0
-
-    return run_guarded(args, body, args.input)
+    return run_transform(args, lambda img: conform_image(
+        img, args.out_shape, args.voxel_size, args.orientation, args.order, args.mode, args.cval,
+        args.volume))

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from ._common import (
-    Progress, about, add_io_arguments, image_volumes, load_image, n_volumes, output_class,
-    run_guarded, save_image, set_usage, usage_error,
+    about, add_io_arguments, image_volumes, load_image, n_volumes, output_class, run_guarded,
+    save_image, set_usage, usage_error,
 )
+from ._progress import Progress
 
 __all__ = ["add_parser", "check_representable", "convert", "read_volumes", "run"]
 

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from ._common import (
-    Progress, about, coded_label, image_volumes, jsonable, load_image, n_volumes, print_json,
+    about, coded_label, image_volumes, jsonable, load_image, n_volumes, print_json,
     read_raw_header, run_guarded, set_usage, usage_error, value_text,
 )
+from ._progress import Progress
 
 __all__ = ["add_parser", "compare_data", "diff_files", "format_text", "run", "values_agree"]
 

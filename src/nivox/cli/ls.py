@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from ._common import (
-    FileFailure, Progress, about, coded_label, expand_files, fmt, jsonable, load_image, number,
-    one_line_warnings, print_json, read_raw_header, report_failure, set_usage,
+    FileFailure, about, coded_field, expand_files, fmt, jsonable, load_image, number,
+    one_line_warnings, print_json, read_raw_header, report_failure, set_usage, xyzt_units,
 )
+from ._progress import Progress
 
 __all__ = ["add_parser", "format_table", "list_file", "run"]
 
@@ -52,22 +53,6 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     return parser
 
 
-def _coded(header: Any, field: str) -> dict[str, Any] | None:
-    if field not in header.keys():
-        return None  # the format has no such field
-    label = coded_label(header, field)
-    return {"code": int(header[field]), "label": "invalid" if label is None else label}
-
-
-def _units(header: Any) -> dict[str, str | None]:
-    get_units = getattr(header, "get_xyzt_units", None)
-    if get_units is None:
-        return {"space": None, "time": None}
-    space, time = get_units()
-    return {"space": None if space == "unknown" else space,
-            "time": None if time == "unknown" else time}
-
-
 def list_file(filename: str, stats: bool = False, fields: list[str] | tuple[str, ...] = (),
               progress_label: str | None = None) -> dict[str, Any]:
     """The JSON-ready row for ``filename``; the data are read only when ``stats``."""
@@ -81,9 +66,9 @@ def list_file(filename: str, stats: bool = False, fields: list[str] | tuple[str,
             "dtype": dtype.name if dtype.fields is None else str(dtype),
             "shape": [int(n) for n in img.shape],
             "zooms": [number(z) for z in header.get_zooms()],
-            "units": _units(header),
-            "qform_code": _coded(header, "qform_code"),
-            "sform_code": _coded(header, "sform_code"),
+            "units": xyzt_units(header),
+            "qform_code": coded_field(header, "qform_code"),
+            "sform_code": coded_field(header, "sform_code"),
         }
         if fields:
             raw = read_raw_header(img)

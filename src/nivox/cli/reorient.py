@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import (
-    about, add_io_arguments, axcodes_arg, load_image, run_guarded, save_image, set_usage,
-    usage_error,
-)
+from ._common import add_io_arguments, axcodes_arg, run_transform, set_usage
 
 __all__ = ["add_parser", "reorient", "run"]
 
@@ -51,15 +48,4 @@ def reorient(img: Any, codes: str = "RAS") -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Reorient ``args.input`` into ``args.output``; exit status 1 on failure."""
-    if args.input is None or args.output is None:
-        return usage_error(args, "give the INPUT and OUTPUT files")
-
-    def body() -> int:
-        with about(args.input):
-            img = load_image(args.input)
-            result = reorient(img, args.to)
-        with about(args.output):
-            save_image(result, args.output, args.force)
-        return 0
-
-    return run_guarded(args, body, args.input)
+    return run_transform(args, lambda img: reorient(img, args.to))

@@ -13,9 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import (
-    about, add_io_arguments, load_image, run_guarded, save_image, set_usage, usage_error,
-)
+from ._common import add_io_arguments, run_transform, set_usage
 
 __all__ = ["add_parser", "crop", "parse_range", "run"]
 
@@ -97,15 +95,5 @@ def crop(img: Any, ranges: dict[str, slice | None]) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Crop ``args.input`` into ``args.output``; exit status 1 on failure."""
-    if args.input is None or args.output is None:
-        return usage_error(args, "give the INPUT and OUTPUT files")
-
-    def body() -> int:
-        with about(args.input):
-            img = load_image(args.input)
-            result = crop(img, {axis: getattr(args, axis) for axis in _AXES})
-        with about(args.output):
-            save_image(result, args.output, args.force)
-        return 0
-
-    return run_guarded(args, body, args.input)
+    return run_transform(args, lambda img: crop(img, {axis: getattr(args, axis)
+                                                      for axis in _AXES}))

@@ -17,16 +17,16 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from ._common import (
-    FileFailure, Progress, about, expand_files, fmt, image_volumes, load_image, n_volumes,
-    number, one_line_warnings, print_json, report_failure, set_usage, usage_error,
+    about, expand_files, fmt, image_volumes, load_image, n_volumes, number, run_per_file,
+    set_usage, usage_error,
 )
+from ._progress import Progress
 
 __all__ = ["add_parser", "image_stats", "mask_from_image", "run", "select_ranks", "stream_stats"]
 
@@ -340,24 +340,9 @@ def run(args: argparse.Namespace) -> int:
     """Print statistics of ``args.files``; exit status 1 if any file failed."""
     if not args.files:
         return usage_error(args, "give at least one FILE")
-    status = 0
-    records = []
-    with one_line_warnings():
-        for filename in expand_files(args.files):
-            try:
-                record = file_stats(filename, args.mask, args.percentiles)
-            except FileFailure as failure:
-                report_failure(failure, args.debug)
-                status = 1
-                continue
-            if args.json:
-                records.append(record)
-            else:
-                sys.stdout.write(format_text(record))
-                sys.stdout.flush()
-    if args.json:
-        print_json(records)
-    return status
+    return run_per_file(args, expand_files(args.files),
+                        lambda filename: file_stats(filename, args.mask, args.percentiles),
+                        format_text)
 
 
 def format_text(record: dict[str, Any]) -> str:
