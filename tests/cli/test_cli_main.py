@@ -102,3 +102,19 @@ def test_console_script_installed():
                           cwd=os.path.dirname(script))
     assert proc.returncode == 0, proc.stderr
     assert "example4d.nii.gz" in proc.stdout
+
+
+def test_every_command_documented_in_package_docstring_and_readme():
+    import nivox.cli
+
+    readme = Path(__file__).parents[2] / "README.md"
+    if not readme.exists():
+        pytest.skip("README.md is not beside the tests (installed package)")
+    text = readme.read_text(encoding="utf-8")
+    section = text[text.index("## Command line"):]
+    section = section[: section.index("\n## ", 1)]
+    for name in COMMANDS:
+        assert f"- ``{name}``: " in nivox.cli.__doc__, name
+        assert f"| `{name}`" in section, name
+        assert f"nivox {name} " in section or name == DEFAULT_COMMAND, name
+    assert "diff" in section and "exits 0 when the files" in section
