@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"warning: load average {load:.2f}; other processes will disturb the timings")
     repeats = args.repeats or (3 if args.quick else 5)
     settings = Settings(repeats=repeats, long_call=args.long_call, budget=args.budget,
-                        subprocess_repeats=3 if args.quick else 7)
+                        subprocess_repeats=3 if args.quick else 5)
     specs = QUICK if args.quick else FULL
     log(f"nivox benchmarks ({'quick' if args.quick else 'full'} mode), "
         f"images cached in {args.workdir}")

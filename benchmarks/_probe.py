@@ -6,6 +6,11 @@ the library being measured is loaded::
     python _probe.py import LIB
     python _probe.py import-load LIB PATH
     python _probe.py memory LIB PATH MMAP
+    python _probe.py volume LIB INDEX PATH [PATH ...]
+
+``volume`` times the first read of one volume (``dataobj[..., INDEX]``) of
+each just loaded image, in a process that has not seen the file before
+(several different files share one process, to save start-up time).
 
 ``memory`` reports the peak resident memory added by reading the whole
 image as float32 (``get_fdata(dtype=float32)``, or for SimpleITK
@@ -96,6 +101,18 @@ def _memory(lib: str, path: str, mmap: str) -> dict:
             "seconds": seconds, "exact_peak": exact, "dtype": str(arr.dtype)}
 
 
+def _volume(lib: str, index: str, paths: list[str]) -> dict:
+    mod = __import__(LIBS[lib])
+    result = {}
+    for path in paths:
+        kwargs = {"mmap": False} if path.endswith(".nii") else {}
+        img = mod.load(path, **kwargs)
+        start = time.perf_counter()
+        img.dataobj[..., int(index)]
+        result[path] = time.perf_counter() - start
+    return result
+
+
 def main(argv: list[str]) -> None:
     cmd, lib, *rest = argv
     if cmd == "import":
@@ -104,6 +121,8 @@ def main(argv: list[str]) -> None:
         result = _import_load(lib, rest[0])
     elif cmd == "memory":
         result = _memory(lib, rest[0], rest[1])
+    elif cmd == "volume":
+        result = _volume(lib, rest[0], rest[1:])
     else:
         raise SystemExit(f"unknown probe {cmd!r}")
     print(json.dumps(result))
