@@ -10,7 +10,6 @@ shape, zooms, offsets, the check battery, writing data) lives here.
 from __future__ import annotations
 
 import math
-import struct
 from typing import IO, Any, ClassVar, NoReturn
 
 import numpy as np
@@ -19,8 +18,8 @@ from . import validation as _validation
 from ._atomic import replacing_files
 from .arrayproxy import ArrayProxy
 from .arraywriters import ArrayWriter, WriterError, get_slope_inter, make_array_writer
-from .batteryrunners import BatteryRunner, Report
-from .errors import HeaderDataError, HeaderTypeError, ImageFileNotFoundError, NivoxError, TruncatedDataError
+from .batteryrunners import Report
+from .errors import HeaderDataError, HeaderTypeError, TruncatedDataError
 from .fileholders import FileHolder, FileMap, copy_file_map
 from .spatialimages import SpatialHeader, SpatialImage
 from .volumeutils import (
@@ -323,13 +322,11 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         They find what makes data or affine unusable; none changes the
         header, so files nibabel reads load identically.
         """
-        return (cls._chk_dims, cls._chk_finite_pixdims)
+        return (_validation.chk_dims, _validation.chk_finite_pixdims)
 
     def run_load_checks(self) -> None:
         """Run the load checks, reporting their problems as the validation mode says."""
-        battery = BatteryRunner(self._get_load_checks())
-        _, reports = battery.check_fix(self)
-        _validation.handle_reports(reports, remaining=lambda: battery.check_only(self))
+        _validation.run_checks(self, self._get_load_checks())
 
     @classmethod
     def may_contain_header(cls, binaryblock: bytes) -> bool:
@@ -420,38 +417,6 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         return hdr, report
 
 
-    @staticmethod
-    def _chk_dims(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
-        dims = hdr["dim"]
-        ndim = int(dims[0])
-        if not 0 <= ndim <= 7:
-            report.problem_level = 40
-            report.problem_msg = f"dim[0] is {ndim}; it should be 0 to 7"
-        elif ndim == 0 or not np.all(dims[1 : ndim + 1]):
-            report.problem_level = 30
-            report.problem_msg = "the image holds no voxels: " + (
-                "dim[0] is 0" if ndim == 0 else f"dim[1:{ndim + 1}] is {[int(d) for d in dims[1:ndim + 1]]}")
-        if fix and report.problem_level:
-            report.fix_msg = "leaving as is"
-        return hdr, report
-
-    @staticmethod
-    def _chk_finite_pixdims(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
-        ndim = min(max(int(hdr["dim"][0]), 0), 7)
-        pixdims = np.asarray(hdr["pixdim"][1 : ndim + 1], dtype=np.float64)
-        bad = [i + 1 for i, value in enumerate(pixdims) if not np.isfinite(value)]
-        if not bad:
-            return hdr, report
-        report.problem_level = 30
-        report.problem_msg = (f"pixdim[{bad[0]}] is {pixdims[bad[0] - 1]}; voxel sizes and the "
-                              "affine made from them will not be finite")
-        if fix:
-            report.fix_msg = "leaving as is"
-        return hdr, report
-
-
 class _ShortFileProxy(ArrayProxy):
     """The proxy of a file found at load to hold less data than its header says.
 
@@ -474,24 +439,6 @@ class _ShortFileProxy(ArrayProxy):
 
     def get_unscaled(self) -> np.ndarray:
         self._refuse()
-
-
-# what parsing a garbled header can raise besides NivoxError; turned into
-# NivoxErrors naming the file (OS errors other than a missing file keep their type)
-_PARSE_ERRORS = (NivoxError, ValueError, OverflowError, IndexError, KeyError, ZeroDivisionError,
-                 EOFError, MemoryError, struct.error, FileNotFoundError)
-
-
-def _holder_name(holder: FileHolder) -> str | None:
-    if holder.filename is not None:
-        return holder.filename
-    return _validation.file_label(holder.fileobj)
-
-
-def _named_error(err: BaseException, name: str | None) -> BaseException:
-    if isinstance(err, FileNotFoundError) and not isinstance(err, NivoxError):
-        return ImageFileNotFoundError(_validation.named(f"no such file: {err.filename or err}", name))
-    return _validation.as_named_error(err, name)
 
 
 class AnalyzeImage(SpatialImage):
@@ -537,7 +484,7 @@ class AnalyzeImage(SpatialImage):
         check_mmap(mmap)
         header_holder, image_holder = file_map["header"], file_map["image"]
         with _validation.mode(validation):
-            name = _holder_name(header_holder)
+            name = _validation.holder_name(header_holder)
             try:
                 with _validation.source(name):
                     with header_holder.get_prepare_fileobj(mode="rb") as header_file:
@@ -547,12 +494,12 @@ class AnalyzeImage(SpatialImage):
                     _validation.check_data_layout(shape, itemsize, header["vox_offset"])
                     offset = header.get_data_offset()
                     affine = header.get_best_affine()
-                name = _holder_name(image_holder)
+                name = _validation.holder_name(image_holder)
                 with _validation.source(name):
                     short = _validation.check_data_fits(shape, itemsize, offset, image_holder)
                     proxy = cls._make_proxy(image_holder, header.copy(), mmap, keep_file_open, short)
-            except _PARSE_ERRORS as err:
-                raise _named_error(err, name) from err
+            except _validation.LOAD_ERRORS as err:
+                raise _validation.named_load_error(err, name) from err
             # the header was checked and reported above; the image's copy need not be again
             with _validation.mode("ignore"):
                 img = cls(proxy, None, header, file_map=file_map)

@@ -23,7 +23,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import _matfile
-from .analyze import _PARSE_ERRORS, AnalyzeHeader, AnalyzeImage, _holder_name, _named_error
+from . import validation as _validation
+from .analyze import AnalyzeHeader, AnalyzeImage
 from .analyze import data_history_dtd as _analyze_history_dtd
 from .analyze import header_key_dtd
 from .analyze import image_dimension_dtd as _analyze_dimension_dtd
@@ -73,17 +74,7 @@ class SpmAnalyzeHeader(AnalyzeHeader):
 
     @classmethod
     def _get_load_checks(cls) -> tuple[Any, ...]:
-        return (*super()._get_load_checks(), cls._chk_scale_factor)
-
-    @staticmethod
-    def _chk_scale_factor(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
-        slope = float(hdr["scl_slope"])
-        if np.isinf(slope):
-            report.problem_level = 30
-            report.problem_msg = f"scale factor (scl_slope) is {slope}"
-            report.fix_msg = "reading the data unscaled" if fix else ""
-        return hdr, report
+        return (*super()._get_load_checks(), _validation.chk_scale_factor)
 
     def set_slope_inter(self, slope: float | None, inter: float | None = None) -> None:
         """Set the slope (None stores NaN: no scaling); the intercept must be 0, None or NaN.
@@ -199,8 +190,9 @@ class Spm99AnalyzeImage(AnalyzeImage):
         holder = file_map.get("mat")
         try:
             affine = _read_mat_affine(holder)
-        except _PARSE_ERRORS as err:
-            raise _named_error(err, None if holder is None else _holder_name(holder)) from err
+        except _validation.LOAD_ERRORS as err:
+            raise _validation.named_load_error(err, None if holder is None else _validation.holder_name(holder)) \
+                from err
         if affine is not None:
             img._affine = affine
             img._load_cache["affine"] = affine.copy()

@@ -37,17 +37,19 @@ import contextlib
 import logging
 import math
 import os
+import struct
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
-from .batteryrunners import Report
+from .batteryrunners import BatteryRunner, Report
 from .errors import HeaderDataError, HeaderFixWarning, NivoxError, TruncatedDataError
 
 __all__ = [
     "ERROR_LEVEL",
+    "LOAD_ERRORS",
     "MODES",
     "WARN_LEVEL",
     "check_data_fits",
@@ -55,9 +57,12 @@ __all__ = [
     "current_source",
     "get_mode",
     "handle_reports",
+    "holder_name",
     "max_expansion",
     "mode",
+    "named_load_error",
     "report_problem",
+    "run_checks",
     "set_mode",
     "source",
 ]
@@ -326,6 +331,28 @@ def check_data_fits(shape: tuple[int, ...], itemsize: int, offset: int, holder: 
     return text
 
 
+# what parsing a garbled header can raise besides NivoxError; load turns them into
+# NivoxErrors naming the file (OS errors other than a missing file keep their type)
+LOAD_ERRORS = (NivoxError, ValueError, OverflowError, IndexError, KeyError, ZeroDivisionError,
+               EOFError, MemoryError, struct.error, FileNotFoundError)
+
+
+def holder_name(holder: Any) -> str | None:
+    """The name to put in messages about the file of FileHolder ``holder``."""
+    if holder.filename is not None:
+        return os.fsdecode(holder.filename)
+    return file_label(holder.fileobj)
+
+
+def named_load_error(err: BaseException, name: str | None) -> BaseException:
+    """The NivoxError to raise, naming file ``name``, for ``err`` (one of LOAD_ERRORS)."""
+    if isinstance(err, FileNotFoundError) and not isinstance(err, NivoxError):
+        from .errors import ImageFileNotFoundError
+
+        return ImageFileNotFoundError(named(f"no such file: {err.filename or err}", name))
+    return as_named_error(err, name)
+
+
 def as_named_error(err: BaseException, name: str | None) -> BaseException:
     """``err`` as a NivoxError whose message names file ``name``.
 
@@ -345,3 +372,130 @@ def as_named_error(err: BaseException, name: str | None) -> BaseException:
     if isinstance(err, MemoryError):
         return ImageDataError(named(f"not enough memory: {message}", name))
     return HeaderDataError(named(f"{type(err).__name__}: {message}", name))
+
+
+# ---- load checks of headers ----------------------------------------------------
+#
+# Battery checks, ``check(hdr, fix) -> (hdr, Report)``, run on headers read from
+# files after nibabel's battery. They find what makes data or affine unusable
+# and change nothing, so files nibabel reads load identically.
+
+
+def run_checks(header: Any, checks: Iterable[Callable[..., tuple[Any, Report]]]) -> None:
+    """Run ``checks`` on ``header``, reporting their problems as the mode says."""
+    battery = BatteryRunner(checks)
+    _, reports = battery.check_fix(header)
+    handle_reports(reports, remaining=lambda: battery.check_only(header))
+
+
+def _leave(report: Report, fix: bool) -> Report:
+    if fix and report.problem_level:
+        report.fix_msg = report.fix_msg or "leaving as is"
+    return report
+
+
+def chk_dims(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+    """dim[0] must be 0 to 7; a dimension of 0 (no voxels) is worth a warning."""
+    report = Report(HeaderDataError)
+    dims = hdr["dim"]
+    ndim = int(dims[0])
+    if not 0 <= ndim <= 7:
+        report.problem_level = ERROR_LEVEL
+        report.problem_msg = f"dim[0] is {ndim}; it should be 0 to 7"
+    elif ndim == 0 or not all(dims[1 : ndim + 1]):
+        used = [int(d) for d in dims[1 : ndim + 1]]
+        report.problem_level = WARN_LEVEL
+        report.problem_msg = "the image holds no voxels: " + (
+            "dim[0] is 0" if ndim == 0 else f"dim[1:{ndim + 1}] is {used}")
+    return hdr, _leave(report, fix)
+
+
+def chk_finite_pixdims(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+    """Voxel sizes of the image's dimensions must be finite."""
+    report = Report(HeaderDataError)
+    ndim = min(max(int(hdr["dim"][0]), 0), 7)
+    sizes = [float(v) for v in hdr["pixdim"][1 : ndim + 1]]
+    bad = [i for i, value in enumerate(sizes, 1) if not math.isfinite(value)]
+    if bad:
+        report.problem_level = WARN_LEVEL
+        report.problem_msg = (f"pixdim[{bad[0]}] is {sizes[bad[0] - 1]}; voxel sizes and the "
+                              "affine made from them will not be finite")
+    return hdr, _leave(report, fix)
+
+
+def chk_single_offset(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+    """NIfTI single file: nibabel's battery passes vox_offset 0, and the header is read as data."""
+    report = Report(HeaderDataError)
+    if hdr["magic"].item() == hdr.single_magic and float(hdr["vox_offset"]) == 0:
+        report.problem_level = WARN_LEVEL
+        report.problem_msg = (f"vox_offset is 0 in a single-file {hdr._format_name}: "
+                              "the data are read from the start of the header")
+    return hdr, _leave(report, fix)
+
+
+def chk_scaling(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+    """NIfTI scl_slope/scl_inter: an infinite slope means unscaled; a valid slope needs a finite intercept."""
+    report = Report(HeaderDataError)
+    slope, inter = float(hdr["scl_slope"]), float(hdr["scl_inter"])
+    if math.isinf(slope):
+        report.problem_level = WARN_LEVEL
+        report.problem_msg = f"scl_slope is {slope}"
+        report.fix_msg = "reading the data unscaled" if fix else ""
+    elif slope != 0 and math.isfinite(slope) and not math.isfinite(inter):
+        report.problem_level = ERROR_LEVEL
+        report.problem_msg = f"scl_inter is {inter} while scl_slope is {slope:g}: the data cannot be scaled"
+    return hdr, report
+
+
+def chk_scale_factor(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+    """SPM scale factor (scl_slope): infinite means the data are read unscaled."""
+    report = Report(HeaderDataError)
+    slope = float(hdr["scl_slope"])
+    if math.isinf(slope):
+        report.problem_level = WARN_LEVEL
+        report.problem_msg = f"scale factor (scl_slope) is {slope}"
+        report.fix_msg = "reading the data unscaled" if fix else ""
+    return hdr, report
+
+
+def chk_quaternion(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+    """A qform in use needs finite values and a quaternion that is a rotation."""
+    report = Report(HeaderDataError)
+    if int(hdr["qform_code"]) == 0:
+        return hdr, report
+    names = ("quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z")
+    values = [float(hdr[name]) for name in names]
+    if not all(math.isfinite(v) for v in values):
+        report.problem_level = WARN_LEVEL
+        report.problem_msg = "qform quaternion or offset is not finite; so is the qform affine"
+    elif not _is_rotation(values[:3], hdr.quaternion_threshold):
+        used = int(hdr["sform_code"]) == 0  # then the qform is the image's affine
+        report.problem_level = ERROR_LEVEL if used else WARN_LEVEL
+        report.problem_msg = (f"qform quaternion {values[:3]} has squared length above 1; "
+                              f"it is not a rotation{' and the qform is the affine' if used else ''}")
+    return hdr, _leave(report, fix)
+
+
+def chk_sform(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+    """An sform in use needs finite values."""
+    report = Report(HeaderDataError)
+    if int(hdr["sform_code"]) != 0:
+        rows = [float(v) for row in ("srow_x", "srow_y", "srow_z") for v in hdr[row]]
+        if not all(math.isfinite(v) for v in rows):
+            report.problem_level = WARN_LEVEL
+            report.problem_msg = "sform (srow_x/y/z) is not finite; so is the affine"
+    return hdr, _leave(report, fix)
+
+
+def _is_rotation(bcd: list[float], threshold: float) -> bool:
+    """Whether quaternion vector part ``bcd`` belongs to a rotation, judged as get_qform judges it."""
+    import numpy as np
+
+    from .affines import AffineError
+    from .quaternions import fillpositive
+
+    try:
+        fillpositive(np.array(bcd, dtype=np.float64), threshold)
+    except AffineError:
+        return False
+    return True

@@ -13,6 +13,7 @@ from typing import IO, Any, ClassVar
 import numpy as np
 
 from ..analyze import AnalyzeHeader
+from .. import validation as _validation
 from ..batteryrunners import Report
 from ..errors import HeaderDataError
 from ..volumeutils import Recoder, endian_codes, native_code
@@ -453,65 +454,8 @@ class Nifti1Header(AnalyzeHeader):
 
     @classmethod
     def _get_load_checks(cls) -> tuple[Any, ...]:
-        return super()._get_load_checks() + (cls._chk_single_offset, cls._chk_scaling,
-                                               cls._chk_quaternion, cls._chk_sform)
-
-    @staticmethod
-    def _chk_single_offset(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        # nibabel's battery passes an offset of 0, and reads the header as data
-        report = Report(HeaderDataError)
-        if hdr["magic"].item() == hdr.single_magic and float(hdr["vox_offset"]) == 0:
-            report.problem_level = 30
-            report.problem_msg = (f"vox_offset is 0 in a single-file {hdr._format_name}: "
-                                  "the data are read from the start of the header")
-            report.fix_msg = "leaving as is" if fix else ""
-        return hdr, report
-
-    @staticmethod
-    def _chk_scaling(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
-        slope, inter = float(hdr["scl_slope"]), float(hdr["scl_inter"])
-        if np.isinf(slope):
-            report.problem_level = 30
-            report.problem_msg = f"scl_slope is {slope}"
-            report.fix_msg = "reading the data unscaled" if fix else ""
-        elif slope != 0 and np.isfinite(slope) and not np.isfinite(inter):
-            report.problem_level = 40
-            report.problem_msg = f"scl_inter is {inter} while scl_slope is {slope:g}: the data cannot be scaled"
-        return hdr, report
-
-    @staticmethod
-    def _chk_quaternion(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
-        if int(hdr["qform_code"]) == 0:
-            return hdr, report
-        values = [float(hdr[name]) for name in ("quatern_b", "quatern_c", "quatern_d",
-                                                  "qoffset_x", "qoffset_y", "qoffset_z")]
-        if not np.all(np.isfinite(values)):
-            report.problem_level = 30
-            report.problem_msg = "qform quaternion or offset is not finite; so is the qform affine"
-        elif not _is_rotation(values[:3], hdr.quaternion_threshold):
-            used = int(hdr["sform_code"]) == 0
-            report.problem_level = 40 if used else 30
-            report.problem_msg = (f"qform quaternion {values[:3]} has squared length above 1; "
-                                  f"it is not a rotation{' and the qform is the affine' if used else ''}")
-        if fix and report.problem_level:
-            report.fix_msg = "leaving as is"
-        return hdr, report
-
-    @staticmethod
-    def _chk_sform(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
-        if int(hdr["sform_code"]) == 0:
-            return hdr, report
-        rows = np.concatenate([hdr["srow_x"], hdr["srow_y"], hdr["srow_z"]]).astype(np.float64)
-        if np.all(np.isfinite(rows)):
-            return hdr, report
-        report.problem_level = 30
-        report.problem_msg = "sform (srow_x/y/z) is not finite; so is the affine"
-        if fix:
-            report.fix_msg = "leaving as is"
-        return hdr, report
+        return super()._get_load_checks() + (_validation.chk_single_offset, _validation.chk_scaling,
+                                               _validation.chk_quaternion, _validation.chk_sform)
 
     @staticmethod
     def _chk_qfac(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
@@ -584,18 +528,6 @@ class Nifti1PairHeader(Nifti1Header):
     """The header of a NIfTI-1 pair (``.hdr`` + ``.img``)."""
 
     is_single: ClassVar[bool] = False
-
-
-def _is_rotation(bcd: list[float], threshold: float) -> bool:
-    """Whether quaternion vector part ``bcd`` belongs to a rotation (as get_qform will judge it)."""
-    from ..affines import AffineError
-    from ..quaternions import fillpositive
-
-    try:
-        fillpositive(np.array(bcd, dtype=np.float64), threshold)
-    except AffineError:
-        return False
-    return True
 
 
 def _unit_label(code: int) -> str:
