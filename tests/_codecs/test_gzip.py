@@ -49,14 +49,17 @@ def test_writes_are_deterministic(tmp_path, name, klass):
     assert header[4:8] == b"\0\0\0\0"  # mtime 0
 
 
-def test_open_write_uses_preferred_backend_and_mtime(tmp_path):
+def test_open_write_and_read_use_members_and_positional_reader(tmp_path):
     path = tmp_path / "x.gz"
     with nvgzip.open_write(path, 1, mtime=1234) as out:
         out.write(b"abc")
-        assert type(out) is next(iter(nvgzip.WRITERS.values()))
+        assert isinstance(out, nvgzip.GzipMemberWriter)
     assert int.from_bytes(path.read_bytes()[4:8], "little") == 1234
-    assert nvgzip.backend_name() == f"{next(iter(nvgzip.READERS))}/{next(iter(nvgzip.WRITERS))}"
-    assert type(nvgzip.open_read(path)) is next(iter(nvgzip.READERS.values()))
+    reader, whole = nvgzip.open_read(path), nvgzip.backends.whole_backend()
+    assert isinstance(reader, nvgzip.GzipReader) and reader.read() == b"abc"
+    assert nvgzip.backend_name().startswith(f"{whole}+{nvgzip.backends.stream_backend()}/")
+    with open(path, "rb") as raw:  # file objects get a streaming GzipFile
+        assert type(nvgzip.open_read(raw)) is next(iter(nvgzip.READERS.values()))
 
 
 def test_write_to_file_object_leaves_it_open():
@@ -148,14 +151,16 @@ def test_real_io_errors_pass_through():
     assert not isinstance(info.value, CorruptStreamError) and info.value.errno == 5
 
 
-def test_keep_open_reader_seeks_back_cheaply(gz_file):
-    pytest.importorskip("indexed_gzip")
+def test_keep_open_reader_holds_one_handle(gz_file):
     with nvgzip.open_read(gz_file, keep_open=True) as stream:
-        assert "Indexed" in type(stream).__name__
+        fd = stream._fd
+        assert fd is not None and os.fstat(fd)
         stream.seek(len(DATA) - 3)
         assert stream.read() == b"end"
         stream.seek(7)
         assert stream.read(4) == DATA[7:11]
+    with pytest.raises(OSError):
+        os.fstat(fd)
 
 
 def test_isal_levels_cover_zlib_range():

@@ -1,30 +1,74 @@
-"""gzip: the standard library always, faster backends when installed.
+"""gzip: fast backends, parallel members, random access, deterministic output.
 
-Reading prefers ``isal`` (Intel ISA-L) over the standard library; writing
-prefers ``isal``, then ``zlib-ng``, then the standard library. All are
-``gzip.GzipFile`` subclasses producing identical data, only faster.
-``zlib-ng`` does not read: its reader (python-zlib-ng 1.1) returns wrong data
-or fails after seeking backwards, which fileslice and proxies do. With ``keep_open=True`` and ``indexed_gzip``
-installed, readers build a seek index as they go, so a file kept open for
-many slices is not decompressed from the start on every backward seek.
+Reading a path gives a :class:`~.gzread.GzipReader`: any position can be read
+directly (``readinto_at``), through the file's index shared by every reader
+in the process (:mod:`.gzindex`); a full read decompresses straight into the
+result with the fastest backend (:mod:`.backends`), in parallel when the
+file is made of sized members. Reading a file object gives a streaming
+``gzip.GzipFile`` subclass (ISA-L when installed).
 
-Writing is deterministic: the header carries mtime 0 and no file name, so the
-output depends on the data and the backend only.
+Writing gives, by default, a :class:`~.gzwrite.GzipMemberWriter`: the data
+in independently compressed members of :data:`MEMBER_SIZE` bytes, on
+:data:`THREADS` threads. Measured on 2 cores: a member layout costs 0.005 to
+0.17 % in size at 1 MiB members (levels 1 and 6, eight real images), and
+reads and writes with both cores; nibabel, SimpleITK, Python's ``gzip`` and
+``gzip -dc`` read it as one file (tests check this). ``LAYOUT = 'single'``
+writes one deflate stream instead, for readers that stop after the first
+member. Output is deterministic either way: mtime 0 unless given, no file
+name, and the same bytes for the same data and settings with any number of
+threads.
+
+Settings (module attributes, read at call time):
+
+``LAYOUT``
+    ``'members'`` (default) or ``'single'``; initial value from the
+    environment variable ``NIVOX_GZIP_LAYOUT``.
+``MEMBER_SIZE``
+    Uncompressed bytes per member when writing (default 1 MiB).
+``THREADS``
+    Threads for compressing and decompressing members; None (default) means
+    one per CPU.
+``INDEX_BUDGET``
+    Bytes the process-wide cache of gzip indexes may hold (default 256 MiB;
+    environment ``NIVOX_GZIP_INDEX_BUDGET``).
+``CURSOR_REACH``
+    How far ahead (uncompressed bytes) the streaming decoder is still moved
+    forward rather than using an ``indexed_gzip`` seek point (default 8 MiB).
+``USE_INDEXED_GZIP``
+    Use ``indexed_gzip`` (when installed) for seek points inside
+    single-stream files (default True).
+
+The backend is chosen per task (see :mod:`.backends`); ``NIVOX_GZIP_BACKEND``
+or :func:`~.backends.set_backend` override it. :func:`save_index` and
+:func:`load_index` keep a file's index across processes and runs.
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
 import gzip
 import os
 import zlib
 from typing import IO, Any
 
-from . import StreamGuard
+from . import StreamGuard, backends, gzindex
+from .gzread import GzipReader, record_igz_points
+from .gzwrite import GzipMemberWriter
 
 __all__ = [
+    "CURSOR_REACH",
+    "INDEX_BUDGET",
+    "LAYOUT",
+    "MEMBER_SIZE",
+    "THREADS",
+    "USE_INDEXED_GZIP",
     "DeterministicGzipFile",
+    "GzipMemberWriter",
+    "GzipReader",
+    "build_index",
+    "clear_index_cache",
+    "load_index",
+    "save_index",
     "READERS",
     "WRITERS",
     "available",
@@ -95,11 +139,10 @@ class DeterministicGzipFile(_GzipMixin, gzip.GzipFile):
 
 
 def _isal_level(compresslevel: int) -> int:
-    # ISA-L has levels 0-3; spread zlib's 0-9 over them
-    return 0 if compresslevel <= 0 else min(3, (compresslevel + 2) // 3)
+    return backends._isal_level(compresslevel)
 
 
-# fastest first; each entry is a GzipFile subclass with the same behaviour
+# streaming classes, fastest first: for file objects and the single-stream layout
 READERS: dict[str, type[gzip.GzipFile]] = {}
 WRITERS: dict[str, type[gzip.GzipFile]] = {}
 
@@ -126,9 +169,31 @@ else:
     class _ZlibNgGzipFile(_GzipMixin, _gzip_ng.GzipNGFile):
         _decode_errors = _DECODE_ERRORS + (_zlib_ng.error,)
 
-    WRITERS["zlib_ng"] = _ZlibNgGzipFile
+    # python-zlib-ng 1.1's GzipFile returns wrong data after seeking
+    # backwards, so it only writes here (its decompressobj is fine)
+    WRITERS["zlib-ng"] = _ZlibNgGzipFile
 
 READERS["stdlib"] = WRITERS["stdlib"] = DeterministicGzipFile
+
+#: 'members' (independent members, parallel and seekable) or 'single' (one deflate stream)
+LAYOUT: str = os.environ.get("NIVOX_GZIP_LAYOUT", "members")
+#: uncompressed bytes per member when writing the 'members' layout
+MEMBER_SIZE: int = 1 << 20
+#: threads for members; None means one per CPU
+THREADS: int | None = None
+#: bytes the process-wide index cache may hold
+INDEX_BUDGET: int = int(os.environ.get("NIVOX_GZIP_INDEX_BUDGET", 256 << 20))
+#: move the streaming decoder forward up to this far rather than use indexed_gzip
+CURSOR_REACH: int = 8 << 20
+#: use indexed_gzip for seek points inside single-stream files when installed
+USE_INDEXED_GZIP: bool = True
+
+
+def _stream_class(table: dict[str, type[gzip.GzipFile]]) -> type[gzip.GzipFile]:
+    choice = backends.selected()
+    if choice == "auto":
+        return next(iter(table.values()))
+    return table.get(choice, table["stdlib"])
 
 
 def available() -> bool:
@@ -137,43 +202,109 @@ def available() -> bool:
 
 
 def backend_name() -> str:
-    """Names of the backends used for reading and for writing, as 'reader/writer'."""
-    return f"{next(iter(READERS))}/{next(iter(WRITERS))}"
+    """The backends in use, as 'whole-member reads+streaming reads/writes'."""
+    writer = backends.deflate_backend()
+    if LAYOUT == "single":
+        writer = next(name for name, klass in WRITERS.items() if klass is _stream_class(WRITERS))
+    return f"{backends.whole_backend()}+{backends.stream_backend()}/{writer}"
 
 
-@functools.cache
-def _indexed_class() -> type | None:
+def _threads() -> int:
+    return max(1, int(THREADS if THREADS else (os.cpu_count() or 1)))
+
+
+def open_read(fileish: Any, *, keep_open: bool = False) -> IO[bytes]:
+    """Open a gzip path (random access, see :class:`~.gzread.GzipReader`) or file object (streaming).
+
+    ``keep_open=True`` holds the file handle open until the reader closes.
+    """
+    if isinstance(fileish, (str, bytes, os.PathLike)):
+        return GzipReader(os.fsdecode(fileish), keep_open=keep_open)  # type: ignore[return-value]
+    return _stream_class(READERS)(fileobj=fileish, mode="rb")
+
+
+def open_write(fileish: Any, compresslevel: int | None, *, mtime: float = 0) -> IO[bytes]:
+    """Open a gzip path or binary file object for deterministic writing in :data:`LAYOUT`."""
+    level = 1 if compresslevel is None else int(compresslevel)
+    if LAYOUT == "members":
+        return GzipMemberWriter(  # type: ignore[return-value]
+            fileish, level, mtime=mtime, member_size=MEMBER_SIZE, threads=_threads()
+        )
+    if LAYOUT != "single":
+        raise ValueError(f"nivox._codecs.gzip.LAYOUT must be 'members' or 'single', not {LAYOUT!r}")
+    klass = _stream_class(WRITERS)
+    if isinstance(fileish, (str, bytes, os.PathLike)):
+        return klass(fileish, "wb", level, mtime=mtime)
+    return klass(fileobj=fileish, mode="wb", compresslevel=level, mtime=mtime)
+
+
+# ---------------------------------------------------------------- indexes
+
+
+def _key(path: str | os.PathLike[str]) -> gzindex.Key:
+    real = os.path.realpath(os.fspath(path))
+    return gzindex.file_key(real, os.stat(real))
+
+
+def _default_index_path(path: str | os.PathLike[str]) -> str:
+    return os.fsdecode(path) + ".nvidx"
+
+
+def build_index(path: str | os.PathLike[str]) -> None:
+    """Make the index of ``path`` complete now: every member, or seek points throughout.
+
+    For a single-stream file this decompresses it once (with ``indexed_gzip``
+    when installed, which records seek points every few MiB).
+    """
+    with GzipReader(path) as reader:
+        reader.data_size()
+        index = gzindex.CACHE.lookup(_key(path))
+        igz = None if index.complete or not USE_INDEXED_GZIP or not backends.uses_optional_packages() else _igz()
+        if igz is not None:
+            with index.lock:
+                if index.igz is None:
+                    reader._igz_read(index, igz, memoryview(bytearray(1)), 0)
+                index.igz.build_full_index()
+                record_igz_points(index)
+
+
+def _igz() -> Any:
     try:
         import indexed_gzip
     except ImportError:
         return None
-
-    class _IndexedGzipFile(StreamGuard, indexed_gzip.IndexedGzipFile):
-        _decode_errors = _DECODE_ERRORS
-
-    return _IndexedGzipFile
+    return indexed_gzip
 
 
-def open_read(fileish: Any, *, keep_open: bool = False) -> IO[bytes]:
-    """Open a gzip path or binary file object for reading.
+def save_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None) -> str:
+    """Write what is known of ``path``'s index to ``index_path`` (default ``path + '.nvidx'``).
 
-    ``keep_open=True`` (paths only) asks for a reader that seeks cheaply,
-    for files held open across many reads.
+    Returns the index file's name. Call :func:`build_index` first for a
+    complete index.
     """
-    if isinstance(fileish, (str, bytes, os.PathLike)):
-        indexed = _indexed_class() if keep_open else None
-        if indexed is not None:
-            reader = indexed(os.fsdecode(fileish), drop_handles=False)
-            reader.source_name = fileish
-            return reader
-        return next(iter(READERS.values()))(fileish, "rb")
-    return next(iter(READERS.values()))(fileobj=fileish, mode="rb")
+    target = os.fsdecode(index_path) if index_path is not None else _default_index_path(path)
+    with GzipReader(path) as reader:
+        reader.readinto_at(bytearray(1), 0)  # make sure the member table is scanned
+    blob = gzindex.export_index(gzindex.CACHE.lookup(_key(path)))
+    temporary = f"{target}.{os.getpid()}.tmp"
+    with builtins.open(temporary, "wb") as out:
+        out.write(blob)
+    os.replace(temporary, target)
+    return target
 
 
-def open_write(fileish: Any, compresslevel: int | None, *, mtime: float = 0) -> IO[bytes]:
-    """Open a gzip path or binary file object for deterministic writing."""
-    level = 1 if compresslevel is None else int(compresslevel)
-    klass = next(iter(WRITERS.values()))
-    if isinstance(fileish, (str, bytes, os.PathLike)):
-        return klass(fileish, "wb", level, mtime=mtime)
-    return klass(fileobj=fileish, mode="wb", compresslevel=level, mtime=mtime)
+def load_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None) -> None:
+    """Use the index saved by :func:`save_index` for ``path`` from now on, in this process.
+
+    Raises ImageFileError naming the index when it was made for another
+    file or another version of this one.
+    """
+    source = os.fsdecode(index_path) if index_path is not None else _default_index_path(path)
+    with builtins.open(source, "rb") as raw:
+        blob = raw.read()
+    gzindex.CACHE.install(gzindex.import_index(_key(path), blob, source))
+
+
+def clear_index_cache() -> None:
+    """Forget every gzip index held in this process."""
+    gzindex.CACHE.clear()

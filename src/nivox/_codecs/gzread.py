@@ -1,0 +1,591 @@
+"""Reading gzip files by position: whole members in parallel, streams with a shared cursor.
+
+:class:`GzipReader` reads a gzip file named by path at any uncompressed
+position (``readinto_at``), through the file's shared :class:`~.gzindex.GzipIndex`:
+
+- parts of the file made of members that state their size (what nivox
+  writes) are decompressed member by member, each straight from its
+  compressed bytes with the fastest whole-buffer backend, on a thread pool;
+  a member read only in part is kept (a few per file) for the next read;
+- elsewhere (files that are one deflate stream, as most tools write) the
+  file's streaming decoder moves on from where the previous read left it
+  when the read is ahead of it (so reading volume after volume decompresses
+  the file once); a read behind it starts a new decoder at the nearest
+  member start, or, when that is more than ``CURSOR_REACH`` back, reads
+  through ``indexed_gzip``, which records seek points as it goes (at zlib's
+  speed, about half of ISA-L's, so only where they pay).
+- :meth:`GzipReader.decoded_buffer` serves a read of (almost) the whole
+  file by decompressing it in one call with libdeflate and handing over the
+  result, so reading an image costs one decompression and no copy.
+
+Every member decompressed from its start has its CRC checked; the size in
+its trailer is not trusted (files over 4 GiB wrap it, some writers get it
+wrong), the header of the image says how much to read. Bytes after the last
+member that are not a gzip member are ignored, as ``gzip -d`` does.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import mmap
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from . import backends, corrupt_stream_error
+from .gzformat import HEADER_PROBE, parse_header
+from .gzindex import CACHE, GzipIndex, file_key
+
+__all__ = ["GzipReader", "decode_member", "thread_pool"]
+
+_IN_CHUNK = 128 << 10  # compressed bytes read at a time when streaming
+_OUT_CHUNK = 256 << 10  # most bytes decoded per call (bounds the temporary bytes objects)
+_PROBE_COMPRESSED = 256 << 10  # after a read, decode to the member's end when its rest is this small
+_PROBE_OUTPUT = 4 << 20  # ... and yields at most this much
+_KEEP_MEMBERS = 4  # partly read members kept per file
+_PARTIAL_WHOLE_MAX = 16 << 20  # bigger members read in part are streamed, not decoded whole
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_pid = os.getpid()
+_pools_lock = threading.Lock()
+
+
+def _knobs() -> Any:
+    from . import gzip  # the user-facing settings, read at call time
+
+    return gzip
+
+
+def thread_pool(workers: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``workers`` threads (a new one after a fork)."""
+    global _pools_pid
+    with _pools_lock:
+        if _pools_pid != os.getpid():  # threads do not survive fork
+            _pools.clear()
+            _pools_pid = os.getpid()
+        pool = _pools.get(workers)
+        if pool is None:
+            pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="nivox-gzip")
+        return pool
+
+
+def _run(tasks: list[Callable[[], None]], threads: int) -> None:
+    if threads <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            task()
+        return
+    for future in [thread_pool(threads).submit(task) for task in tasks]:
+        future.result()
+
+
+def _threads() -> int:
+    threads = _knobs().THREADS
+    return max(1, int(threads if threads else (os.cpu_count() or 1)))
+
+
+Pread = Callable[[int, int], bytes]
+
+
+def _truncated(name: Any) -> Exception:
+    return corrupt_stream_error(name, EOFError("truncated"))
+
+
+def decode_member(pread: Pread, start: int, end: int, size: int, name: Any = None) -> bytes | bytearray:
+    """Decompress the member in compressed bytes ``start:end`` holding ``size`` bytes; check its CRC."""
+    blob = pread(start, end - start)
+    if len(blob) < end - start:
+        raise _truncated(name)
+    header = parse_header(blob, name)
+    if header is None or header.length + 8 > len(blob):
+        raise corrupt_stream_error(name, ValueError(f"member at byte {start} is shorter than its header"))
+    body = memoryview(blob)[header.length : len(blob) - 8]
+    try:
+        out = backends.inflate_whole(body, size)
+    except backends.decode_errors() as err:
+        raise corrupt_stream_error(name, err) from err
+    finally:
+        body.release()
+    if len(out) != size:
+        raise corrupt_stream_error(name, ValueError(f"member at byte {start} holds {len(out)} bytes, not {size}"))
+    crc = int.from_bytes(blob[-8:-4], "little")
+    if backends.crc32(out) != crc:
+        raise corrupt_stream_error(name, ValueError(f"CRC check failed for the member at byte {start}"))
+    return out
+
+
+class _Snapshot:
+    """A copy of a cursor's state inside a member: a seek point valid in this process."""
+
+    __slots__ = ("data", "buf", "buf_at", "decoder", "crc", "first")
+
+    def __init__(self, cursor: _Cursor) -> None:
+        self.data, self.buf, self.buf_at = cursor.data, cursor.buf, cursor.buf_at
+        self.decoder = cursor.decoder.copy()
+        self.crc, self.first = cursor.crc, cursor.first
+
+
+class _Cursor:
+    """A streaming decoder at a place in the file: next compressed byte, next output byte.
+
+    It starts at a member start (or a snapshot taken by a cursor that did),
+    so every member it finishes has its CRC checked. With ``spacing``, it
+    leaves a :class:`_Snapshot` in the index every ``spacing`` output bytes.
+    """
+
+    def __init__(self, index: GzipIndex, compressed: int, data: int, name: Any, spacing: int = 0) -> None:
+        self.index = index
+        self.name = name
+        self.data = data
+        self.buf = b""  # compressed bytes read but not yet decoded
+        self.buf_at = compressed  # file offset of buf[0]
+        self.decoder: Any = None  # None between members
+        self.crc = 0
+        self.first = compressed == 0
+        self.eof = False
+        self.spacing = spacing
+        self.next_snapshot = data + spacing
+        self.pending = b""  # output decoded ahead of ``data``
+
+    @classmethod
+    def resume(cls, index: GzipIndex, snap: _Snapshot, name: Any, spacing: int) -> _Cursor:
+        """A cursor continuing from ``snap``."""
+        cursor = cls(index, snap.buf_at, snap.data, name, spacing)
+        cursor.buf, cursor.decoder = snap.buf, snap.decoder.copy()
+        cursor.crc, cursor.first = snap.crc, snap.first
+        return cursor
+
+    def _snapshot(self) -> None:
+        self.next_snapshot = self.data + self.spacing
+        if not hasattr(self.decoder, "copy"):
+            self.spacing = 0
+            return
+        snaps = self.index.snapshots
+        at = bisect.bisect_left([snap.data for snap in snaps], self.data)
+        if at == len(snaps) or snaps[at].data != self.data:
+            snaps.insert(at, _Snapshot(self))
+
+    def _fill(self, pread: Pread) -> bool:
+        chunk = pread(self.buf_at + len(self.buf), _IN_CHUNK)
+        if not chunk:
+            return False
+        self.buf = self.buf + chunk if self.buf else chunk
+        return True
+
+    def _start_member(self, pread: Pread) -> bool:
+        while True:
+            try:
+                header = parse_header(self.buf, self.name) if self.buf else None
+            except Exception:
+                if self.first:
+                    raise
+                header = None  # not a member after the last one: trailing bytes, ignored
+                self.buf = b""
+                self.eof = True
+                break
+            if header is not None:
+                break
+            if not self._fill(pread):
+                if self.buf and self.first:
+                    raise _truncated(self.name)
+                self.eof = True
+                break
+        if self.eof:
+            with self.index.lock:
+                self.index.total = self.data
+            return False
+        self.index.add_point(self.buf_at, self.data)
+        self.buf = self.buf[header.length :]
+        self.buf_at += header.length
+        self.decoder = backends.inflater(copyable=self.spacing > 0)
+        self.crc = 0
+        return True
+
+    def _end_member(self, pread: Pread) -> None:
+        while len(self.buf) < 8:
+            if not self._fill(pread):
+                raise _truncated(self.name)
+        if int.from_bytes(self.buf[:4], "little") != self.crc:
+            raise corrupt_stream_error(self.name, ValueError(f"CRC check failed for the member ending at byte {self.buf_at + 8}"))
+        self.buf = self.buf[8:]
+        self.buf_at += 8
+        self.decoder = None
+        self.first = False
+
+    def _decode(self, limit: int, pread: Pread) -> bytes:
+        """Up to ``limit`` more bytes of output (CRC counted); finishes the member at its end."""
+        data = self.buf
+        try:
+            out = self.decoder.decompress(data, limit)
+        except backends.decode_errors() as err:
+            raise corrupt_stream_error(self.name, err) from err
+        finished = self.decoder.eof
+        left = self.decoder.unused_data if finished else self.decoder.unconsumed_tail
+        self.buf_at += len(data) - len(left)
+        self.buf = left
+        if out:
+            self.crc = backends.crc32(out, self.crc)
+        if finished:
+            self._end_member(pread)
+        elif not out and not left and not self._fill(pread):
+            raise _truncated(self.name)
+        return out
+
+    def read(self, view: memoryview, target: int, pread: Pread) -> int:
+        """Decode up to ``target`` (discarding), then into ``view``; the count written (0 at the end)."""
+        done, want = 0, len(view)
+        while done < want and not self.eof:
+            skipping = self.data < target
+            room = target - self.data if skipping else want - done
+            if self.pending:  # decoded by the last probe, not yet delivered
+                out, self.pending = self.pending[:room], self.pending[room:]
+            elif self.decoder is None:
+                if not self._start_member(pread):
+                    break
+                continue
+            else:
+                out = self._decode(min(room, _OUT_CHUNK), pread)
+            if not skipping:
+                view[done : done + len(out)] = out
+                done += len(out)
+            self.data += len(out)
+            if self.spacing and self.decoder is not None and not self.pending and self.data >= self.next_snapshot:
+                self._snapshot()
+        if done and self.decoder is not None and not self.pending:
+            self._probe_end(pread)
+        return done
+
+    def _probe_end(self, pread: Pread) -> None:
+        """Decode a little ahead, so a read that ends with its member checks the CRC.
+
+        A whole-image read ends where the member ends: one more byte meets
+        the end. When the member should end soon but goes on (corrupt data can
+        decode to too many bytes), decode on to its end within a bound.
+        """
+        self.pending = self._decode(1, pread)
+        if self.index.size - self.buf_at > _PROBE_COMPRESSED:
+            return
+        while self.decoder is not None and not self.eof and len(self.pending) < _PROBE_OUTPUT:
+            self.pending += self._decode(_OUT_CHUNK, pread)
+
+
+def _igz_module() -> Any:
+    try:
+        import indexed_gzip
+    except ImportError:
+        return None
+    return indexed_gzip
+
+
+def record_igz_points(index: GzipIndex) -> None:
+    """Note how many seek points the file's indexed_gzip reader holds, and how far they reach."""
+    count = extent = 0
+    for extent, _ in index.igz.seek_points():
+        count += 1
+    index.igz_points, index.igz_extent = count, extent
+
+
+def _pread_for(fd: int) -> Pread:
+    if hasattr(os, "pread"):
+        return lambda offset, count: os.pread(fd, count, offset)
+    lock = threading.Lock()  # pragma: no cover - Windows
+
+    def pread(offset: int, count: int) -> bytes:  # pragma: no cover - Windows
+        with lock:
+            os.lseek(fd, offset, os.SEEK_SET)
+            return os.read(fd, count)
+
+    return pread
+
+
+class GzipReader(io.RawIOBase):
+    """A seekable, thread-safe reader of the gzip file at ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; it is opened for each read unless ``keep_open``.
+    keep_open : bool
+        Hold one handle open until :meth:`close`.
+
+    ``readinto_at`` reads at a position without moving the file position, so
+    several threads can read through one reader.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, keep_open: bool = False) -> None:
+        super().__init__()
+        self.name = path
+        self.source_name = path
+        self._real = os.path.realpath(os.fspath(path))
+        self._fd: int | None = None
+        if keep_open:
+            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        else:
+            os.stat(path)  # fail now, with FileNotFoundError, for a missing file
+        self._pos = 0
+
+    # ------------------------------------------------------------ io protocol
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._pos + offset
+        elif whence == io.SEEK_END:
+            target = self.data_size() + offset
+        else:
+            raise ValueError(f"invalid whence ({whence}, should be 0, 1 or 2)")
+        if target < 0:
+            raise ValueError(f"negative seek position {target}")
+        self._pos = target
+        return target
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.readinto_at(buffer, self._pos)
+        self._pos += count
+        return count
+
+    def readall(self) -> bytes:
+        parts = []
+        while chunk := self.read(4 << 20):
+            parts.append(chunk)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+        super().close()
+
+    # ------------------------------------------------------------ positional reads
+
+    def _open(self) -> tuple[int, bool]:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if self._fd is not None:
+            return self._fd, False
+        return os.open(self.name, os.O_RDONLY | getattr(os, "O_BINARY", 0)), True
+
+    def _index(self, fd: int, pread: Pread) -> GzipIndex:
+        index = CACHE.lookup(file_key(self._real, os.fstat(fd)))
+        if not index.scanned:
+            from .gzformat import scan_members
+
+            with index.lock:
+                if not index.scanned:
+                    points, complete = scan_members(pread, index.size, name=self.name)
+                    index.set_scan(points, complete)
+        return index
+
+    def data_size(self) -> int:
+        """Uncompressed size of the file (decompresses it once when not yet known)."""
+        fd, mine = self._open()
+        try:
+            pread = _pread_for(fd)
+            index = self._index(fd, pread)
+            with index.lock:
+                if index.total is None:
+                    cursor = index.cursor
+                    compressed, data = index.points[-1]
+                    if cursor is None or cursor.eof or cursor.data < data:
+                        cursor = index.cursor = _Cursor(index, compressed, data, self.name)
+                    scratch = memoryview(bytearray(_OUT_CHUNK))
+                    try:
+                        while index.total is None and cursor.read(scratch, cursor.data, pread):
+                            pass
+                    except BaseException:
+                        index.cursor = None
+                        raise
+                    if index.total is None:  # pragma: no cover - the cursor records it at the end
+                        index.total = cursor.data
+                return int(index.total)
+        finally:
+            if mine:
+                os.close(fd)
+
+    def readinto_at(self, buffer: Any, position: int) -> int:
+        """Fill ``buffer`` with the bytes at uncompressed ``position``; short only at the end."""
+        view = memoryview(buffer).cast("B")
+        if not len(view):
+            return 0
+        fd, mine = self._open()
+        try:
+            pread = _pread_for(fd)
+            index = self._index(fd, pread)
+            done = 0
+            while done < len(view):
+                at = position + done
+                if index.total is not None and at >= index.total:
+                    break
+                member = index.member_at(at)
+                if member is not None:
+                    got = self._read_members(index, view[done:], at, member, pread)
+                else:
+                    got = self._stream(index, view[done:], at, pread)
+                if not got:
+                    break
+                done += got
+            CACHE.trim(_knobs().INDEX_BUDGET, keep=index)
+            return done
+        finally:
+            if mine:
+                os.close(fd)
+
+    def _read_members(self, index: GzipIndex, view: memoryview, at: int, first: int, pread: Pread) -> int:
+        end = at + len(view)
+        tasks: list[Callable[[], None]] = []
+        member = first
+        stop = at
+        while member < index.sized and index.points[member][1] < end:
+            (c0, u0), (c1, u1) = index.points[member], index.points[member + 1]
+            lo, hi = max(at, u0), min(end, u1)
+            whole = lo == u0 and hi == u1
+            if not whole and u1 - u0 > _PARTIAL_WHOLE_MAX:
+                if member == first:  # stream this part; later members wait for the next round
+                    return self._stream(index, view[: hi - at], at, pread)
+                break
+            target = view[lo - at : hi - at]
+            if whole:
+                tasks.append(self._whole_task(target, pread, c0, c1, u1 - u0))
+            else:
+                tasks.append(self._part_task(index, member, target, lo - u0, pread))
+            stop = hi
+            member += 1
+        _run(tasks, _threads())
+        return stop - at
+
+    def _whole_task(self, target: memoryview, pread: Pread, c0: int, c1: int, size: int) -> Callable[[], None]:
+        def task() -> None:
+            target[:] = decode_member(pread, c0, c1, size, self.name)
+
+        return task
+
+    def _part_task(self, index: GzipIndex, member: int, target: memoryview, skip: int, pread: Pread) -> Callable[[], None]:
+        def task() -> None:
+            with index.lock:
+                data = index.members.get(member)
+                if data is not None:
+                    index.members.move_to_end(member)
+            if data is None:
+                (c0, u0), (c1, u1) = index.points[member], index.points[member + 1]
+                data = decode_member(pread, c0, c1, u1 - u0, self.name)
+                with index.lock:
+                    index.members[member] = data
+                    while len(index.members) > _KEEP_MEMBERS:
+                        index.members.popitem(last=False)
+            target[:] = memoryview(data)[skip : skip + len(target)]
+
+        return task
+
+    def _stream(self, index: GzipIndex, view: memoryview, at: int, pread: Pread) -> int:
+        knobs = _knobs()
+        reach = knobs.CURSOR_REACH
+        with index.lock:
+            igz = _igz_module() if knobs.USE_INDEXED_GZIP and backends.uses_optional_packages() else None
+            # without indexed_gzip, cursors leave copies of their state as seek points
+            spacing = 0 if igz is not None else max(reach // 2, 64 << 10)
+            cursor = index.cursor
+            if cursor is not None and not cursor.eof and cursor.data <= at:
+                # going forward: the live decoder, unless far behind and a seek point is near
+                near = index.igz is not None and at <= index.igz_extent + reach
+                if igz is not None and at - cursor.data > reach and near:
+                    return self._igz_read(index, igz, view, at)
+            else:
+                compressed, data = index.restart_point(at)
+                snaps = index.snapshots
+                found = bisect.bisect_right([snap.data for snap in snaps], at) - 1
+                snap = snaps[found] if found >= 0 and snaps[found].data > data else None
+                start = snap.data if snap is not None else data
+                if igz is not None and at - start > reach:
+                    # going back far: indexed_gzip, which keeps seek points for next time
+                    return self._igz_read(index, igz, view, at)
+                if snap is not None:
+                    cursor = _Cursor.resume(index, snap, self.name, spacing)
+                else:
+                    cursor = _Cursor(index, compressed, data, self.name, spacing)
+                index.cursor = cursor
+            try:
+                return cursor.read(view, at, pread)
+            except BaseException:
+                index.cursor = None
+                raise
+
+    def _igz_read(self, index: GzipIndex, igz: Any, view: memoryview, at: int) -> int:
+        reader = index.igz
+        try:
+            if reader is None:
+                reader = igz.IndexedGzipFile(filename=index.path, drop_handles=True)
+                if index.igz_blob:
+                    reader.import_index(fileobj=io.BytesIO(index.igz_blob))
+                    index.igz_blob = None
+                index.igz = reader
+            reader.seek(at)
+            done = 0
+            while done < len(view):
+                got = reader.readinto(view[done:])
+                if not got:
+                    break
+                done += got
+            record_igz_points(index)
+            return done
+        except (igz.ZranError, getattr(igz, "CrcError", igz.ZranError), OSError, EOFError, ValueError) as err:
+            index.igz = None
+            if isinstance(err, OSError) and err.errno is not None:
+                raise
+            raise corrupt_stream_error(self.name, err) from err
+
+    # ------------------------------------------------------------ one-call whole reads
+
+    def decoded_buffer(self, position: int, nbytes: int) -> memoryview | None:
+        """The ``nbytes`` at ``position`` in a new writable buffer, when one call can make it.
+
+        That is when libdeflate is the whole-member backend, the file is one
+        member, and the bytes wanted run to its end from near its start (an
+        image's data after its header). None otherwise: then
+        :meth:`readinto_at` into memory of the caller's is the better way.
+        """
+        end = position + nbytes
+        if backends.whole_backend() != "libdeflate" or nbytes <= 0 or position * 8 > end:
+            return None
+        fd, mine = self._open()
+        try:
+            pread = _pread_for(fd)
+            index = self._index(fd, pread)
+            if index.sized or len(index.points) > 1 or (index.total is not None and index.total != end):
+                return None
+            size = index.size
+            if size < 18:
+                return None
+            trailer = pread(size - 8, 8)
+            crc, isize = int.from_bytes(trailer[:4], "little"), int.from_bytes(trailer[4:], "little")
+            if index.total is None and (end - isize) % (1 << 32):
+                return None  # the trailer disagrees: leave it to the streaming reader
+            header = parse_header(pread(0, HEADER_PROBE), self.name)
+            if header is None:
+                return None
+            with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
+                body = memoryview(mapped)[header.length : size - 8]
+                try:
+                    out = backends.inflate_whole(body, end)
+                except backends.decode_errors():
+                    return None
+                finally:
+                    body.release()
+            if len(out) != end or backends.crc32(out) != crc or not isinstance(out, bytearray):
+                return None
+            with index.lock:
+                index.total = end
+            return memoryview(out)[position:]
+        finally:
+            if mine:
+                os.close(fd)

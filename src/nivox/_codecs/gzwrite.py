@@ -1,0 +1,169 @@
+"""Writing gzip files as independent members, compressed on several threads.
+
+:class:`GzipMemberWriter` cuts what is written into members of
+``member_size`` uncompressed bytes (the last one shorter), compresses each
+on its own with the fastest deflate backend (:func:`.backends.deflate_whole`)
+on a thread pool, and writes them in order. Each member's header carries
+nivox's NV field (member and data size, see :mod:`.gzformat`), so readers
+find every member without decompressing. Every gzip reader reads the result
+as one file.
+
+The output is deterministic: member boundaries fall at fixed uncompressed
+offsets whatever the sizes of the ``write`` calls, members do not depend on
+each other, and headers hold the given mtime (0 by default) and no file
+name; so the same data, level, member size and backend give the same bytes
+with any number of threads.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import os
+from collections import deque
+from concurrent.futures import Future
+from typing import IO, Any
+
+from . import backends
+from .gzformat import NV_HEADER_SIZE, build_header, build_trailer, xfl_for_level
+from .gzread import thread_pool
+
+__all__ = ["GzipMemberWriter", "compress_member"]
+
+
+def compress_member(data: Any, level: int, mtime: int = 0) -> tuple[bytes, Any, bytes]:
+    """One gzip member holding ``data``: (header, deflate stream, trailer)."""
+    body = backends.deflate_whole(data, level)
+    size = len(data) if not isinstance(data, memoryview) else data.nbytes
+    header = build_header(mtime, xfl_for_level(level), NV_HEADER_SIZE + len(body) + 8, size)
+    return header, body, build_trailer(backends.crc32(data), size)
+
+
+class GzipMemberWriter(io.RawIOBase):
+    """A write-only gzip stream of independently compressed members.
+
+    Parameters
+    ----------
+    target : str, os.PathLike or binary file object
+        Where to write; a path is opened (and closed with the writer).
+    level : int
+        zlib compression level, 0-9.
+    mtime : int
+        Modification time stored in every header.
+    member_size : int
+        Uncompressed bytes per member.
+    threads : int
+        Members compressed at once; 1 compresses in the calling thread.
+    """
+
+    def __init__(
+        self,
+        target: str | os.PathLike[str] | IO[bytes],
+        level: int,
+        *,
+        mtime: float = 0,
+        member_size: int = 1 << 20,
+        threads: int = 1,
+    ) -> None:
+        super().__init__()
+        if member_size < 1:
+            raise ValueError(f"member_size must be positive, not {member_size}")
+        self._owned = isinstance(target, (str, bytes, os.PathLike))
+        self._raw: IO[bytes] = builtins.open(target, "wb") if self._owned else target  # type: ignore[assignment]
+        self.name = target if self._owned else getattr(target, "name", None)
+        self.mode = "wb"
+        self._level = min(9, max(0, int(level)))
+        self._mtime = int(mtime or 0)
+        self._member_size = int(member_size)
+        self._threads = max(1, int(threads))
+        self._buffer = bytearray()
+        self._pending: deque[Future[tuple[bytes, Any, bytes]]] = deque()
+        self._written = 0
+        self._members = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._written
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move forward by writing zeros; a compressed stream cannot go back."""
+        target = offset if whence == io.SEEK_SET else self._written + offset if whence == io.SEEK_CUR else None
+        if target is None:
+            raise io.UnsupportedOperation("a compressed file being written cannot seek from its end")
+        if target < self._written:
+            raise io.UnsupportedOperation("a compressed file being written cannot seek backwards")
+        zeros = bytes(min(target - self._written, 1 << 20))
+        while self._written < target:
+            self.write(zeros[: target - self._written])
+        return self._written
+
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("write to closed file")
+        view = memoryview(data).cast("B")
+        size = len(view)
+        start = 0
+        member = self._member_size
+        if self._buffer:
+            start = min(size, member - len(self._buffer))
+            self._buffer += view[:start]
+            if len(self._buffer) == member:
+                self._submit(bytes(self._buffer))
+                self._buffer = bytearray()
+        while size - start >= member:
+            self._submit(bytes(view[start : start + member]))  # a copy: the caller may reuse its buffer
+            start += member
+        if start < size:
+            self._buffer += view[start:]
+        self._written += size
+        return size
+
+    def _submit(self, chunk: bytes) -> None:
+        self._members += 1
+        if self._threads == 1:
+            self._emit(compress_member(chunk, self._level, self._mtime))
+            return
+        pool = thread_pool(self._threads)
+        self._pending.append(pool.submit(compress_member, chunk, self._level, self._mtime))
+        # bounded memory: at most two members per thread in flight
+        while self._pending and (len(self._pending) > 2 * self._threads or self._pending[0].done()):
+            self._emit(self._pending.popleft().result())
+
+    def _emit(self, parts: tuple[bytes, Any, bytes]) -> None:
+        for part in parts:
+            self._raw.write(part)
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._emit(self._pending.popleft().result())
+
+    def flush(self) -> None:
+        """Write the members that are complete (a partial member waits: boundaries are fixed)."""
+        if self.closed or self._raw.closed:
+            return
+        while self._pending and self._pending[0].done():
+            self._emit(self._pending.popleft().result())
+        self._raw.flush()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._buffer or not self._members:
+                self._submit(bytes(self._buffer))  # an empty file is still one (empty) member
+                self._buffer = bytearray()
+            self._drain()
+            self._raw.flush()
+        finally:
+            self._pending.clear()
+            if self._owned:
+                self._raw.close()
+            super().close()
+
+    def __repr__(self) -> str:
+        return f"<GzipMemberWriter {self.name!r} level={self._level} member_size={self._member_size}>"

@@ -1,0 +1,276 @@
+"""gzip reads by position: every layout and backend gives the bytes a full decompression gives."""
+
+import functools
+import gzip
+import os
+import struct
+import threading
+import zlib
+
+import numpy as np
+import pytest
+
+from nivox._codecs import backends, gzread
+from nivox._codecs import gzip as nvgzip
+from nivox._codecs.gzindex import CACHE, file_key
+from nivox._codecs.gzwrite import GzipMemberWriter
+from nivox.errors import CorruptStreamError
+
+from test_gzformat import bgzf_member, member  # a sibling module (pytest puts this folder on sys.path)
+
+_rng = np.random.default_rng(42)
+DATA = (
+    (_rng.normal(0, 40, 300_000)).astype("<i2").tobytes()
+    + bytes(400_000)
+    + (np.arange(200_000) % 251).astype(np.uint8).tobytes()
+)
+
+
+def _members(data, size):
+    import io
+
+    target = io.BytesIO()
+    with GzipMemberWriter(target, 6, member_size=size, threads=1) as out:
+        out.write(data)
+    return target.getvalue()
+
+
+def _wrong_isize(blob):
+    return blob[:-4] + struct.pack("<I", (len(DATA) + 12345) & 0xFFFFFFFF)
+
+
+LAYOUTS = {
+    "single": lambda: gzip.compress(DATA, 6, mtime=0),
+    "members": lambda: _members(DATA, 256 << 10),
+    "concatenated": lambda: gzip.compress(DATA[:500_001], 1) + gzip.compress(DATA[500_001:], 9),
+    "fields": lambda: member(DATA, extra=b"XY\x03\x00abc", name=b"x.nii", comment=b"made by hand", hcrc=True),
+    "bgzf": lambda: b"".join(bgzf_member(DATA[i : i + 65280]) for i in range(0, len(DATA), 65280)),
+    "wrong_isize": lambda: _wrong_isize(gzip.compress(DATA, 6)),
+    "trailing_zeros": lambda: gzip.compress(DATA, 6) + bytes(700),
+}
+
+
+@functools.cache
+def _blob(layout):
+    return LAYOUTS[layout]()
+
+
+@pytest.fixture(params=sorted(LAYOUTS))
+def gz(request, tmp_path):
+    path = tmp_path / f"{request.param}.nii.gz"
+    path.write_bytes(_blob(request.param))
+    return path
+
+
+def test_layouts_are_what_python_gzip_reads(gz):
+    blob = gz.read_bytes()
+    if "wrong_isize" in gz.name:
+        with pytest.raises(gzip.BadGzipFile, match="length"):
+            gzip.decompress(blob)  # Python's gzip refuses; nivox trusts the CRC and the header
+        return
+    assert gzip.decompress(blob[:-700] if "trailing" in gz.name else blob) == DATA
+
+
+def test_random_reads_match_full_decompression(gz, backend):
+    rng = np.random.default_rng(len(gz.name))
+    with nvgzip.open_read(gz) as reader:
+        for position, count in rng.integers(0, len(DATA) + 100, size=(25, 2)):
+            count = int(count) // 3
+            buffer = bytearray(count)
+            got = reader.readinto_at(buffer, int(position))
+            assert bytes(buffer[:got]) == DATA[position : position + count]
+        reader.seek(123)
+        assert reader.read(1000) == DATA[123:1123] and reader.tell() == 1123
+        assert reader.seek(0, os.SEEK_END) == len(DATA)
+        reader.seek(-10, os.SEEK_CUR)
+        assert reader.read() == DATA[-10:]
+
+
+def test_whole_read(gz, backend):
+    with nvgzip.open_read(gz) as reader:
+        assert reader.read() == DATA
+    buffer = bytearray(len(DATA) - 352)
+    assert nvgzip.open_read(gz).readinto_at(buffer, 352) == len(buffer) and buffer == DATA[352:]
+
+
+def test_reading_volumes_in_order_decompresses_once(tmp_path, monkeypatch):
+    path = tmp_path / "single.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    produced = []
+    real = backends.inflater
+
+    class Counting:
+        def __init__(self, decoder):
+            self._decoder = decoder
+
+        def decompress(self, data, limit=0):
+            out = self._decoder.decompress(data, limit)
+            produced.append(len(out))
+            return out
+
+        def __getattr__(self, name):
+            return getattr(self._decoder, name)
+
+    monkeypatch.setattr(backends, "inflater", lambda copyable=False: Counting(real(copyable)))
+    volume = 97_531
+    reader = nvgzip.open_read(path)
+    assert reader.read(352) == DATA[:352]  # a header read first, as loading does
+    for start in range(352, len(DATA), volume):
+        fresh = nvgzip.open_read(path)  # each read on a new reader, as proxies without kept files do
+        buffer = bytearray(min(volume, len(DATA) - start))
+        assert fresh.readinto_at(buffer, start) == len(buffer) and buffer == DATA[start : start + len(buffer)]
+    assert sum(produced) == len(DATA)
+
+
+def test_member_files_decode_each_member_once_for_volumes(tmp_path, monkeypatch):
+    path = tmp_path / "members.gz"
+    path.write_bytes(_members(DATA, 256 << 10))
+    calls = []
+    real = gzread.decode_member
+    monkeypatch.setattr(gzread, "decode_member", lambda *args: calls.append(args[1]) or real(*args))
+    volume = 97_531
+    for start in range(0, len(DATA), volume):
+        buffer = bytearray(min(volume, len(DATA) - start))
+        nvgzip.open_read(path).readinto_at(buffer, start)
+        assert buffer == DATA[start : start + len(buffer)]
+    members = -(-len(DATA) // (256 << 10))
+    assert len(calls) == len(set(calls)) == members
+
+
+@pytest.mark.parametrize("use_igz", [True, False])
+def test_backward_reads_start_from_seek_points(tmp_path, monkeypatch, use_igz):
+    if use_igz:
+        pytest.importorskip("indexed_gzip")
+    monkeypatch.setattr(nvgzip, "USE_INDEXED_GZIP", use_igz)
+    monkeypatch.setattr(nvgzip, "CURSOR_REACH", 256 << 10)
+    path = tmp_path / "single.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    reader = nvgzip.open_read(path)
+    block = 50_000
+    starts = list(range(0, len(DATA) - block, block))
+    for start in reversed(starts):
+        buffer = bytearray(block)
+        assert reader.readinto_at(buffer, start) == block and buffer == DATA[start : start + block]
+    index = CACHE.lookup(file_key(os.path.realpath(path), os.stat(path)))
+    if use_igz:
+        assert index.igz_points > 1
+    else:
+        assert len(index.snapshots) > 1
+        assert index.snapshots[0].data >= 128 << 10
+
+
+def test_threads_read_one_reader_consistently(tmp_path, backend):
+    path = tmp_path / "members.gz"
+    path.write_bytes(_blob("members") if backend != "stdlib" else _blob("single"))
+    reader = nvgzip.open_read(path, keep_open=True)
+    failures = []
+
+    def work(seed):
+        rng = np.random.default_rng(seed)
+        for position in rng.integers(0, len(DATA), 15):
+            buffer = bytearray(30_000)
+            got = reader.readinto_at(buffer, int(position))
+            if buffer[:got] != DATA[position : position + 30_000]:
+                failures.append(position)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    reader.close()
+    assert not failures
+
+
+def test_decoded_buffer_hands_over_one_decompression(tmp_path, backend):
+    path = tmp_path / "single.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    buffer = nvgzip.open_read(path).decoded_buffer(352, len(DATA) - 352)
+    if backends.whole_backend() != "libdeflate":
+        assert buffer is None
+        return
+    assert bytes(buffer) == DATA[352:] and not buffer.readonly
+    # not for part of the file, nor for a length the trailer contradicts
+    assert nvgzip.open_read(path).decoded_buffer(352, 1000) is None
+    assert nvgzip.open_read(path).decoded_buffer(352, len(DATA) - 350) is None
+    members = tmp_path / "members.gz"
+    members.write_bytes(_blob("members"))
+    assert nvgzip.open_read(members).decoded_buffer(352, len(DATA) - 352) is None
+
+
+def test_decoded_buffer_falls_back_when_the_trailer_lies(tmp_path, backend):
+    path = tmp_path / "two.gz"
+    # two members whose last trailer matches the total length: the one-call path must notice
+    first, second = DATA[:300_000], DATA[300_000:]
+    blob = gzip.compress(first) + gzip.compress(second)
+    path.write_bytes(blob[:-4] + struct.pack("<I", len(DATA)))
+    reader = nvgzip.open_read(path)
+    assert reader.decoded_buffer(0, len(DATA)) is None
+    assert reader.read() == DATA
+
+
+@pytest.mark.parametrize("layout", ["single", "members", "bgzf"])
+def test_truncated_file_is_corrupt_stream_error(tmp_path, backend, layout):
+    path = tmp_path / f"{layout}.nii.gz"
+    blob = _blob(layout)
+    path.write_bytes(blob[: len(blob) * 2 // 3])
+    with pytest.raises(CorruptStreamError, match="truncated") as info:
+        nvgzip.open_read(path).read()
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("layout", ["single", "members"])
+def test_corrupt_crc_and_data_are_corrupt_stream_errors(tmp_path, backend, layout):
+    path = tmp_path / f"{layout}.gz"
+    blob = bytearray(_blob(layout))
+    blob[-8] ^= 0xFF  # the last member's CRC
+    path.write_bytes(bytes(blob))
+    with pytest.raises(CorruptStreamError, match="CRC"):
+        nvgzip.open_read(path).read()
+    blob[-8] ^= 0xFF
+    blob[len(blob) // 2 : len(blob) // 2 + 64] = b"\xff" * 64
+    path.write_bytes(bytes(blob))
+    nvgzip.clear_index_cache()
+    with pytest.raises(CorruptStreamError, match=path.name):
+        nvgzip.open_read(path).read()
+
+
+def test_not_gzip_and_empty_files(tmp_path):
+    text = tmp_path / "text.nii.gz"
+    text.write_bytes(b"just some text, named like a compressed image")
+    with pytest.raises(CorruptStreamError, match="not a gzip file"):
+        nvgzip.open_read(text).read()
+    empty = tmp_path / "empty.gz"
+    empty.write_bytes(b"")
+    assert nvgzip.open_read(empty).read() == b""
+    no_data = tmp_path / "nodata.gz"
+    no_data.write_bytes(gzip.compress(b""))
+    reader = nvgzip.open_read(no_data)
+    assert reader.read() == b"" and reader.seek(0, os.SEEK_END) == 0
+
+
+def test_missing_file_and_closed_reader(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        nvgzip.open_read(tmp_path / "absent.gz")
+    path = tmp_path / "a.gz"
+    path.write_bytes(gzip.compress(b"abc"))
+    reader = nvgzip.open_read(path)
+    reader.close()
+    with pytest.raises(ValueError, match="closed"):
+        reader.readinto_at(bytearray(2), 0)
+
+
+def test_kept_open_reader_survives_unlink(tmp_path):
+    path = tmp_path / "a.gz"
+    path.write_bytes(gzip.compress(DATA))
+    with nvgzip.open_read(path, keep_open=True) as reader:
+        os.unlink(path)
+        assert reader.read(100) == DATA[:100]
+
+
+def test_reader_reads_through_file_objects_as_before(tmp_path):
+    path = tmp_path / "a.gz"
+    path.write_bytes(gzip.compress(DATA))
+    with open(path, "rb") as raw:
+        assert nvgzip.open_read(raw).read() == DATA
+    assert zlib.crc32(DATA) == backends.crc32(DATA)
