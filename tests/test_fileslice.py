@@ -369,3 +369,42 @@ def test_agrees_with_nibabel():
             ours = fileslice(io.BytesIO(data), index, arr.shape, arr.dtype, OFFSET, order)
             theirs = nib_fileslice(io.BytesIO(data), index, arr.shape, arr.dtype, OFFSET, order)
             assert np.array_equal(ours, theirs) and np.shape(ours) == np.shape(theirs)
+
+
+class _PositionalReader:
+    """A reader like nivox's gzip reader: reads by position, may hand over a whole buffer."""
+
+    def __init__(self, data, whole=False):
+        self.data, self.whole, self.calls = data, whole, []
+
+    def readinto_at(self, buffer, position):
+        self.calls.append(position)
+        chunk = self.data[position : position + min(len(buffer), 1000)]  # short reads are fine
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def decoded_buffer(self, position, nbytes):
+        return memoryview(bytearray(self.data))[position : position + nbytes] if self.whole else None
+
+    def seek(self, *args):
+        raise AssertionError("positional readers are not seeked")
+
+    read = readinto = seek
+
+
+def test_positional_readers_are_read_by_position_without_lock():
+    arr = np.arange(24 * 30, dtype="<i4").reshape(24, 30)
+    reader = _PositionalReader(b"\0" * 16 + arr.tobytes())
+
+    class NoLock:
+        def __enter__(self):
+            raise AssertionError("no lock is needed")
+
+        __exit__ = __enter__
+
+    got = fileslice(reader, (slice(2, 20, 3), slice(None, None, -2)), arr.shape, "<i4", 16, "C", lock=NoLock())
+    assert np.array_equal(got, arr[2:20:3, ::-2]) and reader.calls
+    assert np.array_equal(read_array(reader, arr.shape, "<i4", 16, lock=NoLock()), arr)
+    whole = _PositionalReader(b"\0" * 16 + arr.tobytes(), whole=True)
+    handed = read_array(whole, arr.shape, "<i4", 16)
+    assert np.array_equal(handed, arr) and not whole.calls and handed.flags.writeable

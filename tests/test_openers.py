@@ -189,3 +189,29 @@ def test_we_read_what_nibabel_writes(tmp_path):
             theirs.write(DATA)
         with ImageOpener(path) as ours:
             assert ours.read() == DATA
+
+
+def test_compresslevel_precedence(tmp_path, monkeypatch):
+    from nivox import openers
+
+    def level_of(**kwargs):
+        path = tmp_path / "x.gz"
+        with Opener(path, "wb", **kwargs) as out:
+            out.write(DATA)
+        return path.read_bytes()[8]  # XFL: 4 fastest (0-1), 0 middle, 2 best (9)
+
+    assert level_of() == 4  # Opener.default_compresslevel is 1
+    monkeypatch.setattr(openers, "default_compresslevel", 9)
+    assert level_of() == 2
+    with openers.write_options(compresslevel=5):
+        assert level_of() == 0
+        with openers.write_options(compresslevel=None):  # None keeps the outer setting
+            assert level_of() == 0
+        assert level_of(compresslevel=1) == 4  # an explicit level wins
+    assert level_of() == 2
+    monkeypatch.setattr(openers, "default_compresslevel", None)
+    monkeypatch.setattr(Opener, "default_compresslevel", 9)
+    assert level_of() == 2
+    with pytest.raises(TypeError):
+        with openers.write_options(compresslevel=1.5):
+            pass

@@ -158,9 +158,15 @@ class FileBasedImage:
     # ---- writing -----------------------------------------------------------
 
     def to_filename(self, filename: FileSpec, **kwargs: Any) -> None:
-        """Write the image to ``filename`` (and siblings), replacing them only once all is written."""
+        """Write the image to ``filename`` (and siblings), replacing them only once all is written.
+
+        ``compresslevel`` (keyword) sets the level of compressed files written.
+        """
+        from .openers import write_options
+
         file_map = self.filespec_to_file_map(filename)
-        with replacing_files(file_map) as temp_map:
+        level = kwargs.pop("compresslevel", None)
+        with replacing_files(file_map) as temp_map, write_options(compresslevel=level):
             self.to_file_map(temp_map, **kwargs)
         self.file_map = file_map
         self._files_replaced(file_map)

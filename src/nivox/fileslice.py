@@ -234,10 +234,17 @@ class _Source:
         self.name = getattr(fileobj, "name", None)
         self.fileobj = fileobj.fobj if isinstance(fileobj, Opener) else fileobj
         self.fd = _pread_fd(self.fileobj)
+        # compressed readers that read by position (nivox's gzip reader)
+        self.readinto_at = getattr(self.fileobj, "readinto_at", None) if self.fd is None else None
 
     @property
     def needs_lock(self) -> bool:
-        return self.fd is None
+        return self.fd is None and self.readinto_at is None
+
+    def decoded_buffer(self, position: int, nbytes: int) -> Any:
+        """A new writable buffer of the ``nbytes`` at ``position``, if the reader can hand one over."""
+        make = getattr(self.fileobj, "decoded_buffer", None)
+        return None if make is None else make(position, nbytes)
 
     def size(self) -> int | None:
         """Bytes in the file, when that is known without reading it."""
@@ -263,6 +270,13 @@ class _Source:
         if self.fd is not None:
             while done < wanted:
                 count = os.preadv(self.fd, [view[done:]], position + done)
+                if not count:
+                    break
+                done += count
+            return done
+        if self.readinto_at is not None:
+            while done < wanted:
+                count = self.readinto_at(view[done:], position + done)
                 if not count:
                     break
                 done += count
@@ -534,6 +548,10 @@ def read_array(
 ) -> np.ndarray:
     """Read a whole array from ``fileobj`` with ``readinto``, into ``out`` if given.
 
+    Without ``out``, a reader that can decompress the whole array in one call
+    into a buffer of its own (nivox's gzip reader, with libdeflate) hands
+    that buffer over, and the result wraps it.
+
     ``out`` must be contiguous in ``order`` and hold exactly the array's
     bytes (its dtype may differ when the itemsizes multiply out, which is
     how a caller reads raw data into memory it will convert in place).
@@ -547,6 +565,13 @@ def read_array(
     shape = tuple(int(n) for n in shape)
     _check_order(order)
     nbytes = math.prod(shape) * dtype.itemsize
+    if out is None and nbytes:
+        source = _Source(fileobj)
+        guard = lock if (lock is not None and source.needs_lock) else nullcontext()
+        with guard:
+            buffer = source.decoded_buffer(offset, nbytes)
+        if buffer is not None:  # decompressed in one call into memory we keep: no copy
+            return np.frombuffer(buffer, dtype, math.prod(shape)).reshape(shape, order=order)
     if out is None:
         out = np.empty(shape, dtype=dtype, order=order)
     contiguous = out.flags.c_contiguous if order == "C" else out.flags.f_contiguous

@@ -5,11 +5,22 @@ registry (:mod:`nivox._codecs`); every compression nivox knows is handled
 there, nowhere else. :class:`ImageOpener` additionally knows the compressed
 suffixes image formats declare (``.mgz`` is gzip), and formats can add more
 with :meth:`Opener.register_extension`.
+
+Compression level when writing, first that applies: the ``compresslevel``
+given to :class:`Opener`; the one set by :func:`write_options` (which
+``img.to_filename(..., compresslevel=N)`` and ``nivox.save(..., compresslevel=N)``
+use); the module attribute :data:`default_compresslevel`; the class
+attribute ``Opener.default_compresslevel`` (1, as nibabel's). All are read
+when a file is opened. gzip's layout, threads and backends are set in
+:mod:`nivox._codecs.gzip` and :mod:`nivox._codecs.backends`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
+import operator
 import os
 from collections.abc import Iterable, Iterator
 from types import TracebackType
@@ -19,7 +30,27 @@ from . import _codecs
 from ._codecs.gzip import DeterministicGzipFile
 from .errors import ImageFileNotFoundError
 
-__all__ = ["Fileish", "Opener", "ImageOpener", "DeterministicGzipFile"]
+__all__ = ["Fileish", "Opener", "ImageOpener", "DeterministicGzipFile", "default_compresslevel", "write_options"]
+
+#: compression level for writes that give none; None defers to ``Opener.default_compresslevel``
+default_compresslevel: int | None = None
+
+_write_level: contextvars.ContextVar[int | None] = contextvars.ContextVar("nivox_write_level", default=None)
+
+
+@contextlib.contextmanager
+def write_options(*, compresslevel: int | None = None) -> Iterator[None]:
+    """Within the block (this thread or task only), files opened for writing use ``compresslevel``.
+
+    None changes nothing. ``to_filename`` uses this for its ``compresslevel`` keyword.
+    """
+    if compresslevel is not None:
+        compresslevel = operator.index(compresslevel)
+    token = _write_level.set(compresslevel if compresslevel is not None else _write_level.get())
+    try:
+        yield
+    finally:
+        _write_level.reset(token)
 
 # keyword arguments Opener understands; compression-only ones are ignored for
 # uncompressed files so callers need not know which kind they open
@@ -129,7 +160,11 @@ class Opener:
             raise ValueError(f"compressed files open for 'rb' or 'wb', not {mode!r}")
         level = kwargs.get("compresslevel")
         if level is None:
-            level = codec.default_level if codec.default_level is not None else self.default_compresslevel
+            level = _write_level.get()
+        if level is None and codec.default_level is not None:
+            level = codec.default_level
+        if level is None:
+            level = default_compresslevel if default_compresslevel is not None else self.default_compresslevel
         options = {"mtime": kwargs["mtime"]} if codec.name == "gzip" and "mtime" in kwargs else {}
         return codec.open_write(path, level, **options)
 
