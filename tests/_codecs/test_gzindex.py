@@ -176,3 +176,20 @@ def _child_read(path):
     reader = nvgzip.open_read(path)
     reader.seek(300_000)
     return before, reader.read(10)
+
+
+def test_snapshots_are_thinned_to_fit_the_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(nvgzip, "USE_INDEXED_GZIP", False)
+    monkeypatch.setattr(nvgzip, "CURSOR_REACH", 128 << 10)  # a snapshot every 64 KiB
+    path = _single(tmp_path, data=DATA * 2)
+    reader = nvgzip.open_read(path)
+    assert reader.read() == DATA * 2
+    index = _index(path)
+    many = len(index.snapshots)
+    assert many > 8
+    monkeypatch.setattr(nvgzip, "INDEX_BUDGET", 10 * gzindex._SNAPSHOT_BYTES)
+    reader.seek(100)
+    assert reader.read(10) == DATA[100:110]
+    assert 0 < len(index.snapshots) < many // 2 and index.nbytes() <= 10 * gzindex._SNAPSHOT_BYTES
+    reader.seek(len(DATA) + 5)  # the remaining snapshots still serve
+    assert reader.read(10) == DATA[5:15]

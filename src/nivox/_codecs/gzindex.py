@@ -111,7 +111,7 @@ class GzipIndex:
         if self.cursor is not None:
             held += _CURSOR_BYTES
         held += self.igz_points * _WINDOW + len(self.igz_blob or b"")
-        held += sum(_SNAPSHOT_BYTES + len(snap.buf) for snap in self.snapshots)
+        held += _SNAPSHOT_BYTES * len(self.snapshots)
         return held
 
     def set_scan(self, points: list[tuple[int, int]], complete: bool) -> None:
@@ -213,9 +213,11 @@ class IndexCache:
         for index in evicted:
             index.close()
         if keep is not None and total > budget:
-            # one file alone is over budget: keep its seek points, drop the rest
+            # one file alone is over budget: drop kept members, then every other snapshot
             with keep.lock:
                 keep.members.clear()
+                while keep.snapshots and keep.nbytes() > budget:
+                    keep.snapshots = keep.snapshots[1::2]
 
     def clear(self) -> None:
         """Forget every index."""

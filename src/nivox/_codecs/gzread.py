@@ -81,8 +81,7 @@ def _run(tasks: list[Callable[[], None]], threads: int) -> None:
 
 
 def _threads() -> int:
-    threads = _knobs().THREADS
-    return max(1, int(threads if threads else (os.cpu_count() or 1)))
+    return _knobs().threads()
 
 
 Pread = Callable[[int, int], bytes]
@@ -118,10 +117,11 @@ def decode_member(pread: Pread, start: int, end: int, size: int, name: Any = Non
 class _Snapshot:
     """A copy of a cursor's state inside a member: a seek point valid in this process."""
 
-    __slots__ = ("data", "buf", "buf_at", "decoder", "crc", "first")
+    __slots__ = ("data", "buf_at", "decoder", "crc", "first")
 
     def __init__(self, cursor: _Cursor) -> None:
-        self.data, self.buf, self.buf_at = cursor.data, cursor.buf, cursor.buf_at
+        # the input not yet fed is the file's bytes from buf_at on: read again on resuming
+        self.data, self.buf_at = cursor.data, cursor.buf_at
         self.decoder = cursor.decoder.copy()
         self.crc, self.first = cursor.crc, cursor.first
 
@@ -152,7 +152,7 @@ class _Cursor:
     def resume(cls, index: GzipIndex, snap: _Snapshot, name: Any, spacing: int) -> _Cursor:
         """A cursor continuing from ``snap``."""
         cursor = cls(index, snap.buf_at, snap.data, name, spacing)
-        cursor.buf, cursor.decoder = snap.buf, snap.decoder.copy()
+        cursor.decoder = snap.decoder.copy()
         cursor.crc, cursor.first = snap.crc, snap.first
         return cursor
 
