@@ -208,6 +208,7 @@ def markdown_report(rows: list[Row], env: dict[str, Any], command: str) -> str:
     lines = [
         f"Run {env['date']} on {env['machine']}; Python {env['python']}; {versions}; "
         f"nivox commit {env['nivox_commit']}, gzip backend {env.get('nivox_gzip_backend', '?')}; "
+        f"nibabel reads .gz with {env.get('nibabel_gz_reader') or '?'}; "
         f"load average {env.get('load_average_start', '?')} at start, {env['load_average']} at end; "
         f"{env.get('elapsed_seconds', '?')} s in all.",
         "",
