@@ -193,3 +193,19 @@ def test_snapshots_are_thinned_to_fit_the_budget(tmp_path, monkeypatch):
     assert 0 < len(index.snapshots) < many // 2 and index.nbytes() <= 10 * gzindex._SNAPSHOT_BYTES
     reader.seek(len(DATA) + 5)  # the remaining snapshots still serve
     assert reader.read(10) == DATA[5:15]
+
+
+def test_forked_child_decodes_members_on_its_own_threads(tmp_path):
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    import multiprocessing
+
+    path = _members(tmp_path)
+    assert nvgzip.open_read(path).read() == DATA  # the parent's pool exists now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_child_read_all, (str(path), 2)) == DATA
+
+
+def _child_read_all(path, threads):
+    nvgzip.THREADS = threads
+    return nvgzip.open_read(path).read()

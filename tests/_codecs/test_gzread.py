@@ -274,3 +274,23 @@ def test_reader_reads_through_file_objects_as_before(tmp_path):
     with open(path, "rb") as raw:
         assert nvgzip.open_read(raw).read() == DATA
     assert zlib.crc32(DATA) == backends.crc32(DATA)
+
+
+def test_damage_after_what_is_read_fails_only_reads_that_reach_it(tmp_path, backend):
+    path = tmp_path / "cut.gz"
+    blob = _blob("single")
+    path.write_bytes(blob[: len(blob) * 3 // 4])
+    reader = nvgzip.open_read(path)
+    assert reader.read(352) == DATA[:352]  # a header stays readable
+    with pytest.raises(CorruptStreamError, match="truncated"):
+        reader.read()
+
+
+def test_a_whole_read_checks_the_crc_of_a_single_stream(tmp_path, backend):
+    blob = bytearray(_blob("single"))
+    blob[len(blob) * 2 // 3] ^= 0x5A
+    path = tmp_path / "flipped.gz"
+    path.write_bytes(bytes(blob))
+    buffer = bytearray(len(DATA) - 352)
+    with pytest.raises(CorruptStreamError, match=path.name):
+        nvgzip.open_read(path).readinto_at(buffer, 352)

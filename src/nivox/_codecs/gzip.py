@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import builtins
 import gzip
+import io
 import os
 import zlib
 from typing import IO, Any
@@ -262,15 +263,19 @@ def build_index(path: str | os.PathLike[str]) -> None:
     when installed, which records seek points every few MiB).
     """
     with GzipReader(path) as reader:
-        reader.data_size()
+        reader.readinto_at(bytearray(1), 0)  # walks the member table
         index = gzindex.CACHE.lookup(_key(path))
         igz = None if index.complete or not USE_INDEXED_GZIP or not backends.uses_optional_packages() else _igz()
-        if igz is not None:
-            with index.lock:
-                if index.igz is None:
-                    reader._igz_read(index, igz, memoryview(bytearray(1)), 0)
-                index.igz.build_full_index()
-                record_igz_points(index)
+        if igz is None:
+            reader.data_size()
+            return
+        with index.lock:
+            if index.igz is None:
+                reader._igz_read(index, igz, memoryview(bytearray(1)), 0)
+            index.igz.build_full_index()
+            record_igz_points(index)
+            if index.total is None:
+                index.total = index.igz.seek(0, io.SEEK_END)
 
 
 def _igz() -> Any:

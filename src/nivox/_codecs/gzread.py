@@ -34,6 +34,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
+from ..errors import CorruptStreamError
 from . import backends, corrupt_stream_error
 from .gzformat import HEADER_PROBE, parse_header
 from .gzindex import CACHE, GzipIndex, file_key
@@ -48,8 +49,18 @@ _KEEP_MEMBERS = 4  # partly read members kept per file
 _PARTIAL_WHOLE_MAX = 16 << 20  # bigger members read in part are streamed, not decoded whole
 
 _pools: dict[int, ThreadPoolExecutor] = {}
-_pools_pid = os.getpid()
 _pools_lock = threading.Lock()
+
+
+def _forget_pools_after_fork() -> None:
+    # a forked child has none of the parent's threads, and maybe a held lock
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools_after_fork)
 
 
 def _knobs() -> Any:
@@ -60,11 +71,7 @@ def _knobs() -> Any:
 
 def thread_pool(workers: int) -> ThreadPoolExecutor:
     """A process-wide pool of ``workers`` threads (a new one after a fork)."""
-    global _pools_pid
     with _pools_lock:
-        if _pools_pid != os.getpid():  # threads do not survive fork
-            _pools.clear()
-            _pools_pid = os.getpid()
         pool = _pools.get(workers)
         if pool is None:
             pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="nivox-gzip")
@@ -147,6 +154,7 @@ class _Cursor:
         self.spacing = spacing
         self.next_snapshot = data + spacing
         self.pending = b""  # output decoded ahead of ``data``
+        self.deferred: CorruptStreamError | None = None  # damage met while decoding ahead
 
     @classmethod
     def resume(cls, index: GzipIndex, snap: _Snapshot, name: Any, spacing: int) -> _Cursor:
@@ -207,7 +215,9 @@ class _Cursor:
             if not self._fill(pread):
                 raise _truncated(self.name)
         if int.from_bytes(self.buf[:4], "little") != self.crc:
-            raise corrupt_stream_error(self.name, ValueError(f"CRC check failed for the member ending at byte {self.buf_at + 8}"))
+            err = corrupt_stream_error(self.name, ValueError(f"CRC check failed for the member ending at byte {self.buf_at + 8}"))
+            err.checksum = True  # type: ignore[attr-defined]
+            raise err
         self.buf = self.buf[8:]
         self.buf_at += 8
         self.decoder = None
@@ -240,6 +250,8 @@ class _Cursor:
             room = target - self.data if skipping else want - done
             if self.pending:  # decoded by the last probe, not yet delivered
                 out, self.pending = self.pending[:room], self.pending[room:]
+            elif self.deferred is not None:
+                raise self.deferred
             elif self.decoder is None:
                 if not self._start_member(pread):
                     break
@@ -263,11 +275,17 @@ class _Cursor:
         the end. When the member should end soon but goes on (corrupt data can
         decode to too many bytes), decode on to its end within a bound.
         """
-        self.pending = self._decode(1, pread)
-        if self.index.size - self.buf_at > _PROBE_COMPRESSED:
-            return
-        while self.decoder is not None and not self.eof and len(self.pending) < _PROBE_OUTPUT:
-            self.pending += self._decode(_OUT_CHUNK, pread)
+        try:
+            self.pending = self._decode(1, pread)
+            if self.index.size - self.buf_at > _PROBE_COMPRESSED:
+                return
+            while self.decoder is not None and not self.eof and len(self.pending) < _PROBE_OUTPUT:
+                self.pending += self._decode(_OUT_CHUNK, pread)
+        except CorruptStreamError as err:
+            if getattr(err, "checksum", False):
+                raise  # what was just read may be wrong
+            # damage after what was read: it stays readable; reads past it fail
+            self.deferred = err
 
 
 def _igz_module() -> Any:
