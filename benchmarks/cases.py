@@ -78,12 +78,25 @@ def _mmap_kw(path: Path) -> dict[str, Any]:
     return {"mmap": False} if path.suffix == ".nii" else {}
 
 
+def _error(row: Row, attr: str, err: BaseException) -> None:
+    row.error = (row.error + "; " if row.error else "") + f"{attr}: {type(err).__name__}: {err}"[:200]
+
+
 def _try(row: Row, attr: str, fn: Callable[[], Timing]) -> None:
     """Measure into ``row.<attr>``; a failure is recorded, not fatal."""
     try:
         setattr(row, attr, fn())
     except Exception as err:  # report the failure in the table and carry on
-        row.error = (row.error + "; " if row.error else "") + f"{attr}: {type(err).__name__}: {err}"[:200]
+        _error(row, attr, err)
+
+
+def _fill(row: Row, results: dict[str, Any], part: int | None = None) -> None:
+    """Put each library's result (or part of it) in the row, or its error."""
+    for attr, result in results.items():
+        if isinstance(result, Exception):
+            _error(row, attr, result)
+        else:
+            setattr(row, attr, result if part is None else result[part])
 
 
 def _libs(ctx: Context) -> list[tuple[str, Any]]:
@@ -118,10 +131,10 @@ def run_header(ctx: Context, s: Subject) -> None:
         gz = path.suffix == ".gz"
         row = ctx.add(Row("header", "header-only load", s.name, label if gz else ".nii",
                           target=T_HEADER_GZ if gz else None, note="load(path).header"))
-        for attr, lib in _libs(ctx):
-            _try(row, attr, lambda lib=lib: measure(lambda: lib.load(str(path)).header, ctx.settings))
+        fns = {attr: (lambda lib=lib: lib.load(str(path)).header) for attr, lib in _libs(ctx)}
         if ctx.sitk is not None:
-            _try(row, "sitk", lambda: measure(lambda: _sitk_info(ctx.sitk, path), ctx.settings))
+            fns["sitk"] = lambda: _sitk_info(ctx.sitk, path)
+        _fill(row, measure(fns, ctx.settings))
         ctx.log(_line(row))
 
 
@@ -148,10 +161,10 @@ def run_read(ctx: Context, s: Subject) -> None:
         for op_name, op, sitk_type in ops:
             row = ctx.add(Row("read", f"full read: {op_name}", s.name, label, target=target,
                               note=f"{path.stat().st_size / 1e6:.1f} MB on disk"))
-            for attr, lib in _libs(ctx):
-                _try(row, attr, lambda lib=lib: measure(lambda: op(lib, path), ctx.settings))
+            fns = {attr: (lambda lib=lib: op(lib, path)) for attr, lib in _libs(ctx)}
             if sitk_type is not None and label != "nivox .nii.gz":  # SimpleITK: reference files only
-                _try(row, "sitk", lambda: measure(lambda: _sitk_read(sitk, path, sitk_type), ctx.settings))
+                fns["sitk"] = lambda: _sitk_read(sitk, path, sitk_type)
+            _fill(row, measure(fns, ctx.settings))
             ctx.log(_line(row))
 
 
@@ -181,24 +194,22 @@ def run_volume(ctx: Context, s: Subject) -> None:
                             note="load + read, again and again, same process"))
         same = ctx.add(Row("volume", f"one volume [..., {k}], again on the same image",
                            s.name, label, note="mean of 4 reads after the first"))
-        for attr, lib in _libs(ctx):
-            runs = cold_runs[attr]
+        for attr, runs in cold_runs.items():
             if isinstance(runs, str):
                 cold.error = f"{attr}: {runs}"
             else:
                 values = [float(r[str(path)]) for r in runs]
                 setattr(cold, attr, Timing(statistics.median(values), values))
-            try:
-                t_fresh, t_same = measure_split(
-                    lambda lib=lib: lib.load(str(path), **_mmap_kw(path)),
-                    lambda img: img.dataobj[..., k], lambda img: img.dataobj[..., k], ctx.settings)
-            except Exception as err:  # reported in the table
-                fresh.error = same.error = f"{attr}: {type(err).__name__}: {err}"[:200]
-                continue
-            setattr(fresh, attr, t_fresh)
-            setattr(same, attr, t_same)
+        results = measure_split(_loaders(ctx, path), lambda img: img.dataobj[..., k],
+                                lambda img: img.dataobj[..., k], ctx.settings)
+        _fill(fresh, results, 0)
+        _fill(same, results, 1)
         for row in (cold, fresh, same):
             ctx.log(_line(row))
+
+
+def _loaders(ctx: Context, path: Path) -> dict[str, Callable[[], Any]]:
+    return {attr: (lambda lib=lib: lib.load(str(path), **_mmap_kw(path))) for attr, lib in _libs(ctx)}
 
 
 def _iterate(img: Any) -> None:
@@ -215,9 +226,7 @@ def run_iterate(ctx: Context, s: Subject) -> None:
         row = ctx.add(Row("iterate", f"iterate all {n} volumes", s.name, label,
                           target=T_ITERATE if gz else None,
                           note="for i in range(n): img.dataobj[..., i]"))
-        for attr, lib in _libs(ctx):
-            _try(row, attr, lambda lib=lib: measure_split(
-                lambda: lib.load(str(path), **_mmap_kw(path)), _iterate, None, ctx.settings)[0])
+        _fill(row, measure_split(_loaders(ctx, path), _iterate, None, ctx.settings), 0)
         ctx.log(_line(row))
 
 
@@ -230,10 +239,9 @@ def run_slice(ctx: Context, s: Subject) -> None:
             key = tuple(index)
             text = ", ".join(":" if isinstance(i, slice) else str(i) for i in key)
             row = ctx.add(Row("slice", f"slice axis {axis} [{text}]", s.name, label))
-            for attr, lib in _libs(ctx):
-                _try(row, attr, lambda lib=lib: measure_split(
-                    lambda: lib.load(str(path), **_mmap_kw(path)),
-                    lambda img: img.dataobj[key], None, ctx.settings)[0])
+            results = measure_split(_loaders(ctx, path), lambda img, key=key: img.dataobj[key],
+                                    None, ctx.settings)
+            _fill(row, results, 0)
             ctx.log(_line(row))
 
 
@@ -303,39 +311,47 @@ def run_save(ctx: Context, s: Subject) -> None:
     nib_level = nib.openers.Opener.default_compresslevel
     # 1. equal level (nibabel's default)
     row = level_row = ctx.add(Row("save", f"save .nii.gz, level {nib_level} (equal level)", s.name, "-"))
-    _try(row, "nibabel", lambda: measure(save_nib(".nii.gz", nib_level), ctx.settings))
-    _try(row, "nivox", lambda: measure(save_nivox(".nii.gz", nib_level), ctx.settings))
+    fns = {"nibabel": save_nib(".nii.gz", nib_level), "nivox": save_nivox(".nii.gz", nib_level)}
     if sitk_image is not None:
-        _try(row, "sitk", lambda: measure(save_sitk(".nii.gz", nib_level), ctx.settings))
+        fns["sitk"] = save_sitk(".nii.gz", nib_level)
+    _fill(row, measure(fns, ctx.settings))
     sizes = {lib: size(lib, ".nii.gz") for lib in out if (out[lib] / "img.nii.gz").exists()}
     row.note = "size " + " / ".join(f"{lib} {sizes[lib] / 1e6:.1f} MB" for lib in sizes)
     ctx.log(_line(row))
     # 2. equal size: the first nivox level whose file is no bigger than nibabel's (+1%)
     if "nibabel" in sizes:
         row = ctx.add(Row("save", "save .nii.gz, equal size", s.name, "-", target=T_SAVE_EQUAL_SIZE))
-        row.nibabel = level_row.nibabel
-        _try(row, "nivox", lambda: _save_equal_size(ctx, row, save_nivox, size, sizes["nibabel"]))
+        try:
+            level = _equal_size_level(row, save_nivox, size, sizes["nibabel"])
+        except Exception as err:  # reported in the table
+            _error(row, "nivox", err)
+        else:
+            if level == nib_level:
+                row.nibabel, row.nivox = level_row.nibabel, level_row.nivox
+            else:
+                _fill(row, measure({"nibabel": save_nib(".nii.gz", nib_level),
+                                    "nivox": save_nivox(".nii.gz", level)}, ctx.settings))
         ctx.log(_line(row))
     # 3. nivox's default level, as users get it
     row = ctx.add(Row("save", "save .nii.gz, each library's default", s.name, "-"))
-    _try(row, "nibabel", lambda: measure(save_nib(".nii.gz"), ctx.settings))
-    _try(row, "nivox", lambda: measure(save_nivox(".nii.gz"), ctx.settings))
+    _fill(row, measure({"nibabel": save_nib(".nii.gz"), "nivox": save_nivox(".nii.gz")}, ctx.settings))
     if not row.error:
         row.note = f"size nibabel {size('nibabel', '.nii.gz') / 1e6:.1f} MB / nivox {size('nivox', '.nii.gz') / 1e6:.1f} MB"
     ctx.log(_line(row))
     # 4. uncompressed
     row = ctx.add(Row("save", "save .nii", s.name, "-"))
-    _try(row, "nibabel", lambda: measure(save_nib(".nii"), ctx.settings))
-    _try(row, "nivox", lambda: measure(save_nivox(".nii"), ctx.settings))
+    fns = {"nibabel": save_nib(".nii"), "nivox": save_nivox(".nii")}
     if sitk_image is not None:
-        _try(row, "sitk", lambda: measure(save_sitk(".nii", None), ctx.settings))
+        fns["sitk"] = save_sitk(".nii", None)
+    _fill(row, measure(fns, ctx.settings))
     ctx.log(_line(row))
     del images, sitk_image, data
     shutil.rmtree(ctx.scratch / "save", ignore_errors=True)
 
 
-def _save_equal_size(ctx: Context, row: Row, save_nivox: Callable[..., Callable[[], None]],
-                     size: Callable[[str, str], int], nib_size: int) -> Timing:
+def _equal_size_level(row: Row, save_nivox: Callable[..., Callable[[], None]],
+                      size: Callable[[str, str], int], nib_size: int) -> int:
+    """The lowest nivox level whose file is within the tolerance of nibabel's (else the smallest)."""
     limit = nib_size * (1 + SIZE_TOLERANCE)
     tried = {}
     for level in range(1, 10):
@@ -344,11 +360,10 @@ def _save_equal_size(ctx: Context, row: Row, save_nivox: Callable[..., Callable[
         if tried[level] <= limit:
             break
     level = min(tried, key=lambda lv: (tried[lv] > limit, lv if tried[lv] <= limit else tried[lv]))
-    timing = measure(save_nivox(".nii.gz", level), ctx.settings)
     met = "" if tried[level] <= limit else f", smallest; none within +{SIZE_TOLERANCE:.0%}"
     row.note = (f"nivox level {level}: {tried[level] / 1e6:.1f} MB vs nibabel "
                 f"{nib_size / 1e6:.1f} MB{met}")
-    return timing
+    return level
 
 
 def run_memory(ctx: Context, s: Subject) -> None:

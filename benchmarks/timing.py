@@ -1,9 +1,9 @@
 """Timing and memory measurement.
 
-In-process timings: one untimed warm-up call (which also puts the file in
-the page cache), then ``repeats`` timed calls with a full garbage collection
-before each and the collector off while the clock runs; the median is
-reported. Slow calls get fewer repeats, so that one measurement takes about
+In-process timings: one untimed warm-up call per library (which also puts
+the file in the page cache), then ``repeats`` rounds in which the libraries
+take turns, each call with a full garbage collection before it and the
+collector off while the clock runs; the median is reported. Slow calls get fewer repeats, so that one measurement takes about
 ``budget`` seconds but never fewer than three timed calls; a call whose
 warm-up alone takes longer than ``long_call`` seconds is reported from that
 single call. This keeps full mode bounded when an operation is
@@ -70,47 +70,84 @@ def _timed(fn: Callable[[], Any]) -> float:
     return elapsed
 
 
-def measure(fn: Callable[[], Any], settings: Settings) -> Timing:
-    """Time ``fn`` as described in the module docstring."""
-    first = _timed(fn)
-    repeats = settings.repeats_for(first)
-    if repeats == 0:
-        return Timing(first, [first])
-    samples = [_timed(fn) for _ in range(repeats)]
+def _interleave(rounds: dict[str, Callable[[], tuple[float, ...]]], settings: Settings,
+                ) -> dict[str, list[tuple[float, ...]] | Exception]:
+    """Run each library's round once to warm up, then all of them in turn.
+
+    Taking turns (A B A B ...) exposes every library to the same machine
+    load, which matters on a shared machine. A library whose warm-up round
+    is slower than ``long_call`` keeps that round as its only sample.
+    """
+    out: dict[str, list[tuple[float, ...]] | Exception] = {}
+    costs: dict[str, float] = {}
+    for name, one_round in rounds.items():
+        start = time.perf_counter()
+        try:
+            sample = one_round()
+        except Exception as err:  # reported in the table, the others carry on
+            out[name] = err
+            continue
+        cost = time.perf_counter() - start
+        if settings.repeats_for(cost) == 0:
+            out[name] = [sample]
+        else:
+            out[name] = []
+            costs[name] = cost
+    active = list(costs)
+    n = min((settings.repeats_for(c) for c in costs.values()), default=0)
+    for _ in range(n):
+        for name in list(active):
+            try:
+                out[name].append(rounds[name]())  # type: ignore[union-attr]
+            except Exception as err:  # reported in the table
+                out[name] = err
+                active.remove(name)
+    return out
+
+
+def _timing(samples: list[float]) -> Timing:
     return Timing(statistics.median(samples), samples)
 
 
-def measure_split(setup: Callable[[], Any], first: Callable[[Any], Any],
-                  again: Callable[[Any], Any] | None, settings: Settings,
-                  again_calls: int = 4) -> tuple[Timing, Timing | None]:
+def measure(fns: dict[str, Callable[[], Any]], settings: Settings,
+            ) -> dict[str, Timing | Exception]:
+    """Time each library's ``fn`` as described in the module docstring.
+
+    Returns a Timing per library, or the exception its call raised.
+    """
+    runs = _interleave({k: (lambda fn=fn: (_timed(fn),)) for k, fn in fns.items()}, settings)
+    return {k: v if isinstance(v, Exception) else _timing([s[0] for s in v])
+            for k, v in runs.items()}
+
+
+def measure_split(setups: dict[str, Callable[[], Any]], first: Callable[[Any], Any],
+                  again: Callable[[Any], Any] | None, settings: Settings, again_calls: int = 4,
+                  ) -> dict[str, tuple[Timing, Timing | None] | Exception]:
     """Time a first call, and optionally repeated calls, on fresh objects.
 
-    Each round makes a fresh object with ``setup`` (untimed), times
-    ``first(obj)``, then, when ``again`` is given, ``again_calls`` more calls
-    of ``again(obj)``, recording their mean. The first round is the warm-up.
-    Returns the medians over rounds.
+    Each round makes a fresh object with the library's setup (untimed),
+    times ``first(obj)``, then, when ``again`` is given, ``again_calls``
+    more calls of ``again(obj)``, recording their mean. Returns the medians
+    over rounds per library (or the exception raised).
     """
-    firsts: list[float] = []
-    agains: list[float] = []
-    rounds = settings.repeats + 1
-    i = 0
-    while i < rounds:
+    def one_round(setup: Callable[[], Any]) -> tuple[float, float]:
         obj = setup()
         t_first = _timed(lambda: first(obj))
         t_again = 0.0
         if again is not None:
             t_again = sum(_timed(lambda: again(obj)) for _ in range(again_calls)) / again_calls
-        del obj
-        if i == 0:
-            rounds = 1 + settings.repeats_for(t_first + again_calls * t_again)
-            if rounds == 1:
-                firsts, agains = [t_first], [t_again]
+        return t_first, t_again
+
+    runs = _interleave({k: (lambda setup=setup: one_round(setup)) for k, setup in setups.items()},
+                       settings)
+    out: dict[str, tuple[Timing, Timing | None] | Exception] = {}
+    for k, v in runs.items():
+        if isinstance(v, Exception):
+            out[k] = v
         else:
-            firsts.append(t_first)
-            agains.append(t_again)
-        i += 1
-    t_f = Timing(statistics.median(firsts), firsts)
-    return t_f, (Timing(statistics.median(agains), agains) if again is not None else None)
+            t_again = _timing([s[1] for s in v]) if again is not None else None
+            out[k] = (_timing([s[0] for s in v]), t_again)
+    return out
 
 
 def run_probe(args: list[str], repeats: int = 1) -> list[dict[str, Any]]:
