@@ -21,7 +21,7 @@ this: they are sequences of independent members (see :mod:`.gzformat`), so
 every member start is a seek point without a window.
 
 All indexes live in one process-wide LRU cache (:data:`CACHE`) keyed by the
-file's real path, size and modification time: every image and proxy of the
+file's real path, size, modification time and inode: every image and proxy of the
 file shares one index, and a file changed on disk gets a new one. The cache
 keeps its entries' estimated memory under a byte budget
 (``nivox._codecs.gzip.INDEX_BUDGET``), evicting the least recently used.
@@ -55,12 +55,16 @@ _POINT_BYTES = 120
 _MAGIC = b"NVGZIDX1"
 _TAIL = 16
 
-Key = tuple[str, int, int]
+Key = tuple[str, int, int, int]
 
 
 def file_key(path: str, status: os.stat_result) -> Key:
-    """What identifies one version of a file: real path, size, modification time (ns)."""
-    return (path, status.st_size, status.st_mtime_ns)
+    """What identifies one version of a file: real path, size, modification time (ns), inode.
+
+    The inode tells apart a file replaced by renaming (as nivox saves) even
+    within one tick of the clock.
+    """
+    return (path, status.st_size, status.st_mtime_ns, status.st_ino)
 
 
 class GzipIndex:
@@ -176,10 +180,14 @@ class IndexCache:
                 self._entries.move_to_end(key)
                 return index
             old = self._by_path.get(key[0])
-            if old is not None and old != key:
+            newer = old is None or old[2] <= key[2]
+            if old is not None and old != key and newer:
+                # the file changed; a reader still holding the old version open
+                # gets an index of its own, without evicting the current one
                 stale = self._entries.pop(old, None)
             index = self._entries[key] = GzipIndex(key)
-            self._by_path[key[0]] = key
+            if newer:
+                self._by_path[key[0]] = key
         if stale is not None:
             stale.close()
         return index
@@ -301,7 +309,7 @@ def import_index(key: Key, blob: bytes, source: str = "<index>") -> GzipIndex:
         if len(igz) != meta["igz"]:
             raise ValueError("truncated")
         points = [(int(c), int(u)) for c, u in meta["points"]]
-        stale = (meta["size"], meta["mtime_ns"]) != key[1:] or meta["tail"] != _tail(path, key[1])
+        stale = (meta["size"], meta["mtime_ns"]) != key[1:3] or meta["tail"] != _tail(path, key[1])
     except (ValueError, KeyError, TypeError) as err:
         raise ImageFileError(f"{source}: damaged nivox gzip index ({err})") from None
     if stale:

@@ -199,7 +199,7 @@ class _Cursor:
                     raise _truncated(self.name)
                 self.eof = True
                 break
-        if self.eof:
+        if self.eof or header is None:
             with self.index.lock:
                 self.index.total = self.data
             return False

@@ -69,8 +69,11 @@ class GzipMemberWriter(io.RawIOBase):
         if member_size < 1:
             raise ValueError(f"member_size must be positive, not {member_size}")
         self._owned = isinstance(target, (str, bytes, os.PathLike))
-        self._raw: IO[bytes] = builtins.open(target, "wb") if self._owned else target  # type: ignore[assignment]
-        self.name = target if self._owned else getattr(target, "name", None)
+        if isinstance(target, (str, bytes, os.PathLike)):
+            self._raw: IO[bytes] = builtins.open(target, "wb")
+            self.name: Any = target
+        else:
+            self._raw, self.name = target, getattr(target, "name", None)
         self.mode = "wb"
         self._level = min(9, max(0, int(level)))
         self._mtime = int(mtime or 0)
