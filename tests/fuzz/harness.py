@@ -82,7 +82,8 @@ def _compress(data: bytes, suffix: str) -> bytes:
     if suffix == ".zst":
         import zstandard
 
-        return zstandard.ZstdCompressor().compress(data)
+        # with a content checksum, as nivox writes them (without one, damage can go unseen)
+        return zstandard.ZstdCompressor(write_checksum=True).compress(data)
     return data
 
 

@@ -68,5 +68,6 @@ def test_damaged_streams(case, keep_file_open):
     seed, fname, content = case
     files = dict(seed.files)
     files[fname] = content
-    check_files("damaged streams", files, seed.main, seed.klass, keep_file_open=keep_file_open,
+    codec = fname.rsplit(".", 1)[-1]
+    check_files(f"damaged {codec} streams", files, seed.main, seed.klass, keep_file_open=keep_file_open,
                 expected=seed_data(seed))

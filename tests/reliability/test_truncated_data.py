@@ -66,13 +66,7 @@ def test_cut_compressed_stream_is_a_clear_error(tmp_path, nii_bytes, suffix, kee
         np.asanyarray(nivox.load(path, keep_file_open=keep_file_open).dataobj)
 
 
-@pytest.mark.parametrize("suffix", [
-    pytest.param(".gz", marks=pytest.mark.xfail(
-        strict=True, reason="the gzip reader stops before the trailer, so the CRC is never checked "
-                            "(read path: arrayproxy/fileslice/_codecs, reported)")),
-    ".bz2",
-    ".zst",
-])
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zst"])
 def test_corrupt_compressed_stream_is_a_clear_error(tmp_path, suffix):
     # big enough that the header decodes before the damage is met
     data = np.random.default_rng(1).integers(0, 40, size=(64, 64, 32), dtype=np.int16)
