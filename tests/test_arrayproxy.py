@@ -443,3 +443,20 @@ def test_real_files_agree_with_nibabel(corpus):
         assert np.array_equal(ours[index], theirs[index], equal_nan=True), path
         checked += 1
     assert checked > 5
+
+
+def test_out_of_memory_is_a_nivox_error_naming_the_file(tmp_path, monkeypatch):
+    from nivox.errors import ImageDataError
+    import nivox
+
+    path = tmp_path / "oom.nii"
+    img = nivox.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4), np.eye(4))
+    img.to_filename(path)
+    proxy = nivox.load(path, mmap=False).dataobj
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(np, "empty", no_memory)
+    with pytest.raises(ImageDataError, match="oom.nii: not enough memory"):
+        np.asarray(proxy, dtype=np.float32)

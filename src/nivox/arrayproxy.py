@@ -29,7 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import ImageFileNotFoundError, TruncatedDataError
+from .errors import ImageDataError, ImageFileNotFoundError, TruncatedDataError
 from .fileslice import _byte_view, fileslice, read_array
 from .openers import ImageOpener
 
@@ -411,6 +411,17 @@ class ArrayProxy:
     # ------------------------------------------------------------ data
 
     def _get_scaled(self, dtype: Any, slicer: Any) -> np.ndarray:
+        try:
+            return self._scaled(dtype, slicer)
+        except MemoryError:
+            name = os.fsdecode(self.file_like) if isinstance(self.file_like, (str, os.PathLike)) \
+                else getattr(self.file_like, "name", "<file object>")
+            raise ImageDataError(
+                f"{name}: not enough memory to read the {self._shape} {self._dtype} data "
+                "(read it in slices: img.dataobj[...])"
+            ) from None
+
+    def _scaled(self, dtype: Any, slicer: Any) -> np.ndarray:
         want = None if dtype is None else np.dtype(dtype)
         if _is_identity(self._slope, self._inter):
             if want is None or want == self._dtype:

@@ -409,3 +409,26 @@ def test_real_file_extensions(relpath, header_size, at, fmt):
     ]
     assert len(exts) == 2
     assert written(exts, byteswap) == raw[start:start + exts.get_sizeondisk()]
+
+
+def test_extension_problems_follow_the_validation_mode():
+    """A malformed extension block warns by default, raises in 'raise' mode, is silent in 'ignore'."""
+    import io
+    import struct
+    import warnings
+
+    from nivox import validation
+    from nivox.errors import HeaderDataError, HeaderFixWarning
+
+    block = struct.pack("<ii", 20, 6) + b"x" * 12  # size 20 is not a multiple of 16
+
+    def read():
+        return Nifti1Extensions.from_fileobj(io.BytesIO(block), len(block), False)
+
+    with pytest.warns(HeaderFixWarning, match="multiple of 16"):
+        assert len(read()) == 1
+    with validation.mode("raise"), pytest.raises(HeaderDataError, match="multiple of 16"):
+        read()
+    with validation.mode("ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(read()) == 1

@@ -144,3 +144,17 @@ def test_in_memory_bytes_from_file_map():
     img = Nifti1Image(np.ones((2, 2, 2), np.float32), np.eye(4))
     img.to_file_map({"image": nivox.fileholders.FileHolder(fileobj=bio)})
     assert Nifti1Image.from_bytes(bio.getvalue()).get_fdata().sum() == 8
+
+
+def test_from_file_map_takes_validation_mode():
+    from nivox.errors import HeaderDataError
+
+    img = Nifti1Image(np.zeros((2, 2, 2), np.uint8), np.eye(4))
+    img.header["qform_code"] = 9  # fixable (level 30): warns by default, raises in 'raise' mode
+    raw = img.to_bytes()
+    bio = io.BytesIO(raw)
+    with pytest.raises(HeaderDataError, match="qform_code"):
+        Nifti1Image.from_file_map(Nifti1Image.make_file_map({"image": bio}), validation="raise")
+    bio.seek(0)
+    loaded = Nifti1Image.from_file_map(Nifti1Image.make_file_map({"image": bio}), validation="ignore")
+    assert loaded.header["qform_code"] == 0

@@ -25,10 +25,9 @@ import io
 import json
 import operator
 import struct
-import warnings
 from typing import Any, BinaryIO
 
-from ..errors import HeaderDataError, HeaderFixWarning, MissingDependencyError
+from ..errors import HeaderDataError, MissingDependencyError
 from ..volumeutils import Recoder, native_code, swapped_code
 
 __all__ = [
@@ -302,6 +301,14 @@ extension_codes = Recoder(
 )
 
 
+def _report(fileobj: Any, problem: str, fix: str) -> None:
+    """Report an extension problem through the validation mode (warn, raise or ignore)."""
+    from ..validation import current_source, report_problem
+
+    where = "" if current_source() else _source(fileobj)
+    report_problem(f"{problem}{where}", fix_msg=fix)
+
+
 def _read_upto(fileobj: BinaryIO, nbytes: int) -> bytes:
     """Up to ``nbytes`` bytes from ``fileobj``, fewer only at the end of the file."""
     if nbytes <= _READ_CHUNK:
@@ -367,11 +374,7 @@ class Nifti1Extensions(list):
         extensions = cls()
 
         def stop(problem: str) -> None:
-            warnings.warn(
-                f"{problem}{_source(fileobj)}; ignoring it and any later extensions",
-                HeaderFixWarning,
-                stacklevel=3,
-            )
+            _report(fileobj, problem, "ignoring it and any later extensions")
 
         while to_eof or remaining >= 16:
             head = fileobj.read(8)
@@ -385,19 +388,11 @@ class Nifti1Extensions(list):
                 stop(f"NIfTI extension size {esize} is smaller than its own 8-byte header")
                 break
             if esize % 16:
-                warnings.warn(
-                    f"NIfTI extension size {esize}{_source(fileobj)} is not a multiple "
-                    "of 16; reading it as given",
-                    HeaderFixWarning,
-                    stacklevel=2,
-                )
+                _report(fileobj, f"NIfTI extension size {esize} is not a multiple of 16",
+                        "reading it as given")
             if not to_eof and esize > remaining:
-                warnings.warn(
-                    f"NIfTI extension of {esize} bytes{_source(fileobj)} runs past the "
-                    f"{remaining} bytes left before the image data; reading it as given",
-                    HeaderFixWarning,
-                    stacklevel=2,
-                )
+                _report(fileobj, f"NIfTI extension of {esize} bytes runs past the {remaining} "
+                        "bytes left before the image data", "reading it as given")
             payload = _read_upto(fileobj, esize - 8)
             if len(payload) < esize - 8:
                 stop(

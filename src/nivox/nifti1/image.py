@@ -166,8 +166,9 @@ class Nifti1Pair(AnalyzeImage):
 
     @classmethod
     def from_file_map(cls, file_map: FileMap, *, mmap: Any = True,
-                      keep_file_open: bool | None = None) -> Nifti1Pair:
-        img = super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open)
+                      keep_file_open: bool | None = None, validation: str | None = None) -> Nifti1Pair:
+        img = super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open,
+                                    validation=validation)
         # scaling and offset now live on the proxy; the image header shows neither
         img._header.set_slope_inter(None, None)
         img._header.set_data_offset(0)
@@ -199,9 +200,10 @@ class Nifti1Image(Nifti1Pair, SerializableImage):
 
     @classmethod
     def from_file_map(cls, file_map: FileMap, *, mmap: Any = True,
-                      keep_file_open: bool | None = None) -> Nifti1Image:
+                      keep_file_open: bool | None = None, validation: str | None = None) -> Nifti1Image:
         single_map = {"header": file_map["image"], "image": file_map["image"]}
-        img = super().from_file_map(single_map, mmap=mmap, keep_file_open=keep_file_open)
+        img = super().from_file_map(single_map, mmap=mmap, keep_file_open=keep_file_open,
+                                    validation=validation)
         img.file_map = file_map
         img._load_cache["file_map"] = {"image": single_map["image"]}
         return img  # type: ignore[return-value]
