@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from nivox.batteryrunners import BatteryRunner, Report
+from nivox.batteryrunners import BatteryRunner, Report, report_problem
 
 
 def _chk_positive(obj, fix=False):
@@ -65,3 +65,13 @@ def test_report_equality_and_len():
     assert Report(ValueError, 10, "a", "b") == Report(ValueError, 10, "a", "b")
     assert Report(ValueError, 10, "a") != Report(ValueError, 20, "a")
     assert len(BatteryRunner([_chk_positive, _chk_fatal])) == 2
+
+
+def test_report_problem_sets_items_only_when_fixing():
+    obj = {"x": -1}
+    same, report = report_problem(obj, False, ValueError, 30, "x should be positive", "setting x to 1", {"x": 1})
+    assert same is obj and obj == {"x": -1}
+    assert report == Report(ValueError, 30, "x should be positive", "")
+    _, report = report_problem(obj, True, ValueError, 30, "x should be positive", "setting x to 1", {"x": 1})
+    assert obj == {"x": 1}
+    assert report == Report(ValueError, 30, "x should be positive", "setting x to 1")

@@ -18,7 +18,7 @@ from . import validation as _validation
 from ._atomic import replacing_files
 from .arrayproxy import ArrayProxy
 from .arraywriters import ArrayWriter, WriterError, get_slope_inter, make_array_writer
-from .batteryrunners import Report
+from .batteryrunners import Report, report_problem
 from .errors import HeaderDataError, HeaderTypeError, TruncatedDataError
 from .fileholders import FileHolder, FileMap, copy_file_map
 from .spatialimages import SpatialHeader, SpatialImage
@@ -338,60 +338,40 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
 
     @staticmethod
     def _chk_sizeof_hdr(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
         if hdr["sizeof_hdr"] == hdr.sizeof_hdr:
-            return hdr, report
-        report.problem_level = 30
-        report.problem_msg = f"sizeof_hdr should be {hdr.sizeof_hdr}"
-        if fix:
-            hdr["sizeof_hdr"] = hdr.sizeof_hdr
-            report.fix_msg = f"set sizeof_hdr to {hdr.sizeof_hdr}"
-        return hdr, report
+            return hdr, Report(HeaderDataError)
+        return report_problem(hdr, fix, HeaderDataError, 30, f"sizeof_hdr should be {hdr.sizeof_hdr}",
+                              f"set sizeof_hdr to {hdr.sizeof_hdr}", {"sizeof_hdr": hdr.sizeof_hdr})
 
     @staticmethod
     def _chk_datatype(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
         code = int(hdr["datatype"])
         try:
             dtype = hdr._data_type_codes.dtype[code]
         except KeyError:
-            report.problem_level = 40
-            report.problem_msg = f"data code {code} not recognized"
+            problem = "recognized"
         else:
-            if dtype.itemsize == 0:
-                report.problem_level = 40
-                report.problem_msg = f"data code {code} not supported"
-            else:
-                return hdr, report
-        if fix:
-            report.fix_msg = "not attempting fix"
-        return hdr, report
+            if dtype.itemsize != 0:
+                return hdr, Report(HeaderDataError)
+            problem = "supported"
+        return report_problem(hdr, fix, HeaderDataError, 40, f"data code {code} not {problem}",
+                              "not attempting fix")
 
     @staticmethod
     def _chk_bitpix(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
-        code = int(hdr["datatype"])
         try:
-            dtype = hdr._data_type_codes.dtype[code]
+            dtype = hdr._data_type_codes.dtype[int(hdr["datatype"])]
         except KeyError:
-            report.problem_level = 10
-            report.problem_msg = "no valid datatype to fix bitpix"
-            if fix:
-                report.fix_msg = "no way to fix bitpix"
-            return hdr, report
+            return report_problem(hdr, fix, HeaderDataError, 10, "no valid datatype to fix bitpix",
+                                  "no way to fix bitpix")
         bitpix = dtype.itemsize * 8
         if bitpix == hdr["bitpix"]:
-            return hdr, report
-        report.problem_level = 10
-        report.problem_msg = "bitpix does not match datatype"
-        if fix:
-            hdr["bitpix"] = bitpix
-            report.fix_msg = "setting bitpix to match datatype"
-        return hdr, report
+            return hdr, Report(HeaderDataError)
+        return report_problem(hdr, fix, HeaderDataError, 10, "bitpix does not match datatype",
+                              "setting bitpix to match datatype", {"bitpix": bitpix})
 
     @staticmethod
     def _chk_pixdims(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
         pixdims = hdr["pixdim"]
         spatial = pixdims[1:4]
         problems, fixes = [], []
@@ -405,16 +385,12 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
             fixes.append("setting to abs of pixdim values")
             level = 35
         if not problems:
-            return hdr, report
-        report.problem_level = level
-        report.problem_msg = " and ".join(problems)
-        if fix:
-            fixed = pixdims.copy()
-            fixed[1:4][fixed[1:4] == 0] = 1
-            fixed[1:4] = np.abs(fixed[1:4])
-            hdr["pixdim"] = fixed
-            report.fix_msg = " and ".join(fixes)
-        return hdr, report
+            return hdr, Report(HeaderDataError)
+        fixed = pixdims.copy()
+        fixed[1:4][fixed[1:4] == 0] = 1
+        fixed[1:4] = np.abs(fixed[1:4])
+        return report_problem(hdr, fix, HeaderDataError, level, " and ".join(problems),
+                              " and ".join(fixes), {"pixdim": fixed})
 
 
 class _ShortFileProxy(ArrayProxy):

@@ -8,7 +8,7 @@ Problem levels follow :mod:`logging` (10 debug ... 50 critical).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any
 
 __all__ = ["BatteryRunner", "Report"]
@@ -94,3 +94,23 @@ class Report:
             stream.write(f"Level {self.problem_level} ({level_name}): {self.message}\n")
         if self.problem_level and self.problem_level >= error_level and self.error:
             raise self.error(self.problem_msg)
+
+
+def report_problem(
+    obj: Any,
+    fix: bool,
+    error: type[Exception],
+    level: int,
+    problem_msg: str,
+    fix_msg: str = "",
+    set_items: Mapping[str, Any] | None = None,
+) -> tuple[Any, Report]:
+    """``(obj, report)`` for a problem a check found in `obj`.
+
+    With `fix`, ``obj[key] = value`` is done for each of `set_items` and the
+    report records `fix_msg`; without it `obj` is untouched and ``fix_msg`` empty.
+    """
+    if fix:
+        for key, value in (set_items or {}).items():
+            obj[key] = value
+    return obj, Report(error, level, problem_msg, fix_msg if fix else "")

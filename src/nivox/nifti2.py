@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .batteryrunners import Report
+from .batteryrunners import Report, report_problem
 from .errors import HeaderDataError
 from .nifti1 import Nifti1Header, Nifti1Image, Nifti1Pair
 
@@ -97,23 +97,15 @@ class Nifti2Header(Nifti1Header):
 
     @staticmethod
     def _chk_eol_check(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
         eol = tuple(int(v) for v in hdr["eol_check"])
         if eol == _EOL_CHECK:
-            return hdr, report
+            return hdr, Report(HeaderDataError)
         if eol == (0, 0, 0, 0):
-            report.problem_level = 20
-            report.problem_msg = "EOL check all 0"
-            if fix:
-                hdr["eol_check"] = _EOL_CHECK
-                report.fix_msg = "setting EOL check to 13, 10, 26, 10"
-            return hdr, report
-        report.problem_level = 40
-        report.problem_msg = "EOL check not 0 or 13, 10, 26, 10; data may be corrupted by EOL conversion"
-        if fix:
-            hdr["eol_check"] = _EOL_CHECK
-            report.fix_msg = "setting EOL check to 13, 10, 26, 10"
-        return hdr, report
+            level, problem = 20, "EOL check all 0"
+        else:
+            level, problem = 40, "EOL check not 0 or 13, 10, 26, 10; data may be corrupted by EOL conversion"
+        return report_problem(hdr, fix, HeaderDataError, level, problem,
+                              "setting EOL check to 13, 10, 26, 10", {"eol_check": _EOL_CHECK})
 
 
 class Nifti2PairHeader(Nifti2Header):

@@ -28,7 +28,7 @@ from .analyze import AnalyzeHeader, AnalyzeImage
 from .analyze import data_history_dtd as _analyze_history_dtd
 from .analyze import header_key_dtd
 from .analyze import image_dimension_dtd as _analyze_dimension_dtd
-from .batteryrunners import Report
+from .batteryrunners import Report, report_problem
 from .errors import HeaderDataError, HeaderTypeError, ImageFileError, MissingDependencyError, NivoxWarning
 from .fileholders import FileHolder, FileMap
 
@@ -161,14 +161,10 @@ class Spm99AnalyzeHeader(SpmAnalyzeHeader):
 
     @staticmethod
     def _chk_origin(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
         if _origin_usable(hdr):
-            return hdr, report
-        report.problem_level = 20
-        report.problem_msg = "very large origin values relative to dims"
-        if fix:
-            report.fix_msg = "leaving as set, ignoring for affine"
-        return hdr, report
+            return hdr, Report(HeaderDataError)
+        return report_problem(hdr, fix, HeaderDataError, 20, "very large origin values relative to dims",
+                              "leaving as set, ignoring for affine")
 
 
 class Spm99AnalyzeImage(AnalyzeImage):

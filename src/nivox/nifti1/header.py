@@ -14,7 +14,7 @@ import numpy as np
 
 from ..analyze import AnalyzeHeader
 from .. import validation as _validation
-from ..batteryrunners import Report
+from ..batteryrunners import Report, report_problem
 from ..errors import HeaderDataError
 from ..volumeutils import Recoder, endian_codes, native_code
 from .codes import data_type_codes, intent_codes, slice_order_codes, unit_codes, xform_codes
@@ -459,48 +459,37 @@ class Nifti1Header(AnalyzeHeader):
 
     @staticmethod
     def _chk_qfac(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
         if hdr["pixdim"][0] in (-1, 1):
-            return hdr, report
-        report.problem_level = 20
-        report.problem_msg = "pixdim[0] (qfac) should be 1 (default) or -1"
-        if fix:
-            hdr["pixdim"][0] = 1
-            report.fix_msg = "setting qfac to 1"
-        return hdr, report
+            return hdr, Report(HeaderDataError)
+        pixdim = hdr["pixdim"].copy()
+        pixdim[0] = 1
+        return report_problem(hdr, fix, HeaderDataError, 20, "pixdim[0] (qfac) should be 1 (default) or -1",
+                              "setting qfac to 1", {"pixdim": pixdim})
 
     @staticmethod
     def _chk_magic(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
         magic = hdr["magic"].item()
         if magic in (hdr.pair_magic, hdr.single_magic):
-            return hdr, report
-        report.problem_level = 45
-        report.problem_msg = f"magic string {magic.decode('latin-1')!r} is not valid"
-        if fix:
-            report.fix_msg = "leaving as is, but future errors are likely"
-        return hdr, report
+            return hdr, Report(HeaderDataError)
+        return report_problem(hdr, fix, HeaderDataError, 45,
+                              f"magic string {magic.decode('latin-1')!r} is not valid",
+                              "leaving as is, but future errors are likely")
 
     @staticmethod
     def _chk_offset(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
-        magic = hdr["magic"].item()
         offset = float(hdr["vox_offset"])
         if offset == 0:
-            return hdr, report
-        if magic == hdr.single_magic and offset < hdr.single_vox_offset:
-            report.problem_level = 40
-            report.problem_msg = f"vox offset {int(offset)} too low for single file {hdr._format_name}"
-            if fix:
-                hdr["vox_offset"] = hdr.single_vox_offset
-                report.fix_msg = f"setting to minimum value of {hdr.single_vox_offset}"
-            return hdr, report
+            return hdr, Report(HeaderDataError)
+        if hdr["magic"].item() == hdr.single_magic and offset < hdr.single_vox_offset:
+            return report_problem(hdr, fix, HeaderDataError, 40,
+                                  f"vox offset {int(offset)} too low for single file {hdr._format_name}",
+                                  f"setting to minimum value of {hdr.single_vox_offset}",
+                                  {"vox_offset": hdr.single_vox_offset})
         if offset % 16:
-            report.problem_level = 30
-            report.problem_msg = f"vox offset (={offset:g}) not divisible by 16, not SPM compatible"
-            if fix:
-                report.fix_msg = "leaving at current value"
-        return hdr, report
+            return report_problem(hdr, fix, HeaderDataError, 30,
+                                  f"vox offset (={offset:g}) not divisible by 16, not SPM compatible",
+                                  "leaving at current value")
+        return hdr, Report(HeaderDataError)
 
     @classmethod
     def _chk_qform_code(cls, hdr: Any, fix: bool = False) -> tuple[Any, Report]:
@@ -512,16 +501,11 @@ class Nifti1Header(AnalyzeHeader):
 
     @staticmethod
     def _chk_xform_code(field: str, hdr: Any, fix: bool) -> tuple[Any, Report]:
-        report = Report(HeaderDataError)
         code = int(hdr[field])
         if code in xform_codes.value_set():
-            return hdr, report
-        report.problem_level = 30
-        report.problem_msg = f"{field} {code} not valid"
-        if fix:
-            hdr[field] = 0
-            report.fix_msg = "setting to 0"
-        return hdr, report
+            return hdr, Report(HeaderDataError)
+        return report_problem(hdr, fix, HeaderDataError, 30, f"{field} {code} not valid", "setting to 0",
+                              {field: 0})
 
 
 class Nifti1PairHeader(Nifti1Header):
