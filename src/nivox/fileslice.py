@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import io
 import math
-import operator
 import os
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -32,6 +31,18 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._sliceplan import (
+    _as_tuple,
+    _offset_grid,
+    _plan_runs,
+    _selection,
+    _split_fancy,
+    _with_axes,
+    canonical_slicers,
+    is_fancy,
+    predict_shape,
+    strided_scalar,
+)
 from .errors import TruncatedDataError
 from .openers import Opener
 
@@ -51,11 +62,6 @@ SKIP_THRESH = 4096
 # most bytes read into scratch memory at once when reading through gaps
 _SCRATCH_BYTES = 8 << 20
 
-_INVALID_INDEX = (
-    "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
-    "integer or boolean arrays are valid indices"
-)
-
 Heuristic = Callable[[int, int], bool]
 
 
@@ -66,152 +72,6 @@ def merge_heuristic(gap: int, run: int, skip_thresh: int = SKIP_THRESH) -> bool:
     a seek and a second read cost more than the bytes in between.
     """
     return gap <= skip_thresh
-
-
-def _as_tuple(sliceobj: Any) -> tuple[Any, ...]:
-    return sliceobj if isinstance(sliceobj, tuple) else (sliceobj,)
-
-
-def _as_int(item: Any) -> int | None:
-    """``item`` as an index if it is one integer (bools are not), else None."""
-    if isinstance(item, (bool, np.bool_)) or (isinstance(item, np.ndarray) and item.dtype == bool):
-        return None
-    try:
-        return operator.index(item)
-    except TypeError:
-        return None
-
-
-def _is_fancy_item(item: Any) -> bool:
-    if item is None or item is Ellipsis or isinstance(item, slice):
-        return False
-    if _as_int(item) is not None:
-        return False
-    return isinstance(item, (list, tuple, np.ndarray, bool, np.bool_))
-
-
-def is_fancy(sliceobj: Any) -> bool:
-    """Whether ``sliceobj`` uses numpy advanced indexing (integer or boolean arrays)."""
-    return any(_is_fancy_item(item) for item in _as_tuple(sliceobj))
-
-
-def _axes_used(items: Sequence[Any]) -> int:
-    used = 0
-    for item in items:
-        if item is None or item is Ellipsis:
-            continue
-        if isinstance(item, np.ndarray) and item.dtype == bool:
-            used += item.ndim
-        elif isinstance(item, (bool, np.bool_)):
-            continue
-        else:
-            used += 1
-    return used
-
-
-def _ellipsis_fill(items: Sequence[Any], ndim: int) -> int:
-    """How many axes the Ellipsis of ``items`` (or an implicit trailing one) stands for."""
-    if sum(item is Ellipsis for item in items) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
-    used = _axes_used(items)
-    if used > ndim:
-        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but {used} were indexed")
-    return ndim - used
-
-
-def _expand(items: Sequence[Any], ndim: int) -> list[Any]:
-    """``items`` with its Ellipsis (or an implicit trailing one) replaced by full slices."""
-    fill = [slice(None)] * _ellipsis_fill(items, ndim)
-    if not any(item is Ellipsis for item in items):
-        return [*items, *fill]
-    at = next(i for i, item in enumerate(items) if item is Ellipsis)
-    return [*items[:at], *fill, *items[at + 1 :]]
-
-
-def _canonical_slice(item: slice, length: int) -> slice:
-    start, stop, step = item.indices(length)
-    count = len(range(start, stop, step))
-    if count == 0:
-        return slice(0, 0)
-    if step == 1 and start == 0 and count == length:
-        return slice(None)
-    last = start + (count - 1) * step
-    if step > 0:
-        return slice(start, last + 1, None if step == 1 else step)
-    return slice(start, last - 1 if last > 0 else None, step)
-
-
-def canonical_slicers(sliceobj: Any, shape: Sequence[int], check_inds: bool = True) -> tuple[Any, ...]:
-    """``sliceobj`` in a standard form for an array of ``shape``.
-
-    The result has one entry per axis plus the ``None`` (new axis) entries, in
-    order; Ellipsis is expanded, integers are non-negative, slices that select
-    a whole axis are ``slice(None)`` and other slices have explicit, tight
-    bounds. Two indices selecting the same elements give equal results.
-
-    Raises
-    ------
-    IndexError
-        For out-of-range integers (unless ``check_inds`` is False), too many
-        indices, several Ellipses or objects that are not indices.
-    ValueError
-        For fancy (array) indices, which have no canonical form.
-    """
-    items = _as_tuple(sliceobj)
-    if is_fancy(items):
-        raise ValueError("fancy indexing (integer or boolean arrays) has no canonical slicers")
-    shape = tuple(int(n) for n in shape)
-    canonical: list[Any] = []
-    axis = 0
-    for item in _expand(items, len(shape)):
-        if item is None:
-            canonical.append(None)
-            continue
-        length = shape[axis]
-        if isinstance(item, slice):
-            canonical.append(_canonical_slice(item, length))
-        else:
-            index = _as_int(item)
-            if index is None:
-                raise IndexError(_INVALID_INDEX)
-            if check_inds and not -length <= index < length:
-                raise IndexError(f"index {index} is out of bounds for axis {axis} with size {length}")
-            canonical.append(index + length if index < 0 else index)
-        axis += 1
-    return tuple(canonical)
-
-
-def predict_shape(sliceobj: Any, in_shape: Sequence[int]) -> tuple[int, ...]:
-    """Shape of ``arr[sliceobj]`` for an array of shape ``in_shape``, without the array."""
-    in_shape = tuple(int(n) for n in in_shape)
-    if is_fancy(sliceobj):
-        box, rest = _split_fancy(_as_tuple(sliceobj), in_shape)
-        return strided_scalar(predict_shape(tuple(box), in_shape))[tuple(rest)].shape
-    shape = []
-    for item, length in _with_axes(canonical_slicers(sliceobj, in_shape), in_shape):
-        if item is None:
-            shape.append(1)
-        elif isinstance(item, slice):
-            shape.append(len(range(*item.indices(length))))
-    return tuple(shape)
-
-
-def _with_axes(canonical: Sequence[Any], shape: Sequence[int]) -> list[tuple[Any, int]]:
-    """Pair each canonical entry with the length of the axis it indexes (0 for None)."""
-    pairs = []
-    axis = 0
-    for item in canonical:
-        if item is None:
-            pairs.append((None, 0))
-        else:
-            pairs.append((item, shape[axis]))
-            axis += 1
-    return pairs
-
-
-def strided_scalar(shape: Sequence[int], scalar: Any = 0.0) -> np.ndarray:
-    """A read-only array of ``shape`` filled with ``scalar``, using one element of memory."""
-    return np.broadcast_to(np.asarray(scalar), tuple(shape))
 
 
 # ---------------------------------------------------------------- reading
@@ -320,50 +180,6 @@ def _byte_view(arr: np.ndarray) -> np.ndarray:
 def _check_order(order: str) -> None:
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', not {order!r}")
-
-
-def _selection(item: Any, length: int) -> tuple[int, int, int, bool]:
-    """(lowest index, count, positive step, reversed) of a canonical entry."""
-    if not isinstance(item, slice):
-        return item, 1, 1, False
-    start, stop, step = item.indices(length)
-    count = len(range(start, stop, step))
-    if count == 0:
-        return 0, 0, 1, False
-    if step > 0:
-        return start, count, step, False
-    return start + (count - 1) * step, count, -step, True
-
-
-def _plan_runs(
-    shape: tuple[int, ...], itemsize: int, order: str, selections: Sequence[tuple[int, int, int, bool]]
-) -> tuple[int, int, list[list[int]]]:
-    """(first byte, run length, [[count, byte stride], ...] fastest first) of a box."""
-    axes = range(len(shape)) if order == "F" else range(len(shape) - 1, -1, -1)
-    first, run, stride = 0, itemsize, itemsize
-    grid: list[list[int]] = []
-    for axis in axes:
-        low, count, step, _ = selections[axis]
-        first += low * stride
-        gap_stride = step * stride
-        stride *= shape[axis]
-        if count == 1:
-            continue
-        if not grid and gap_stride == run:
-            run *= count
-        elif grid and gap_stride == grid[-1][0] * grid[-1][1]:
-            grid[-1][0] *= count
-        else:
-            grid.append([count, gap_stride])
-    return first, run, grid
-
-
-def _offset_grid(axes: Sequence[Sequence[int]], strides: Sequence[int]) -> np.ndarray:
-    """Offsets of every point of a grid, in file order (fastest axis varying fastest)."""
-    offsets = np.zeros(1, dtype=np.int64)
-    for (count, _), stride in zip(axes, strides):
-        offsets = (np.arange(count, dtype=np.int64)[:, None] * stride + offsets[None, :]).ravel()
-    return offsets
 
 
 def _read_box(
@@ -581,83 +397,3 @@ def read_array(
         whole = [(0, n, 1, False) for n in shape]
         _read_selection(_Source(fileobj), _byte_view(out), shape, dtype, offset, order, whole, None, lock)
     return out
-
-
-# ---------------------------------------------------------------- fancy
-
-
-def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any], list[Any]]:
-    """Split a fancy index into a basic bounding box and an index into that box.
-
-    ``arr[items] == arr[box][rest]``. Integers become length-1 slices in the
-    box and 0 in ``rest`` so that numpy places advanced-index axes exactly as
-    it would for the original index.
-    """
-    box: list[Any] = []
-    rest: list[Any] = []
-    axis = 0
-    fill = _ellipsis_fill(items, len(shape))
-    for item in items:
-        if item is Ellipsis:
-            # keep it in ``rest``: even standing for no axes, it separates
-            # advanced indices, which changes where numpy puts their axes
-            box.extend([slice(None)] * fill)
-            rest.append(Ellipsis)
-            axis += fill
-            continue
-        if item is None or isinstance(item, (bool, np.bool_)):
-            rest.append(item)
-            continue
-        if isinstance(item, slice):
-            box.append(item)
-            rest.append(slice(None))
-            axis += 1
-            continue
-        index = _as_int(item)
-        if index is not None:
-            length = shape[axis]
-            if not -length <= index < length:
-                raise IndexError(f"index {index} is out of bounds for axis {axis} with size {length}")
-            index %= length
-            box.append(slice(index, index + 1))
-            rest.append(0)
-            axis += 1
-            continue
-        if not isinstance(item, (list, tuple, np.ndarray)):
-            raise IndexError(_INVALID_INDEX)
-        arr = np.asarray(item)
-        if arr.dtype == bool and arr.ndim == 0:  # adds an axis, consumes none
-            rest.append(arr)
-            continue
-        if arr.dtype == bool:
-            lengths = shape[axis : axis + arr.ndim]
-            if arr.shape != lengths:
-                raise IndexError(
-                    f"boolean index did not match indexed array along axis {axis}; "
-                    f"size of axis is {lengths} but size of corresponding boolean index is {arr.shape}"
-                )
-            hits = np.nonzero(arr)
-            bounds = [(int(h.min()), int(h.max()) + 1) if h.size else (0, 0) for h in hits]
-            box.extend(slice(low, high) for low, high in bounds)
-            rest.append(arr[tuple(slice(low, high) for low, high in bounds)])
-            axis += arr.ndim
-            continue
-        if arr.size == 0:
-            arr = arr.astype(np.intp)
-        if arr.dtype.kind not in "iu":
-            raise IndexError("arrays used as indices must be of integer (or boolean) type")
-        length = shape[axis]
-        if arr.size:
-            low, high = int(arr.min()), int(arr.max())
-            if low < -length or high >= length:
-                bad = low if low < -length else high
-                raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {length}")
-            arr = np.where(arr < 0, arr + length, arr)
-            low, high = int(arr.min()), int(arr.max())
-            box.append(slice(low, high + 1))
-            rest.append(arr - low)
-        else:
-            box.append(slice(0, 0))
-            rest.append(arr)
-        axis += 1
-    return box, rest
