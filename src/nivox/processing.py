@@ -170,13 +170,10 @@ def resample_from_to(
     to_vox2from_vox = np.linalg.inv(from_affine) @ adapt_affine(to_affine, 3)
     data = np.asanyarray(from_img.dataobj)
     kwargs = dict(order=order, mode=mode, cval=cval)
-    if out_shape[3:] != from_shape[3:]:
-        # extra axes change length: only an N-d call gives nibabel's values
-        n_dim = len(out_shape)
-        rzs, trans = to_matvec(adapt_affine(to_vox2from_vox, n_dim))
-        out = ndimage.affine_transform(data, rzs, trans, out_shape, **kwargs)
-    elif len(from_shape) == 3:
-        rzs, trans = to_matvec(to_vox2from_vox)
+    if len(from_shape) == 3 or out_shape[3:] != from_shape[3:]:
+        # one call over all axes; when extra axes change length only this
+        # N-d call gives nibabel's values
+        rzs, trans = to_matvec(adapt_affine(to_vox2from_vox, len(out_shape)))
         out = ndimage.affine_transform(data, rzs, trans, out_shape, **kwargs)
     else:
         rzs, trans = to_matvec(to_vox2from_vox)
