@@ -68,13 +68,6 @@ class SpatialHeader(FileBasedHeader):
             return header.copy()
         return cls(header.get_data_dtype(), header.get_data_shape(), header.get_zooms())
 
-    @classmethod
-    def from_fileobj(cls: type[HdrT], fileobj: IO[bytes]) -> HdrT:
-        raise NotImplementedError
-
-    def write_to(self, fileobj: IO[bytes]) -> None:
-        raise NotImplementedError
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SpatialHeader):
             return NotImplemented
