@@ -75,3 +75,50 @@ def test_as_closest_canonical_enforce_diag():
     affine[:2, :2] = [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
     with pytest.raises(OrientationError):
         as_closest_canonical(_img((2, 3, 4), affine), enforce_diag=True)
+
+
+def test_concat_is_lazy_and_slices_match_numpy(tmp_path):
+    from nivox.arrayproxy import is_proxy
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.integers(0, 100, (3, 4, 5)).astype(np.int16) for _ in range(3)]
+    paths = []
+    for number, arr in enumerate(arrays):
+        paths.append(tmp_path / f"v{number}.nii.gz")
+        nivox.save(Nifti1Image(arr, np.eye(4)), paths[-1])
+    stacked = concat_images(paths)
+    assert is_proxy(stacked.dataobj) and not stacked.in_memory
+    expected = np.stack(arrays, axis=-1)
+    joined = concat_images(paths, axis=1)
+    expected_joined = np.concatenate(arrays, axis=1)
+    for key in [(Ellipsis, 1), (0,), (slice(None), 2, slice(1, 4), slice(None, None, -2)),
+                (None, 1, Ellipsis), (Ellipsis, slice(2, 2)), (1, 2, 3, 0)]:
+        np.testing.assert_array_equal(stacked.dataobj[key], expected[key])
+    for key in [(slice(None), slice(3, 9)), (0, 7), (Ellipsis, 0), (slice(None), [0, 5])]:
+        np.testing.assert_array_equal(joined.dataobj[key], expected_joined[key])
+    np.testing.assert_array_equal(stacked.get_fdata(), expected)
+    np.testing.assert_array_equal(np.asanyarray(joined.dataobj), expected_joined)
+    nivox.save(stacked, tmp_path / "all.nii")
+    np.testing.assert_array_equal(np.asanyarray(nivox.load(tmp_path / "all.nii").dataobj), expected)
+
+
+def test_concat_reads_only_selected_pieces():
+    class Counting:
+        def __init__(self, arr):
+            self.arr, self.reads = arr, 0
+            self.shape, self.ndim = arr.shape, arr.ndim
+
+        def __getitem__(self, key):
+            self.reads += 1
+            return self.arr[key]
+
+        def __array__(self, dtype=None, copy=None):
+            raise AssertionError("whole piece read")
+
+    from nivox.funcs import ConcatProxy
+
+    pieces = [Counting(np.full((2, 2), n)) for n in range(4)]
+    proxy = ConcatProxy(pieces, None)
+    before = [p.reads for p in pieces]
+    assert proxy[..., 2].tolist() == [[2, 2], [2, 2]]
+    assert [p.reads - b for p, b in zip(pieces, before)] == [0, 0, 1, 0]
