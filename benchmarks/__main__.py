@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         "nibabel_gz_reader": nib_reader,
         "elapsed_seconds": round(elapsed, 1),
     })
-    command = "python -m benchmarks" + ("" if not argv else " " + shlex.join(argv))
+    command = f"{_python()} -m benchmarks" + ("" if not argv else " " + shlex.join(argv))
     log("")
     log(markdown_table(ctx.rows))
     log("")
@@ -137,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         args.markdown.write_text(markdown_report(ctx.rows, env, command) + "\n")
     return 0
+
+
+def _python() -> str:
+    """The interpreter as the user would type it (relative when under the current folder)."""
+    rel = os.path.relpath(sys.executable)
+    return rel if not rel.startswith("..") else "python"
 
 
 def _nibabel_gz_reader(nibabel, subjects: list[cases.Subject]) -> str:
