@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from . import cases
 from .data import FULL, QUICK, default_workdir, ensure_files
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     import nibabel
     import nivox
 
-    sitk = None
+    sitk: Any = None
     if not args.no_sitk:
         try:
             import SimpleITK as sitk

@@ -10,6 +10,7 @@ by both, so every timing includes reading the bytes rather than mapping them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import statistics
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ def run_import(ctx: Context, subjects: list[Subject]) -> None:
     for attr, lib in (("nibabel", "nibabel"), ("nivox", "nivox"), ("sitk", "sitk")):
         if attr == "sitk" and ctx.sitk is None:
             continue
-        _try(row, attr, lambda lib=lib: probe_median(["import", lib], "seconds", reps))
+        _try(row, attr, functools.partial(probe_median, ["import", lib], "seconds", reps))
     ctx.log(_line(row))
     if subjects:
         s = subjects[0]
@@ -121,8 +122,8 @@ def run_import(ctx: Context, subjects: list[Subject]) -> None:
         for attr, lib in (("nibabel", "nibabel"), ("nivox", "nivox"), ("sitk", "sitk")):
             if attr == "sitk" and ctx.sitk is None:
                 continue
-            _try(row, attr, lambda lib=lib: probe_median(
-                ["import-load", lib, str(s.ref.nib_gz)], "seconds", reps))
+            _try(row, attr, functools.partial(
+                probe_median, ["import-load", lib, str(s.ref.nib_gz)], "seconds", reps))
         ctx.log(_line(row))
 
 
@@ -131,11 +132,20 @@ def run_header(ctx: Context, s: Subject) -> None:
         gz = path.suffix == ".gz"
         row = ctx.add(Row("header", "header-only load", s.name, label if gz else ".nii",
                           target=T_HEADER_GZ if gz else None, note="load(path).header"))
-        fns = {attr: (lambda lib=lib: lib.load(str(path)).header) for attr, lib in _libs(ctx)}
+        fns: dict[str, Callable[[], Any]] = {
+            attr: functools.partial(_header, lib, path) for attr, lib in _libs(ctx)}
         if ctx.sitk is not None:
             fns["sitk"] = lambda: _sitk_info(ctx.sitk, path)
         _fill(row, measure(fns, ctx.settings))
         ctx.log(_line(row))
+
+
+def _header(lib: Any, path: Path) -> Any:
+    return lib.load(str(path)).header
+
+
+def _index(img: Any, key: tuple[Any, ...]) -> Any:
+    return img.dataobj[key]
 
 
 def _sitk_info(sitk: Any, path: Path) -> Any:
@@ -161,7 +171,8 @@ def run_read(ctx: Context, s: Subject) -> None:
         for op_name, op, sitk_type in ops:
             row = ctx.add(Row("read", f"full read: {op_name}", s.name, label, target=target,
                               note=f"{path.stat().st_size / 1e6:.1f} MB on disk"))
-            fns = {attr: (lambda lib=lib: op(lib, path)) for attr, lib in _libs(ctx)}
+            fns: dict[str, Callable[[], Any]] = {
+                attr: functools.partial(op, lib, path) for attr, lib in _libs(ctx)}
             if sitk_type is not None and label != "nivox .nii.gz":  # SimpleITK: reference files only
                 fns["sitk"] = lambda: _sitk_read(sitk, path, sitk_type)
             _fill(row, measure(fns, ctx.settings))
@@ -209,7 +220,7 @@ def run_volume(ctx: Context, s: Subject) -> None:
 
 
 def _loaders(ctx: Context, path: Path) -> dict[str, Callable[[], Any]]:
-    return {attr: (lambda lib=lib: lib.load(str(path), **_mmap_kw(path))) for attr, lib in _libs(ctx)}
+    return {attr: functools.partial(lib.load, str(path), **_mmap_kw(path)) for attr, lib in _libs(ctx)}
 
 
 def _iterate(img: Any) -> None:
@@ -239,7 +250,7 @@ def run_slice(ctx: Context, s: Subject) -> None:
             key = tuple(index)
             text = ", ".join(":" if isinstance(i, slice) else str(i) for i in key)
             row = ctx.add(Row("slice", f"slice axis {axis} [{text}]", s.name, label))
-            results = measure_split(_loaders(ctx, path), lambda img, key=key: img.dataobj[key],
+            results = measure_split(_loaders(ctx, path), functools.partial(_index, key=key),
                                     None, ctx.settings)
             _fill(row, results, 0)
             ctx.log(_line(row))
@@ -302,6 +313,7 @@ def run_save(ctx: Context, s: Subject) -> None:
         return lambda: _nivox_save(ctx, images["nivox"], out["nivox"] / f"img{ext}", level)
 
     def save_sitk(ext: str, level: int | None) -> Callable[[], None]:
+        assert sitk is not None
         path = str(out["sitk"] / f"img{ext}")
         return lambda: sitk.WriteImage(sitk_image, path, level is not None, -1 if level is None else level)
 

@@ -15,6 +15,7 @@ Memory and import times are measured in fresh interpreters
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import statistics
@@ -105,6 +106,10 @@ def _interleave(rounds: dict[str, Callable[[], tuple[float, ...]]], settings: Se
     return out
 
 
+def _one_call(fn: Callable[[], Any]) -> tuple[float]:
+    return (_timed(fn),)
+
+
 def _timing(samples: list[float]) -> Timing:
     return Timing(statistics.median(samples), samples)
 
@@ -115,7 +120,7 @@ def measure(fns: dict[str, Callable[[], Any]], settings: Settings,
 
     Returns a Timing per library, or the exception its call raised.
     """
-    runs = _interleave({k: (lambda fn=fn: (_timed(fn),)) for k, fn in fns.items()}, settings)
+    runs = _interleave({k: functools.partial(_one_call, fn) for k, fn in fns.items()}, settings)
     return {k: v if isinstance(v, Exception) else _timing([s[0] for s in v])
             for k, v in runs.items()}
 
@@ -138,7 +143,7 @@ def measure_split(setups: dict[str, Callable[[], Any]], first: Callable[[Any], A
             t_again = sum(_timed(lambda: again(obj)) for _ in range(again_calls)) / again_calls
         return t_first, t_again
 
-    runs = _interleave({k: (lambda setup=setup: one_round(setup)) for k, setup in setups.items()},
+    runs = _interleave({k: functools.partial(one_round, setup) for k, setup in setups.items()},
                        settings)
     out: dict[str, tuple[Timing, Timing | None] | Exception] = {}
     for k, v in runs.items():
