@@ -438,8 +438,6 @@ class AnalyzeImage(SpatialImage):
         if dtype is not None:
             self.set_data_dtype(dtype)
 
-    __init__.__doc__ = SpatialImage.__init__.__doc__
-
     def get_data_dtype(self) -> np.dtype:
         return self._header.get_data_dtype()
 

@@ -35,15 +35,23 @@ def _checked_path(filename: FileSpec) -> str:
     return path
 
 
-def guessed_image_type(filename: FileSpec) -> type:
-    """The image class that would load ``filename``."""
-    path = _checked_path(filename)
+def _first_fitting(classes: Sequence[type], path: str) -> type | None:
+    """The first class whose extension and sniffed header fit ``path`` (the file is read once)."""
     sniff = None
-    classes = classes_for_extension(_extension(path))
     for klass in classes:
         is_valid, sniff = klass.path_maybe_image(path, sniff)
         if is_valid:
             return klass
+    return None
+
+
+def guessed_image_type(filename: FileSpec) -> type:
+    """The image class that would load ``filename``."""
+    path = _checked_path(filename)
+    classes = classes_for_extension(_extension(path))
+    klass = _first_fitting(classes, path)
+    if klass is not None:
+        return klass
     raise ImageFileError(f'Cannot work out file type of "{path}": {_why_not_an_image(path, classes)}')
 
 
@@ -125,11 +133,9 @@ def save(img: Any, filename: FileSpec, **kwargs: Any) -> None:
 def load_as(classes: Sequence[type], filename: FileSpec, **kwargs: Any) -> Any:
     """Load ``filename`` with the first of ``classes`` whose extension and header fit."""
     path = _checked_path(filename)
-    sniff = None
-    for klass in classes:
-        is_valid, sniff = klass.path_maybe_image(path, sniff)
-        if is_valid:
-            return klass.from_filename(path, **kwargs)
+    klass = _first_fitting(classes, path)
+    if klass is not None:
+        return klass.from_filename(path, **kwargs)
     names = ", ".join(k.__name__ for k in classes)
     raise ImageFileError(f'"{path}" is not an image of type {names}')
 

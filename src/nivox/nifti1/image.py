@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import IO, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..analyze import AnalyzeImage
 from ..filebasedimages import SerializableImage
 from ..fileholders import FileMap
-from ..orientations import apply_orientation, inv_ornt_aff
 from .header import Nifti1Header, Nifti1PairHeader
 
 __all__ = ["Nifti1Image", "Nifti1Pair"]
@@ -160,11 +159,6 @@ class Nifti1Pair(AnalyzeImage):
     # ---- reading -----------------------------------------------------------
 
     @classmethod
-    def _read_header(cls, fileobj: IO[bytes]) -> Nifti1Header:
-        header = cls.header_class.from_fileobj(fileobj)
-        return header
-
-    @classmethod
     def from_file_map(cls, file_map: FileMap, *, mmap: Any = True,
                       keep_file_open: bool | None = None, validation: str | None = None) -> Nifti1Pair:
         img = super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open,
@@ -176,14 +170,11 @@ class Nifti1Pair(AnalyzeImage):
 
     def as_reoriented(self, ornt: Any) -> Nifti1Pair:
         """Reoriented image; dim_info axes follow the data axes."""
+        img = super().as_reoriented(ornt)
+        if img is self:
+            return img
         ornt = np.asarray(ornt)
-        if np.array_equal(ornt, [[axis, 1] for axis in range(len(ornt))]):
-            return self
-        data = apply_orientation(np.asanyarray(self.dataobj), ornt)
-        affine = self.affine @ inv_ornt_aff(ornt, self.shape)
-        img = self.__class__(data, affine, self.header)
-        dim_info = self.header.get_dim_info()
-        new_axes = [None if axis is None else int(ornt[axis, 0]) for axis in dim_info]
+        new_axes = [None if axis is None else int(ornt[axis, 0]) for axis in self.header.get_dim_info()]
         img.header.set_dim_info(*new_axes)
         return img
 
