@@ -403,9 +403,12 @@ class ArrayProxy:
         if not raw_size or out.itemsize % raw_size or out.dtype.hasobject:
             return self._read()
         memory = _byte_view(out)
-        tail = memory[memory.size - self._nbytes() :].view(self._dtype)
+        start = memory.size - self._nbytes()
+        tail = memory[start:].view(self._dtype)
+        # room before the tail lets a compressed file decompress header and all into place
+        whole_file = memory[start - self._offset :] if start >= self._offset else None
         with self._fileobj() as (fileobj, lock):
-            read_array(fileobj, tail.shape, self._dtype, self._offset, "C", out=tail, lock=lock)
+            read_array(fileobj, tail.shape, self._dtype, self._offset, "C", out=tail, lock=lock, whole_file=whole_file)
         return tail.reshape(self._shape, order=self.order)
 
     # ------------------------------------------------------------ data

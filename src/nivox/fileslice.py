@@ -106,6 +106,11 @@ class _Source:
         make = getattr(self.fileobj, "decoded_buffer", None)
         return None if make is None else make(position, nbytes)
 
+    def inflate_whole_into(self, memory: np.ndarray) -> bool:
+        """Whether the reader decompressed the whole file straight into ``memory``."""
+        inflate = getattr(self.fileobj, "inflate_whole_into", None)
+        return False if inflate is None else bool(inflate(memory))
+
     def size(self) -> int | None:
         """Bytes in the file, when that is known without reading it."""
         if self.fd is not None:
@@ -361,6 +366,7 @@ def read_array(
     *,
     out: np.ndarray | None = None,
     lock: Any = None,
+    whole_file: np.ndarray | None = None,
 ) -> np.ndarray:
     """Read a whole array from ``fileobj`` with ``readinto``, into ``out`` if given.
 
@@ -371,6 +377,9 @@ def read_array(
     ``out`` must be contiguous in ``order`` and hold exactly the array's
     bytes (its dtype may differ when the itemsizes multiply out, which is
     how a caller reads raw data into memory it will convert in place).
+    ``whole_file``, when given, is byte memory ending where ``out``'s ends
+    and ``offset`` bytes longer: room for a compressed reader to decompress
+    the whole file, header and all, straight into place.
 
     Raises
     ------
@@ -393,6 +402,12 @@ def read_array(
     contiguous = out.flags.c_contiguous if order == "C" else out.flags.f_contiguous
     if not contiguous or out.nbytes != nbytes or not out.flags.writeable:
         raise ValueError(f"out must be a writeable {order}-contiguous array of {nbytes} bytes")
+    if nbytes and whole_file is not None and whole_file.nbytes == offset + nbytes:
+        source = _Source(fileobj)
+        guard = lock if (lock is not None and source.needs_lock) else nullcontext()
+        with guard:
+            if source.inflate_whole_into(whole_file):
+                return out
     if nbytes:
         whole = [(0, n, 1, False) for n in shape]
         _read_selection(_Source(fileobj), _byte_view(out), shape, dtype, offset, order, whole, None, lock)

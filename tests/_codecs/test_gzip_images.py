@@ -63,6 +63,34 @@ def test_nivox_reads_single_stream_files_of_other_writers(tmp_path, backend):
     assert np.array_equal(whole, DATA) and whole.flags.writeable
 
 
+@pytest.mark.parametrize("scaled", [False, True])
+def test_single_stream_files_inflate_in_parts_into_the_output(tmp_path, monkeypatch, scaled):
+    # a file as gzip.open writes it (one stream), big enough to be read in two parts
+    from nivox._codecs import deflate_split, libdeflate
+
+    if not libdeflate.available():
+        pytest.skip("needs libdeflate (the fast extra)")
+    monkeypatch.setattr(deflate_split, "MIN_PART", 1 << 20)
+    monkeypatch.setattr(nvgzip, "THREADS", 2)
+    rng = np.random.default_rng(5)
+    data = (800 + rng.normal(0, 30, (64, 64, 30, 20))).astype(np.int16)  # 4.9 MB
+    blob = bytearray(nivox.Nifti1Image(data, AFFINE).to_bytes())
+    if scaled:
+        blob[112:120] = np.array([0.5, 10], "<f4").tobytes()  # scl_slope, scl_inter
+    path = tmp_path / "one-stream.nii.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(blob)
+    results = []
+    split = deflate_split.inflate_into
+    monkeypatch.setattr(deflate_split, "inflate_into", lambda *a: results.append(split(*a)) or results[-1])
+    expected = data * 0.5 + 10 if scaled else data
+    loaded = nivox.load(path)
+    assert np.array_equal(np.asanyarray(loaded.dataobj), expected)
+    assert np.array_equal(loaded.get_fdata(), expected)
+    assert np.array_equal(loaded.get_fdata(dtype=np.float32), expected.astype(np.float32))
+    assert results and all(results)  # every whole read went through the parts
+
+
 def test_compresslevel_keyword_and_defaults(tmp_path, monkeypatch):
     img = nivox.Nifti1Image(DATA, AFFINE)
     sizes = {}

@@ -34,8 +34,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
+import numpy as np
+
 from ..errors import CorruptStreamError
-from . import backends, corrupt_stream_error
+from . import backends, corrupt_stream_error, deflate_split, libdeflate
 from .gzformat import HEADER_PROBE, parse_header
 from .gzindex import CACHE, GzipIndex, file_key
 
@@ -564,46 +566,70 @@ class GzipReader(io.RawIOBase):
 
     # ------------------------------------------------------------ one-call whole reads
 
-    def decoded_buffer(self, position: int, nbytes: int) -> memoryview | None:
-        """The ``nbytes`` at ``position`` in a new writable buffer, when one call can make it.
+    def inflate_whole_into(self, out: Any) -> bool:
+        """Decompress the whole file into ``out`` (writable, exactly its uncompressed size).
 
-        That is when libdeflate is the whole-member backend, the file is one
-        member, and the bytes wanted run to its end from near its start (an
-        image's data after its header). None otherwise: then
-        :meth:`readinto_at` into memory of the caller's is the better way.
+        Only for files that are one member, when libdeflate can be called on
+        our memory (:mod:`.libdeflate`): big files are inflated in parts on
+        several threads (:mod:`.deflate_split`), others in one call. Returns
+        False, having decided nothing, when that is not the way for this
+        file (or its data looks damaged: the streaming reader then reports
+        it properly).
         """
-        end = position + nbytes
-        if backends.whole_backend() != "libdeflate" or nbytes <= 0 or position * 8 > end:
-            return None
+        dest = np.frombuffer(memoryview(out).cast("B"), dtype=np.uint8)
+        if not libdeflate.available() or not len(dest) or not dest.flags.writeable:
+            return False
         fd, mine = self._open()
         try:
             pread = _pread_for(fd)
             index = self._index(fd, pread)
-            if index.sized or len(index.points) > 1 or (index.total is not None and index.total != end):
-                return None
+            if index.sized or len(index.points) > 1 or index.total not in (None, len(dest)):
+                return False
             size = index.size
             if size < 18:
-                return None
+                return False
             trailer = pread(size - 8, 8)
             crc, isize = int.from_bytes(trailer[:4], "little"), int.from_bytes(trailer[4:], "little")
-            if index.total is None and (end - isize) % (1 << 32):
-                return None  # the trailer disagrees: leave it to the streaming reader
+            if index.total is None and (len(dest) - isize) % (1 << 32):
+                return False  # the trailer disagrees: leave it to the streaming reader
             header = parse_header(pread(0, HEADER_PROBE), self.name)
             if header is None:
-                return None
-            with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
-                body = memoryview(mapped)[header.length : size - 8]
+                return False
+
+            def private_body() -> np.ndarray:
+                mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_COPY)
+                return np.frombuffer(mapping, dtype=np.uint8)[header.length : size - 8]
+
+            threads = _threads()
+            if not deflate_split.inflate_into(private_body, dest, crc, threads, lambda tasks: _run(tasks, threads)):
                 try:
-                    out = backends.inflate_whole(body, end)
+                    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
+                        body = np.frombuffer(mapped, dtype=np.uint8)[header.length : size - 8]
+                        written = libdeflate.inflate_into(body, dest)[1]
+                        del body
                 except backends.decode_errors():
-                    return None
-                finally:
-                    body.release()
-            if len(out) != end or backends.crc32(out) != crc or not isinstance(out, bytearray):
-                return None
+                    return False
+                if written != len(dest) or backends.crc32(dest) != crc:
+                    return False
             with index.lock:
-                index.total = end
-            return memoryview(out)[position:]
+                index.total = len(dest)
+            return True
         finally:
             if mine:
                 os.close(fd)
+
+    def decoded_buffer(self, position: int, nbytes: int) -> memoryview | None:
+        """The ``nbytes`` at ``position`` in a new writable buffer, when one call can make it.
+
+        That is when the file is one member and the bytes wanted run to its
+        end from near its start (an image's data after its header): see
+        :meth:`inflate_whole_into`. None otherwise: then :meth:`readinto_at`
+        into memory of the caller's is the better way.
+        """
+        end = position + nbytes
+        if nbytes <= 0 or position * 8 > end or not libdeflate.available():
+            return None
+        whole = np.empty(end, dtype=np.uint8)
+        if not self.inflate_whole_into(whole):
+            return None
+        return memoryview(whole)[position:]

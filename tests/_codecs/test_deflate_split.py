@@ -1,0 +1,169 @@
+"""Inflating one deflate stream in parts on several threads (nivox._codecs.deflate_split)."""
+
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from nivox._codecs import deflate_split, libdeflate
+from nivox._codecs.crc32 import crc32_combine
+
+pytestmark = pytest.mark.skipif(not libdeflate.available(), reason="needs libdeflate (the fast extra)")
+
+_POOL = ThreadPoolExecutor(3)
+
+
+def _run(tasks):
+    for future in [_POOL.submit(task) for task in tasks]:
+        future.result()
+
+
+def _raw_deflate(data, level):
+    encoder = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return encoder.compress(data) + encoder.flush()
+
+
+def _noisy_volume(nbytes, seed=0):
+    """int16 'image' data: smooth structure plus noise, like an fMRI series."""
+    rng = np.random.default_rng(seed)
+    n = nbytes // 2
+    base = (1000 + 300 * np.sin(np.arange(n) / 500.0)).astype(np.int16)
+    return (base + rng.normal(0, 20, n).astype(np.int16)).tobytes()
+
+
+def _split(data, level=1, parts=2, crc=None):
+    stream = _raw_deflate(data, level)
+    dest = np.empty(len(data), dtype=np.uint8)
+
+    def private_body():
+        return np.frombuffer(bytearray(stream), dtype=np.uint8)
+
+    crc = zlib.crc32(data) if crc is None else crc
+    return deflate_split.inflate_into(private_body, dest, crc, parts, _run), dest
+
+
+@pytest.fixture(autouse=True)
+def _small_parts(monkeypatch):
+    monkeypatch.setattr(deflate_split, "MIN_PART", 1 << 20)
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+@pytest.mark.parametrize("parts", [2, 3])
+def test_parts_join_to_the_whole_stream(level, parts):
+    data = _noisy_volume(6 << 20, seed=level)
+    ok, dest = _split(data, level, parts)
+    assert ok
+    assert dest.tobytes() == data
+
+
+def test_text_like_data_with_long_dependence():
+    # the same 20 KiB phrase over and over: every part copies from the window before it
+    rng = np.random.default_rng(3)
+    phrase = rng.integers(0, 40, 20 << 10, dtype=np.uint8).tobytes()
+    data = phrase * 200 + _noisy_volume(2 << 20)
+    ok, dest = _split(data)
+    assert ok
+    assert dest.tobytes() == data
+
+
+def test_dependence_that_does_not_fade_gives_up(monkeypatch):
+    monkeypatch.setattr(deflate_split, "_FIRST_TRACE", 64 << 10)
+    monkeypatch.setattr(deflate_split, "_DEPENDENCE_LIMIT", 64 << 10)
+    rng = np.random.default_rng(3)
+    phrase = rng.integers(0, 40, 20 << 10, dtype=np.uint8).tobytes()
+    ok, _ = _split(phrase * 200)
+    assert not ok
+
+
+def test_mostly_zero_data():
+    data = bytes(3 << 20) + _noisy_volume(1 << 20) + bytes(3 << 20)
+    ok, dest = _split(data)
+    assert ok
+    assert dest.tobytes() == data
+
+
+def test_incompressible_data_is_not_split():
+    # random bytes become stored blocks: no dynamic block to start a part at
+    data = np.random.default_rng(1).integers(0, 256, 4 << 20, dtype=np.uint8).tobytes()
+    ok, _ = _split(data)
+    assert not ok
+
+
+def test_wrong_crc_refuses():
+    data = _noisy_volume(4 << 20)
+    ok, _ = _split(data, crc=zlib.crc32(data) ^ 1)
+    assert not ok
+
+
+def test_damaged_stream_refuses():
+    data = _noisy_volume(4 << 20)
+    stream = bytearray(_raw_deflate(data, 1))
+    stream[len(stream) * 3 // 4] ^= 0x5A
+    dest = np.empty(len(data), dtype=np.uint8)
+    ok = deflate_split.inflate_into(
+        lambda: np.frombuffer(bytearray(stream), dtype=np.uint8), dest, zlib.crc32(data), 2, _run
+    )
+    assert not ok
+
+
+def test_small_outputs_are_left_whole():
+    data = _noisy_volume(1 << 20)
+    ok, _ = _split(data)
+    assert not ok  # below two parts of MIN_PART
+
+
+def test_found_block_start_decodes_like_the_stream():
+    data = _noisy_volume(4 << 20)
+    stream = np.frombuffer(_raw_deflate(data, 1), dtype=np.uint8)
+    bit = deflate_split.find_block_start(stream, len(stream) // 2)
+    assert bit is not None and bit >= len(stream) // 2 * 8
+    # decode the first part, ended there by an empty final block, and the rest
+    head = stream.copy()
+    end = deflate_split._patch_end(head, bit)
+    first = zlib.decompressobj(-15).decompress(head[:end].tobytes())
+    assert data.startswith(first) and len(first) > len(data) // 4
+
+
+@pytest.mark.parametrize("shift", range(8))
+def test_window_prefix_ends_at_the_asked_bit(shift):
+    window = deflate_split._LOW
+    whole, partial = deflate_split._window_prefix(window, shift)
+    # an empty final fixed block starting ``shift`` bits into the next byte
+    bits = partial | (0b011 << shift)
+    stream = whole + bits.to_bytes(3, "little")
+    assert zlib.decompressobj(-15).decompress(stream) == window
+
+
+def test_made_up_windows_name_every_position():
+    low = np.frombuffer(deflate_split._LOW, dtype=np.uint8).astype(np.int64)
+    high = np.frombuffer(deflate_split._HIGH, dtype=np.uint8).astype(np.int64)
+    assert np.all(low != high)
+    position = ((high - low - deflate_split._HIGH_OFFSET) & 0xFF) << 8 | low
+    assert np.array_equal(position, np.arange(deflate_split.WINDOW))
+    assert min(low[-7:]) >= 144 and min(high[-7:]) >= 144
+
+
+@pytest.mark.parametrize("sizes", [(0, 0), (1, 5), (1000, 33333), (70000, 1)])
+def test_crc32_combine(sizes):
+    rng = np.random.default_rng(sum(sizes))
+    a, b = (rng.integers(0, 256, n, dtype=np.uint8).tobytes() for n in sizes)
+    assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def test_libdeflate_into_and_prefix():
+    data = _noisy_volume(1 << 20)
+    stream = _raw_deflate(data, 6)
+    out = np.empty(len(data), dtype=np.uint8)
+    assert libdeflate.inflate_into(stream + b"trailing", out) == (len(stream), len(data))
+    assert out.tobytes() == data
+    small = np.empty(1000, dtype=np.uint8)
+    with pytest.raises(zlib.error):
+        libdeflate.inflate_into(stream, small)
+    valid = libdeflate.inflate_prefix(stream, small)
+    assert valid >= 1000 - libdeflate.PREFIX_SLACK
+    assert small[:valid].tobytes() == data[:valid]
+    with pytest.raises(zlib.error):
+        libdeflate.inflate_into(b"\xff" * 100, out)
+    with pytest.raises(ValueError):
+        libdeflate.inflate_into(stream, bytes(len(data)))
