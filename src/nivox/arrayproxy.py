@@ -20,6 +20,7 @@ The read path is built to touch memory as little as possible:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -29,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ._threads import cpu_threads, run_parallel
 from .errors import ImageDataError, ImageFileNotFoundError, TruncatedDataError
 from .fileslice import _byte_view, fileslice, read_array
 from .openers import ImageOpener
@@ -49,6 +51,8 @@ KEEP_FILE_OPEN_DEFAULT: bool = False
 
 # elements converted per chunk when scaling
 _SCALE_CHUNK = 1 << 14
+# bytes of output below which converting on one thread is as fast
+_PARALLEL_MIN = 4 << 20
 
 
 @runtime_checkable
@@ -150,34 +154,37 @@ def scaled_dtype(raw: Any, slope: Any, inter: Any) -> np.dtype:
 def _scale_into(
     raw: np.ndarray, out: np.ndarray, slope: Any, inter: Any, compute: np.dtype, product: np.dtype
 ) -> None:
-    """``out[...] = raw * slope + inter`` computed in ``compute``, in chunks.
+    """``out[...] = raw * slope + inter`` computed in ``compute``, in chunks, on several threads.
 
     The product is formed in ``product`` (the dtype of ``slope``), the sum in
     ``compute`` (the dtype of ``inter``), then cast into ``out``. ``raw`` may share
-    memory with the tail of ``out`` (see module docstring): chunks go front
-    to back and each is buffered before it is written.
+    memory with the tail of ``out`` (see module docstring).
     """
     scale = None if np.all(slope == 1) else slope
     shift = None if np.all(inter == 0) else inter
-    if scale is None and shift is None:
-        _cast_into(raw, out)
-        return
-    iterator = np.nditer(
-        [raw, out],
-        flags=["external_loop", "buffered", "zerosize_ok"],
-        op_flags=[["readonly"], ["writeonly"]],
-        op_dtypes=[compute, compute],
-        casting="unsafe",
-        order="K",
-        buffersize=_SCALE_CHUNK,
-    )
-    with iterator:
-        for src, dst in iterator:
-            if scale is not None:
-                np.multiply(src, scale, out=dst, dtype=product, casting="same_kind")
-                src = dst
-            if shift is not None:
-                np.add(src, shift, out=dst)
+
+    def convert(src: np.ndarray, dst: np.ndarray) -> None:
+        if scale is None and shift is None:
+            _cast_into(src, dst)
+            return
+        iterator = np.nditer(
+            [src, dst],
+            flags=["external_loop", "buffered", "zerosize_ok"],
+            op_flags=[["readonly"], ["writeonly"]],
+            op_dtypes=[compute, compute],
+            casting="unsafe",
+            order="K",
+            buffersize=_SCALE_CHUNK,
+        )
+        with iterator:
+            for part, target in iterator:
+                if scale is not None:
+                    np.multiply(part, scale, out=target, dtype=product, casting="same_kind")
+                    part = target
+                if shift is not None:
+                    np.add(part, shift, out=target)
+
+    _convert_in_parallel(raw, out, convert)
 
 
 def _cast_into(raw: np.ndarray, out: np.ndarray) -> None:
@@ -190,6 +197,43 @@ def _cast_into(raw: np.ndarray, out: np.ndarray) -> None:
     for start in range(0, target.size, _SCALE_CHUNK):
         stop = start + _SCALE_CHUNK
         np.copyto(target[start:stop], source[start:stop], casting="unsafe")
+
+
+def _convert_in_parallel(raw: np.ndarray, out: np.ndarray, convert: Any) -> None:
+    """``convert(raw_part, out_part)`` over the whole arrays, on several threads when they are big.
+
+    When ``raw`` is the tail of ``out``'s memory, a part may run only once
+    writing it cannot reach raw bytes not yet read: the parts go in rounds,
+    each round covering what lies wholly before the unread raw bytes (half
+    of what is left, for a conversion to twice the itemsize); the last
+    small rest runs front to back, chunk by chunk, on this thread.
+    """
+    threads = cpu_threads()
+    order = "C" if raw.flags.c_contiguous and out.flags.c_contiguous else "F"
+    flat = raw.flags.f_contiguous and out.flags.f_contiguous if order == "F" else True
+    if threads < 2 or out.nbytes < _PARALLEL_MIN or not flat:
+        convert(raw, out)
+        return
+    source, target = raw.reshape(-1, order=order), out.reshape(-1, order=order)
+    start, size = 0, target.size
+    shared = np.may_share_memory(raw, out)
+    raw_at = source.ctypes.data - target.ctypes.data  # where raw lies in out's memory
+    same_place = shared and raw_at == 0 and source.itemsize == target.itemsize
+    while start < size:
+        if shared and not same_place:
+            # writes must end before the first raw byte not yet read
+            stop = min(size, (raw_at + start * source.itemsize) // target.itemsize)
+        else:
+            stop = size
+        if (stop - start) * target.itemsize < _PARALLEL_MIN:
+            convert(source[start:], target[start:])
+            return
+        bounds = np.linspace(start, stop, threads + 1).astype(int)
+        run_parallel(
+            [functools.partial(convert, source[lo:hi], target[lo:hi]) for lo, hi in zip(bounds, bounds[1:])],
+            threads,
+        )
+        start = stop
 
 
 class _SharedHandle:

@@ -31,17 +31,17 @@ import io
 import mmap
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import numpy as np
 
+from .._threads import run_parallel, thread_pool
 from ..errors import CorruptStreamError
 from . import backends, corrupt_stream_error, deflate_split, libdeflate
 from .gzformat import HEADER_PROBE, parse_header
 from .gzindex import CACHE, GzipIndex, file_key
 
-__all__ = ["GzipReader", "decode_member", "thread_pool"]
+__all__ = ["GzipReader", "decode_member", "decode_member_into", "thread_pool"]
 
 _IN_CHUNK = 128 << 10  # compressed bytes read at a time when streaming
 _OUT_CHUNK = 256 << 10  # most bytes decoded per call (bounds the temporary bytes objects)
@@ -50,43 +50,15 @@ _PROBE_OUTPUT = 4 << 20  # ... and yields at most this much
 _KEEP_MEMBERS = 4  # partly read members kept per file
 _PARTIAL_WHOLE_MAX = 16 << 20  # bigger members read in part are streamed, not decoded whole
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
 
-
-def _forget_pools_after_fork() -> None:
-    # a forked child has none of the parent's threads, and maybe a held lock
-    global _pools_lock
-    _pools.clear()
-    _pools_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pools_after_fork)
+def _run(tasks: list[Callable[[], None]], threads: int) -> None:
+    run_parallel(tasks, threads)
 
 
 def _knobs() -> Any:
     from . import gzip  # the user-facing settings, read at call time
 
     return gzip
-
-
-def thread_pool(workers: int) -> ThreadPoolExecutor:
-    """A process-wide pool of ``workers`` threads (a new one after a fork)."""
-    with _pools_lock:
-        pool = _pools.get(workers)
-        if pool is None:
-            pool = _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="nivox-gzip")
-        return pool
-
-
-def _run(tasks: list[Callable[[], None]], threads: int) -> None:
-    if threads <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            task()
-        return
-    for future in [thread_pool(threads).submit(task) for task in tasks]:
-        future.result()
 
 
 def _threads() -> int:
@@ -121,6 +93,24 @@ def decode_member(pread: Pread, start: int, end: int, size: int, name: Any = Non
     if backends.crc32(out) != crc:
         raise corrupt_stream_error(name, ValueError(f"CRC check failed for the member at byte {start}"))
     return out
+
+
+def decode_member_into(pread: Pread, start: int, end: int, target: memoryview, name: Any = None) -> None:
+    """Decompress the member in compressed bytes ``start:end`` straight into ``target`` (its exact size)."""
+    blob = pread(start, end - start)
+    if len(blob) < end - start:
+        raise _truncated(name)
+    header = parse_header(blob, name)
+    if header is None or header.length + 8 > len(blob):
+        raise corrupt_stream_error(name, ValueError(f"member at byte {start} is shorter than its header"))
+    try:
+        written = libdeflate.inflate_into(memoryview(blob)[header.length : len(blob) - 8], target)[1]
+    except backends.decode_errors() as err:
+        raise corrupt_stream_error(name, err) from err
+    if written != len(target):
+        raise corrupt_stream_error(name, ValueError(f"member at byte {start} holds {written} bytes, not {len(target)}"))
+    if backends.crc32(target) != int.from_bytes(blob[-8:-4], "little"):
+        raise corrupt_stream_error(name, ValueError(f"CRC check failed for the member at byte {start}"))
 
 
 class _Snapshot:
@@ -486,7 +476,10 @@ class GzipReader(io.RawIOBase):
 
     def _whole_task(self, target: memoryview, pread: Pread, c0: int, c1: int, size: int) -> Callable[[], None]:
         def task() -> None:
-            target[:] = decode_member(pread, c0, c1, size, self.name)
+            if libdeflate.available():
+                decode_member_into(pread, c0, c1, target, self.name)
+            else:
+                target[:] = decode_member(pread, c0, c1, size, self.name)
 
         return task
 
