@@ -42,7 +42,7 @@ import numpy as np
 from . import backends, libdeflate
 from .crc32 import crc32_combine
 
-__all__ = ["find_block_start", "inflate_into"]
+__all__ = ["anonymous_memory", "find_block_start", "inflate_into"]
 
 WINDOW = 32768
 MIN_PART = 4 << 20  # bytes of output: smaller parts are not worth the set-up
@@ -268,7 +268,7 @@ def _trace_dependence(stream: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarr
 # ---------------------------------------------------------------- the whole
 
 
-def _scratch(size: int) -> tuple[mmap.mmap, np.ndarray]:
+def anonymous_memory(size: int) -> tuple[mmap.mmap, np.ndarray]:
     """Anonymous memory for a part's output, released page by page as it is copied out.
 
     Private and aligned to 2 MiB, and marked for huge pages where the kernel
@@ -344,7 +344,7 @@ def inflate_into(
             written = libdeflate.inflate_into(mine[:stop], dest)[1]
             done[0] = _Part(None, dest[:written], crc=backends.crc32(dest[:written]))
             return
-        mapping, scratch = _scratch(size + WINDOW)
+        mapping, scratch = anonymous_memory(size + WINDOW)
         begin = _patch_start(mine, starts[i], _LOW)
         written = libdeflate.inflate_into(mine[begin:stop], scratch)[1] - WINDOW
         decoded = scratch[WINDOW : WINDOW + written]

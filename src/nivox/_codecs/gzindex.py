@@ -98,6 +98,12 @@ class GzipIndex:
         self.igz_extent = 0
         self.igz_blob: bytes | None = None
         self.members: OrderedDict[int, Any] = OrderedDict()  # decoded members kept for partial reads
+        self.keep_members = 4  # how many (more while reading ahead)
+        self.ahead: dict[int, Any] = {}  # members being decoded ahead: futures
+        self.stream_ahead: Any = None  # a single-stream file decoded whole for a front-to-back pass
+        self.stream_ahead_failed = False
+        self.last_end = -1  # where the latest read ended
+        self.streak = 0  # reads in a row that began where the one before ended
         # in-process seek points inside members: copies of a decoder's state, by data offset
         self.snapshots: list[Any] = []
 
@@ -116,6 +122,8 @@ class GzipIndex:
             held += _CURSOR_BYTES
         held += self.igz_points * _WINDOW + len(self.igz_blob or b"")
         held += _SNAPSHOT_BYTES * len(self.snapshots)
+        if self.stream_ahead is not None:
+            held += self.stream_ahead.nbytes()
         return held
 
     def set_scan(self, points: list[tuple[int, int]], complete: bool) -> None:
@@ -156,6 +164,10 @@ class GzipIndex:
             self.cursor = None
             self.members.clear()
             self.snapshots.clear()
+            self.stream_ahead = None
+            for future in self.ahead.values():
+                future.cancel()
+            self.ahead.clear()
         if igz is not None:
             try:
                 igz.close()

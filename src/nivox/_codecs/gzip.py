@@ -36,6 +36,12 @@ Settings (module attributes, read at call time):
 ``CURSOR_REACH``
     How far ahead (uncompressed bytes) the streaming decoder is still moved
     forward rather than using an ``indexed_gzip`` seek point (default 8 MiB).
+``READ_AHEAD``
+    Reading a file front to back (volume after volume) decodes ahead: the
+    next members of a file nivox wrote, or the whole of a file that is one
+    deflate stream, on all threads, if it decodes to at most this many bytes
+    (default 1 GiB; environment ``NIVOX_GZIP_READ_AHEAD``; 0 turns reading
+    ahead off). See :mod:`.gzahead`.
 ``USE_INDEXED_GZIP``
     Use ``indexed_gzip`` (when installed) for seek points inside
     single-stream files (default True).
@@ -64,6 +70,7 @@ __all__ = [
     "LAYOUT",
     "MEMBER_SIZE",
     "THREADS",
+    "READ_AHEAD",
     "USE_INDEXED_GZIP",
     "DeterministicGzipFile",
     "GzipMemberWriter",
@@ -189,6 +196,8 @@ INDEX_BUDGET: int = int(os.environ.get("NIVOX_GZIP_INDEX_BUDGET", 256 << 20))
 #: move the streaming decoder forward up to this far rather than use indexed_gzip
 CURSOR_REACH: int = 8 << 20
 #: use indexed_gzip for seek points inside single-stream files when installed
+READ_AHEAD: int = int(os.environ.get("NIVOX_GZIP_READ_AHEAD", 1 << 30))
+
 USE_INDEXED_GZIP: bool = True
 
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from .._threads import run_parallel, thread_pool
 from ..errors import CorruptStreamError
-from . import backends, corrupt_stream_error, deflate_split, libdeflate
+from . import backends, corrupt_stream_error, deflate_split, gzahead, libdeflate
 from .gzformat import HEADER_PROBE, parse_header
 from .gzindex import CACHE, GzipIndex, file_key
 
@@ -47,7 +47,6 @@ _IN_CHUNK = 128 << 10  # compressed bytes read at a time when streaming
 _OUT_CHUNK = 256 << 10  # most bytes decoded per call (bounds the temporary bytes objects)
 _PROBE_COMPRESSED = 256 << 10  # after a read, decode to the member's end when its rest is this small
 _PROBE_OUTPUT = 4 << 20  # ... and yields at most this much
-_KEEP_MEMBERS = 4  # partly read members kept per file
 _PARTIAL_WHOLE_MAX = 16 << 20  # bigger members read in part are streamed, not decoded whole
 
 
@@ -280,6 +279,19 @@ class _Cursor:
             self.deferred = err
 
 
+def _inflate_mapped(fd: int, start: int, end: int, dest: np.ndarray) -> int | None:
+    """Bytes written inflating the file's bytes ``start:end`` into ``dest``; None for bad data.
+
+    The map is left to close when the last view of it goes (an error's
+    traceback may hold one for a while).
+    """
+    body = np.frombuffer(mmap.mmap(fd, 0, access=mmap.ACCESS_READ), dtype=np.uint8)[start:end]
+    try:
+        return libdeflate.inflate_into(body, dest)[1]
+    except backends.decode_errors():
+        return None
+
+
 def _igz_module() -> Any:
     try:
         import indexed_gzip
@@ -432,6 +444,9 @@ class GzipReader(io.RawIOBase):
         try:
             pread = _pread_for(fd)
             index = self._index(fd, pread)
+            with index.lock:
+                index.streak = index.streak + 1 if position == index.last_end else 0
+                streak = index.streak
             done = 0
             while done < len(view):
                 at = position + done
@@ -439,19 +454,21 @@ class GzipReader(io.RawIOBase):
                     break
                 member = index.member_at(at)
                 if member is not None:
-                    got = self._read_members(index, view[done:], at, member, pread)
+                    got = self._read_members(index, view[done:], at, member, pread, streak)
                 else:
-                    got = self._stream(index, view[done:], at, pread)
+                    got = self._stream(index, view[done:], at, pread, streak)
                 if not got:
                     break
                 done += got
+            with index.lock:
+                index.last_end = position + done
             CACHE.trim(_knobs().INDEX_BUDGET, keep=index)
             return done
         finally:
             if mine:
                 os.close(fd)
 
-    def _read_members(self, index: GzipIndex, view: memoryview, at: int, first: int, pread: Pread) -> int:
+    def _read_members(self, index: GzipIndex, view: memoryview, at: int, first: int, pread: Pread, streak: int) -> int:
         end = at + len(view)
         tasks: list[Callable[[], None]] = []
         member = first
@@ -462,17 +479,41 @@ class GzipReader(io.RawIOBase):
             whole = lo == u0 and hi == u1
             if not whole and u1 - u0 > _PARTIAL_WHOLE_MAX:
                 if member == first:  # stream this part; later members wait for the next round
-                    return self._stream(index, view[: hi - at], at, pread)
+                    return self._stream(index, view[: hi - at], at, pread, 0)
                 break
             target = view[lo - at : hi - at]
-            if whole:
+            with index.lock:
+                decoded = member in index.members or member in index.ahead
+            if whole and not decoded:
                 tasks.append(self._whole_task(target, pread, c0, c1, u1 - u0))
             else:
                 tasks.append(self._part_task(index, member, target, lo - u0, pread))
             stop = hi
             member += 1
-        _run(tasks, _threads())
+        threads = _threads()
+        _run(tasks, threads)
+        if streak and threads > 1 and _knobs().READ_AHEAD > 0:
+            next_member = member if stop == index.points[member][1] else member - 1
+            gzahead.prefetch_members(index, next_member, stop - at, threads, lambda m: self._decode_ahead(index, m))
         return stop - at
+
+    def _decode_ahead(self, index: GzipIndex, member: int) -> Any:
+        """A member decoded on a pool thread, through a handle of its own; None if the file changed."""
+        fd = os.open(index.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        try:
+            if file_key(index.path, os.fstat(fd)) != index.key:
+                return None
+            return self._decode_member(index, member, _pread_for(fd))
+        finally:
+            os.close(fd)
+
+    def _decode_member(self, index: GzipIndex, member: int, pread: Pread) -> Any:
+        (c0, u0), (c1, u1) = index.points[member], index.points[member + 1]
+        if not libdeflate.available():
+            return decode_member(pread, c0, c1, u1 - u0, self.name)
+        data = np.empty(u1 - u0, dtype=np.uint8)
+        decode_member_into(pread, c0, c1, memoryview(data), self.name)
+        return data
 
     def _whole_task(self, target: memoryview, pread: Pread, c0: int, c1: int, size: int) -> Callable[[], None]:
         def task() -> None:
@@ -485,25 +526,58 @@ class GzipReader(io.RawIOBase):
 
     def _part_task(self, index: GzipIndex, member: int, target: memoryview, skip: int, pread: Pread) -> Callable[[], None]:
         def task() -> None:
-            with index.lock:
-                data = index.members.get(member)
-                if data is not None:
-                    index.members.move_to_end(member)
+            data = gzahead.take_member(index, member)
             if data is None:
-                (c0, u0), (c1, u1) = index.points[member], index.points[member + 1]
-                data = decode_member(pread, c0, c1, u1 - u0, self.name)
-                with index.lock:
-                    index.members[member] = data
-                    while len(index.members) > _KEEP_MEMBERS:
-                        index.members.popitem(last=False)
-            target[:] = memoryview(data)[skip : skip + len(target)]
+                data = self._decode_member(index, member, pread)
+                gzahead.keep(index, member, data)
+            target[:] = memoryview(data).cast("B")[skip : skip + len(target)]
 
         return task
 
-    def _stream(self, index: GzipIndex, view: memoryview, at: int, pread: Pread) -> int:
+    def _stream_total(self, index: GzipIndex, pread: Pread) -> int | None:
+        """The uncompressed size of a one-member file: known, or told by its trailer (< 4 GiB)."""
+        if index.total is not None:
+            return index.total
+        if index.size < 18 or index.size >= 1 << 32:
+            return None
+        return int.from_bytes(pread(index.size - 4, 4), "little")
+
+    def _read_ahead(self, index: GzipIndex, view: memoryview, at: int, pread: Pread, streak: int) -> int | None:
+        """Serve a read from the whole file decoded ahead, deciding to decode it if the pass calls for it."""
+        ahead = index.stream_ahead
+        if ahead is None:
+            cursor = index.cursor
+            if (
+                streak < gzahead.STREAK_FOR_STREAM
+                or index.stream_ahead_failed
+                or index.sized
+                or len(index.points) > 1
+                or cursor is None
+                or cursor.data != at
+                or _threads() < 2
+                or not libdeflate.available()
+            ):
+                return None
+            total = self._stream_total(index, pread)
+            if total is None or not at < total <= _knobs().READ_AHEAD:
+                return None
+            ahead = gzahead.StreamAhead.decode(total, self.inflate_whole_into)
+            if ahead is None:
+                index.stream_ahead_failed = True
+                return None
+            index.stream_ahead = ahead
+        got = ahead.read(view, at)
+        if got is None or at + got >= ahead.total:
+            index.stream_ahead = None  # gone elsewhere, or done
+        return got
+
+    def _stream(self, index: GzipIndex, view: memoryview, at: int, pread: Pread, streak: int) -> int:
         knobs = _knobs()
         reach = knobs.CURSOR_REACH
         with index.lock:
+            got = self._read_ahead(index, view, at, pread, streak)
+            if got is not None:
+                return got
             igz = _igz_module() if knobs.USE_INDEXED_GZIP and backends.uses_optional_packages() else None
             # without indexed_gzip, cursors leave copies of their state as seek points
             spacing = 0 if igz is not None else max(reach // 2, 64 << 10)
@@ -595,13 +669,7 @@ class GzipReader(io.RawIOBase):
 
             threads = _threads()
             if not deflate_split.inflate_into(private_body, dest, crc, threads, lambda tasks: _run(tasks, threads)):
-                try:
-                    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
-                        body = np.frombuffer(mapped, dtype=np.uint8)[header.length : size - 8]
-                        written = libdeflate.inflate_into(body, dest)[1]
-                        del body
-                except backends.decode_errors():
-                    return False
+                written = _inflate_mapped(fd, header.length, size - 8, dest)
                 if written != len(dest) or backends.crc32(dest) != crc:
                     return False
             with index.lock:
