@@ -14,9 +14,9 @@ Why ``indexed_gzip`` for single-stream files: a seek point inside a deflate
 stream is a bit offset plus the 32 KiB of output before it; resuming there
 needs zlib's ``inflatePrime``, which Python's ``zlib`` (and isal, zlib-ng)
 do not expose. ``indexed_gzip`` implements exactly this (zran) in C, builds
-its points while it reads, and exports and imports them. A pure-Python
-substitute would have to find deflate block boundaries by decoding Huffman
-codes in Python, orders of magnitude slower. Files nivox writes need none of
+its points while it reads, and exports and imports them. (Whole reads split
+a stream at block starts found with numpy, :mod:`.deflate_split`, but
+those starts carry no window, so they are no seek points.) Files nivox writes need none of
 this: they are sequences of independent members (see :mod:`.gzformat`), so
 every member start is a seek point without a window.
 

@@ -1,4 +1,4 @@
-"""Reading gzip files by position: whole members in parallel, streams with a shared cursor.
+"""Reading gzip files by position: members in parallel, streams with a shared cursor or in parts.
 
 :class:`GzipReader` reads a gzip file named by path at any uncompressed
 position (``readinto_at``), through the file's shared :class:`~.gzindex.GzipIndex`:
@@ -14,9 +14,12 @@ position (``readinto_at``), through the file's shared :class:`~.gzindex.GzipInde
   member start, or, when that is more than ``CURSOR_REACH`` back, reads
   through ``indexed_gzip``, which records seek points as it goes (at zlib's
   speed, about half of ISA-L's, so only where they pay).
-- :meth:`GzipReader.decoded_buffer` serves a read of (almost) the whole
-  file by decompressing it in one call with libdeflate and handing over the
-  result, so reading an image costs one decompression and no copy.
+- a read of the whole file (an image's data after its header) from a file
+  that is one member goes through :meth:`GzipReader.inflate_whole_into`:
+  libdeflate called on the caller's memory (:mod:`.libdeflate`), in parts
+  on several threads for big files (:mod:`.deflate_split`);
+- reads that continue where the previous one ended read ahead
+  (:mod:`.gzahead`).
 
 Every member decompressed from its start has its CRC checked; the size in
 its trailer is not trusted (files over 4 GiB wrap it, some writers get it
