@@ -3,6 +3,7 @@
 import os
 import zlib
 
+import numpy as np
 import pytest
 
 from nivox._codecs import backends
@@ -93,3 +94,51 @@ def test_unknown_and_missing_backends_are_clear_errors(monkeypatch):
 
 def test_isal_levels_cover_zlib_range():
     assert [backends._isal_level(level) for level in range(10)] == [0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+
+
+def _image_like():
+    rng = np.random.default_rng(3)
+    volume = np.zeros((64, 64, 48), np.int16)
+    volume[8:56, 8:56, 6:42] = 1000 + rng.normal(0, 30, (48, 48, 36))
+    return volume.tobytes()
+
+
+def test_level_zero_stores_with_every_backend(backend):
+    stream = backends.deflate_whole(DATA, 0)
+    assert zlib.decompress(stream, -15) == DATA
+    assert len(stream) >= len(DATA)  # stored blocks, never compressed
+
+
+def test_automatic_levels_pick_the_fast_backends():
+    installed = backends.available_backends()
+    if "isal" not in installed or "libdeflate" not in installed:
+        pytest.skip("needs isal and libdeflate (package deflate)")
+    import deflate
+
+    with backends.use_backend("auto"):
+        assert backends.deflate_backend() == backends.deflate_backend(1) == "isal"
+        assert {backends.deflate_backend(level) for level in (0, *range(2, 10))} == {"libdeflate"}
+        # level 2 is libdeflate's level 1, other levels keep their number
+        assert bytes(backends.deflate_whole(DATA, 2)) == bytes(deflate.deflate_compress(DATA, 1))
+        assert bytes(backends.deflate_whole(DATA, 6)) == bytes(deflate.deflate_compress(DATA, 6))
+
+
+@pytest.mark.parametrize("level", range(1, 10))
+def test_automatic_levels_are_about_as_small_as_zlib(level):
+    data = _image_like()
+    with backends.use_backend("auto"):
+        ours = backends.deflate_whole(data, level)
+    assert zlib.decompress(ours, -15) == data
+    assert len(ours) <= 1.03 * len(zlib.compress(data, level, wbits=-15))
+
+
+def test_forced_backend_keeps_the_level():
+    if "libdeflate" not in backends.available_backends():
+        pytest.skip("libdeflate (package deflate) is not installed")
+    import deflate
+
+    with backends.use_backend("libdeflate"):
+        assert backends.deflate_backend(1) == "libdeflate"
+        assert bytes(backends.deflate_whole(DATA, 1)) == bytes(deflate.deflate_compress(DATA, 1))
+    with backends.use_backend("stdlib"):
+        assert backends.deflate_whole(DATA, 4) == zlib.compress(DATA, 4, wbits=-15)
