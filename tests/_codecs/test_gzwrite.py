@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from nivox._codecs import backends, gzformat
+from nivox._codecs import backends, gzformat, gzwrite
 from nivox._codecs import gzip as nvgzip
 from nivox._codecs.gzwrite import GzipMemberWriter
 
@@ -142,3 +142,50 @@ def test_open_write_follows_layout(tmp_path, monkeypatch):
     monkeypatch.setattr(nvgzip, "LAYOUT", "zip")
     with pytest.raises(ValueError, match="LAYOUT"):
         nvgzip.open_write(tmp_path / "x.gz", 1)
+
+
+def _record_chunks(monkeypatch):
+    seen = []
+    real = gzwrite.compress_member
+
+    def compress_member(chunk, *args):
+        seen.append(chunk)
+        return real(chunk, *args)
+
+    monkeypatch.setattr(gzwrite, "compress_member", compress_member)
+    return seen
+
+
+def test_big_writes_compress_in_place_and_release_the_buffer(monkeypatch):
+    seen = _record_chunks(monkeypatch)
+    reference = _bytes(threads=1, member_size=10_000)
+    buffer = bytearray(DATA)
+    target = io.BytesIO()
+    with GzipMemberWriter(target, 6, member_size=10_000, threads=2) as out:
+        out.write(b"")
+        seen.clear()
+        out.write(buffer)
+        # the members were cut from the caller's memory, not copies of it
+        assert seen and all(isinstance(c, memoryview) and c.obj is buffer for c in seen)
+        buffer[:] = bytes(len(buffer))  # the caller reuses its buffer once write returns
+    assert target.getvalue() == reference
+    assert gzip.decompress(target.getvalue()) == DATA
+
+
+def test_small_writes_are_copied_and_run_on(monkeypatch):
+    seen = _record_chunks(monkeypatch)
+    buffer = bytearray(DATA[:50_000])
+    target = io.BytesIO()
+    with GzipMemberWriter(target, 1, member_size=10_000, threads=2) as out:
+        out.write(buffer)  # five members: too few to wait for
+        assert not any(isinstance(c, memoryview) for c in seen)
+        buffer[:] = bytes(len(buffer))
+    assert gzip.decompress(target.getvalue()) == DATA[:50_000]
+
+
+def test_non_contiguous_input_is_written_in_memory_order():
+    values = np.arange(40_000, dtype=np.int32)[::2]
+    target = io.BytesIO()
+    with GzipMemberWriter(target, 1, member_size=4096, threads=2) as out:
+        assert out.write(values) == values.nbytes
+    assert gzip.decompress(target.getvalue()) == values.tobytes()

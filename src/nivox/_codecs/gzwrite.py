@@ -13,6 +13,13 @@ offsets whatever the sizes of the ``write`` calls, members do not depend on
 each other, and headers hold the given mtime (0 by default) and no file
 name; so the same data, level, member size and backend give the same bytes
 with any number of threads.
+
+A ``write`` of many members (an image array written in one call) is
+compressed straight from the caller's memory, without a copy; the call then
+returns once those members are compressed, so the caller may reuse its
+buffer. Smaller writes are copied and compressed while the caller goes on.
+Compressed members are written to the file in order by the calling thread
+as they complete, while the pool compresses the next ones.
 """
 
 from __future__ import annotations
@@ -26,9 +33,12 @@ from typing import IO, Any
 
 from . import backends
 from .gzformat import NV_HEADER_SIZE, build_header, build_trailer, xfl_for_level
-from .gzread import thread_pool
+from .._threads import thread_pool
 
 __all__ = ["GzipMemberWriter", "compress_member"]
+
+# a write spanning at least this many members per thread is compressed in place
+_SHARED_MEMBERS_PER_THREAD = 4
 
 
 def compress_member(data: Any, level: int, mtime: int = 0) -> tuple[bytes, Any, bytes]:
@@ -108,7 +118,10 @@ class GzipMemberWriter(io.RawIOBase):
     def write(self, data: Any) -> int:
         if self.closed:
             raise ValueError("write to closed file")
-        view = memoryview(data).cast("B")
+        try:
+            view = memoryview(data).cast("B")
+        except TypeError:  # not C-contiguous
+            view = memoryview(bytes(memoryview(data)))
         size = len(view)
         start = 0
         member = self._member_size
@@ -116,17 +129,22 @@ class GzipMemberWriter(io.RawIOBase):
             start = min(size, member - len(self._buffer))
             self._buffer += view[:start]
             if len(self._buffer) == member:
-                self._submit(bytes(self._buffer))
+                self._submit(self._buffer)  # handed over: a new buffer follows
                 self._buffer = bytearray()
-        while size - start >= member:
-            self._submit(bytes(view[start : start + member]))  # a copy: the caller may reuse its buffer
+        full = (size - start) // member
+        shared = self._threads == 1 or full >= _SHARED_MEMBERS_PER_THREAD * self._threads
+        for _ in range(full):
+            piece = view[start : start + member]
+            self._submit(piece if shared else bytes(piece))
             start += member
         if start < size:
             self._buffer += view[start:]
+        if shared and full:
+            self._drain()  # the members read the caller's buffer: done with it before returning
         self._written += size
         return size
 
-    def _submit(self, chunk: bytes) -> None:
+    def _submit(self, chunk: Any) -> None:
         self._members += 1
         if self._threads == 1:
             self._emit(compress_member(chunk, self._level, self._mtime))
@@ -158,7 +176,7 @@ class GzipMemberWriter(io.RawIOBase):
             return
         try:
             if self._buffer or not self._members:
-                self._submit(bytes(self._buffer))  # an empty file is still one (empty) member
+                self._submit(self._buffer)  # an empty file is still one (empty) member
                 self._buffer = bytearray()
             self._drain()
             self._raw.flush()
