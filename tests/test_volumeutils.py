@@ -400,6 +400,35 @@ def test_array_to_file_works_in_blocks(monkeypatch):
         assert sink.writes >= data.size * 16 // 256
 
 
+def test_array_to_file_writes_ready_arrays_in_one_call(monkeypatch):
+    monkeypatch.setattr(vu, "_BLOCK_BYTES", 256)  # conversions go in many blocks
+    data = np.arange(6 * 7 * 8, dtype=np.int16).reshape(6, 7, 8)
+
+    class RecordingSink(io.BytesIO):
+        def __init__(self):
+            super().__init__()
+            self.buffers = []
+
+        def write(self, buffer):
+            self.buffers.append(buffer)
+            return super().write(buffer)
+
+    for array, order in ((np.asfortranarray(data), "F"), (data, "C")):
+        sink = RecordingSink()
+        array_to_file(array, sink, np.int16, order=order)
+        assert sink.getvalue() == array.tobytes(order)
+        # one write, of the array's own memory (no copy)
+        assert len(sink.buffers) == 1 and np.shares_memory(sink.buffers[0], array)
+    for array, kwargs in ((data, {"order": "F"}), (data, {"divslope": 2.0}), (data[:, ::2], {}),
+                          (data.astype(">i2"), {})):
+        sink = RecordingSink()
+        array_to_file(array, sink, np.int16, **kwargs)
+        assert not any(np.shares_memory(buffer, array) for buffer in sink.buffers)
+    sink = RecordingSink()
+    array_to_file(np.zeros((0, 3), np.int16), sink, np.int16)
+    assert sink.buffers == []
+
+
 def test_array_to_file_makes_no_full_size_temporaries():
     data = np.ones((64, 256, 256), dtype=np.float32)  # 16 MiB; a float64 copy is 32 MiB
 
