@@ -429,6 +429,18 @@ def test_array_to_file_writes_ready_arrays_in_one_call(monkeypatch):
     assert sink.buffers == []
 
 
+def test_array_to_file_finishes_partial_writes():
+    data = np.arange(5000, dtype=np.int32)
+
+    class ShortWrites(io.BytesIO):
+        def write(self, buffer):  # like an unbuffered file: at most 1000 bytes a call
+            return super().write(memoryview(buffer)[:1000])
+
+    sink = ShortWrites()
+    array_to_file(data, sink, np.int32)
+    assert sink.getvalue() == data.tobytes()
+
+
 def test_array_to_file_makes_no_full_size_temporaries():
     data = np.ones((64, 256, 256), dtype=np.float32)  # 16 MiB; a float64 copy is 32 MiB
 

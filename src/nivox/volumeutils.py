@@ -558,8 +558,13 @@ def array_to_file(
     unchanged = arr.dtype == out_dt and intercept == 0 and divslope == 1 and mn is None and mx is None
     if unchanged and (arr.flags.f_contiguous if order == "F" else arr.flags.c_contiguous):
         # already the bytes to write: one call, so a parallel writer can compress in place
-        if arr.size:
-            fileobj.write((arr.T if order == "F" else arr).reshape(-1).view(np.uint8))
+        view = memoryview((arr.T if order == "F" else arr).reshape(-1).view(np.uint8))
+        while len(view):
+            written = fileobj.write(view)
+            # an unbuffered file may write part of a big buffer (Linux: at most 2 GiB a call)
+            if written is None or written >= len(view):
+                break
+            view = view[written:]
         return
     widest = max(arr.dtype.itemsize, out_dt.itemsize, 16)
     for block in _iter_blocks(arr, order, _BLOCK_BYTES // widest):
