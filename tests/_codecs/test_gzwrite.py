@@ -189,3 +189,14 @@ def test_non_contiguous_input_is_written_in_memory_order():
     with GzipMemberWriter(target, 1, member_size=4096, threads=2) as out:
         assert out.write(values) == values.nbytes
     assert gzip.decompress(target.getvalue()) == values.tobytes()
+
+
+def test_unbuffered_targets_get_every_byte():
+    class ShortWrites(io.BytesIO):
+        def write(self, buffer):  # like an unbuffered file: at most 1000 bytes a call
+            return super().write(memoryview(buffer)[:1000])
+
+    target = ShortWrites()
+    with GzipMemberWriter(target, 1, member_size=50_000, threads=2) as out:
+        out.write(DATA)
+    assert gzip.decompress(target.getvalue()) == DATA

@@ -157,7 +157,12 @@ class GzipMemberWriter(io.RawIOBase):
 
     def _emit(self, parts: tuple[bytes, Any, bytes]) -> None:
         for part in parts:
-            self._raw.write(part)
+            view = memoryview(part)
+            while len(view):
+                written = self._raw.write(view)
+                if written is None or written >= len(view):  # an unbuffered target may write part
+                    break
+                view = view[written:]
 
     def _drain(self) -> None:
         while self._pending:
