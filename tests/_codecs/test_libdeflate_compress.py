@@ -42,3 +42,9 @@ def test_threads_give_the_same_bytes_as_one():
     with ThreadPoolExecutor(4) as pool:
         parallel = list(pool.map(libdeflate_compress.deflate, pieces, levels))
     assert parallel == serial
+
+
+def test_threads_keep_only_member_sized_output_buffers():
+    big = bytes(libdeflate_compress._KEEP_OUTPUT + 1)
+    assert zlib.decompress(libdeflate_compress.deflate(big, 0), -15) == big
+    assert libdeflate_compress._state.out.size <= libdeflate_compress._KEEP_OUTPUT

@@ -79,6 +79,8 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
+# output buffers up to this size stay with their thread (a member of 1 MiB needs a bit more)
+_KEEP_OUTPUT = 8 << 20
 
 
 def deflate(data: Any, level: int) -> bytes:
@@ -92,9 +94,11 @@ def deflate(data: Any, level: int) -> bytes:
         compressor = _state.compressors[level] = _Compressor(lib, level)
     source = np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
     bound = lib.libdeflate_deflate_compress_bound(compressor.handle, source.size)
-    if _state.out.size < bound:
-        _state.out = np.empty(bound, np.uint8)
     out = _state.out
+    if out.size < bound:
+        out = np.empty(bound, np.uint8)
+        if bound <= _KEEP_OUTPUT:  # member-sized: keep it for the next call
+            _state.out = out
     size = lib.libdeflate_deflate_compress(compressor.handle, source.ctypes.data, source.size, out.ctypes.data, bound)
     if size == 0 and source.size:  # pragma: no cover - the bound guarantees room
         raise RuntimeError("libdeflate's output exceeded its own bound")
