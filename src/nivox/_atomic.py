@@ -213,7 +213,8 @@ def _replace(temp: str, target: str) -> None:
         os.replace(temp, target)
     except BaseException:
         if old is not None:
-            os.unlink(old)
+            with contextlib.suppress(OSError):  # the rename's error is the one to report
+                os.unlink(old)
         raise
     if old is not None:
         # non-daemon: the interpreter waits for it at exit, so no link is left behind
