@@ -14,12 +14,13 @@ each other, and headers hold the given mtime (0 by default) and no file
 name; so the same data, level, member size and backend give the same bytes
 with any number of threads.
 
-A ``write`` of many members (an image array written in one call) is
-compressed straight from the caller's memory, without a copy; the call then
-returns once those members are compressed, so the caller may reuse its
-buffer. Smaller writes are copied and compressed while the caller goes on.
-Compressed members are written to the file in order by the calling thread
-as they complete, while the pool compresses the next ones.
+The members of a ``write`` (an image array written in one call) are
+compressed straight from the caller's memory, and the call returns once they
+are, so the caller may reuse its buffer. Only its last members, one per
+thread, are copied: the pool goes on compressing them while the caller
+writes more (or closes), so it never runs dry between calls. Compressed
+members are written to the file in order by the calling thread as they
+complete, while the pool compresses the next ones.
 """
 
 from __future__ import annotations
@@ -36,9 +37,6 @@ from .gzformat import NV_HEADER_SIZE, build_header, build_trailer, xfl_for_level
 from .._threads import thread_pool
 
 __all__ = ["GzipMemberWriter", "compress_member"]
-
-# a write spanning at least this many members per thread is compressed in place
-_SHARED_MEMBERS_PER_THREAD = 4
 
 
 def compress_member(data: Any, level: int, mtime: int = 0) -> tuple[bytes, Any, bytes]:
@@ -93,6 +91,7 @@ class GzipMemberWriter(io.RawIOBase):
         self._pending: deque[Future[tuple[bytes, Any, bytes]]] = deque()
         self._written = 0
         self._members = 0
+        self._emitted = 0
 
     def writable(self) -> bool:
         return True
@@ -132,15 +131,20 @@ class GzipMemberWriter(io.RawIOBase):
                 self._submit(self._buffer)  # handed over: a new buffer follows
                 self._buffer = bytearray()
         full = (size - start) // member
-        shared = self._threads == 1 or full >= _SHARED_MEMBERS_PER_THREAD * self._threads
-        for _ in range(full):
+        # members are compressed from the caller's memory, except the last one per
+        # thread: those are copied, so the pool goes on with them after write returns
+        in_place = full if self._threads == 1 else max(0, full - self._threads)
+        for index in range(full):
             piece = view[start : start + member]
-            self._submit(piece if shared else bytes(piece))
+            self._submit(piece if index < in_place else bytes(piece))
             start += member
+            if index + 1 == in_place:
+                last_in_place = self._members
         if start < size:
             self._buffer += view[start:]
-        if shared and full:
-            self._drain()  # the members read the caller's buffer: done with it before returning
+        if in_place:  # done with the caller's buffer before returning
+            while self._emitted < last_in_place:
+                self._emit(self._pending.popleft().result())
         self._written += size
         return size
 
@@ -156,6 +160,7 @@ class GzipMemberWriter(io.RawIOBase):
             self._emit(self._pending.popleft().result())
 
     def _emit(self, parts: tuple[bytes, Any, bytes]) -> None:
+        self._emitted += 1
         for part in parts:
             view = memoryview(part)
             while len(view):
