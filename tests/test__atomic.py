@@ -207,3 +207,13 @@ def test_failed_rename_removes_the_old_files_second_name(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         _save(target)
     assert os.listdir(tmp_path) == ["a.nii"] and target.read_bytes() == b"precious"
+
+
+def test_failure_setting_up_a_temporary_leaves_nothing(tmp_path, monkeypatch):
+    def fchmod(fd, mode):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(_atomic.os, "fchmod", fchmod)
+    with pytest.raises(OSError, match="not permitted"):
+        _save(tmp_path / "a.nii")
+    assert os.listdir(tmp_path) == []

@@ -115,6 +115,7 @@ class _Temp:
                 self._thread.start()
         except BaseException:
             self.close()
+            _remove_all([self.path])
             raise
 
     def _flush_while_written(self) -> None:
