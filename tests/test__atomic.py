@@ -136,12 +136,12 @@ def test_durability_comes_from_the_environment():
 
 
 def _slow_save(target, pause=0.06):
-    with replacing_files({"image": FileHolder(str(target))}) as temp_map:
-        with open(temp_map["image"].filename, "wb") as handle:
-            handle.write(b"x" * 100_000)
-            handle.flush()
-            time.sleep(pause)  # the helper flushes while the writer is busy
-            handle.write(b"y" * 100_000)
+    with replacing_files({"image": FileHolder(str(target))}) as temp_map, \
+            open(temp_map["image"].filename, "wb") as handle:
+        handle.write(b"x" * 100_000)
+        handle.flush()
+        time.sleep(pause)  # the helper flushes while the writer is busy
+        handle.write(b"y" * 100_000)
 
 
 def test_replacing_save_flushes_while_writing(tmp_path, monkeypatch):

@@ -558,7 +558,7 @@ def array_to_file(
     unchanged = arr.dtype == out_dt and intercept == 0 and divslope == 1 and mn is None and mx is None
     if unchanged and (arr.flags.f_contiguous if order == "F" else arr.flags.c_contiguous):
         # already the bytes to write: one call, so a parallel writer can compress in place
-        view = memoryview((arr.T if order == "F" else arr).reshape(-1).view(np.uint8))
+        view = (arr.T if order == "F" else arr).reshape(-1).view(np.uint8).data
         while len(view):
             written = fileobj.write(view)
             # an unbuffered file may write part of a big buffer (Linux: at most 2 GiB a call)

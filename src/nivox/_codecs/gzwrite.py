@@ -32,9 +32,9 @@ from collections import deque
 from concurrent.futures import Future
 from typing import IO, Any
 
+from .._threads import thread_pool
 from . import backends
 from .gzformat import NV_HEADER_SIZE, build_header, build_trailer, xfl_for_level
-from .._threads import thread_pool
 
 __all__ = ["GzipMemberWriter", "compress_member"]
 
