@@ -296,3 +296,20 @@ def test_a_whole_read_checks_the_crc_of_a_single_stream(tmp_path, backend):
     buffer = bytearray(len(DATA) - 352)
     with pytest.raises(CorruptStreamError, match=path.name):
         nvgzip.open_read(path).readinto_at(buffer, 352)
+
+
+def test_a_link_pointed_elsewhere_reads_the_new_target(tmp_path):
+    first, second = tmp_path / "a.gz", tmp_path / "b.gz"
+    first.write_bytes(gzip.compress(b"first file " * 100))
+    second.write_bytes(gzip.compress(b"second file " * 100))
+    link = tmp_path / "link.gz"
+    link.symlink_to(first)
+    buffer = bytearray(11)
+    nvgzip.open_read(link).readinto_at(buffer, 0)
+    assert buffer == b"first file "
+    link.unlink()
+    link.symlink_to(second)
+    buffer = bytearray(12)
+    nvgzip.open_read(link).readinto_at(buffer, 0)
+    assert buffer == b"second file "
+    assert gzread._real_paths[str(link)][0] == str(second)

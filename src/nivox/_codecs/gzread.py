@@ -76,6 +76,25 @@ def _inflate_mapped(fd: int, start: int, end: int, dest: np.ndarray) -> int | No
         return None
 
 
+_real_paths: dict[str, tuple[str, int, int]] = {}  # path as given -> (real path, device, inode)
+
+
+def _real_path(path: str, status: os.stat_result) -> str:
+    """``os.path.realpath(path)``, remembered while the file opened there stays the same file.
+
+    Every read of a proxy opens its file again; resolving symbolic links
+    each time cost a few ``lstat`` calls per read.
+    """
+    known = _real_paths.get(path)
+    if known is not None and known[1:] == (status.st_dev, status.st_ino):
+        return known[0]
+    if len(_real_paths) >= 4096:
+        _real_paths.clear()
+    real = os.path.realpath(path)
+    _real_paths[path] = (real, status.st_dev, status.st_ino)
+    return real
+
+
 def _igz_module() -> Any:
     try:
         import indexed_gzip
@@ -123,7 +142,6 @@ class GzipReader(io.RawIOBase):
         super().__init__()
         self.name = path
         self.source_name = path
-        self._real = os.path.realpath(os.fspath(path))
         self._fd: int | None = None
         if keep_open:
             self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -183,7 +201,8 @@ class GzipReader(io.RawIOBase):
         return os.open(self.name, os.O_RDONLY | getattr(os, "O_BINARY", 0)), True
 
     def _index(self, fd: int, pread: Pread) -> GzipIndex:
-        index = CACHE.lookup(file_key(self._real, os.fstat(fd)))
+        status = os.fstat(fd)
+        index = CACHE.lookup(file_key(_real_path(os.fspath(self.name), status), status))
         if not index.scanned:
             from .gzformat import scan_members
 
@@ -254,7 +273,8 @@ class GzipReader(io.RawIOBase):
 
     def _read_members(self, index: GzipIndex, view: memoryview, at: int, first: int, pread: Pread, streak: int) -> int:
         end = at + len(view)
-        tasks: list[Callable[[], None]] = []
+        decode: list[Callable[[], None]] = []  # members to decompress: on the pool
+        copy: list[Callable[[], None]] = []  # members kept or decoded ahead: copied here
         member = first
         stop = at
         while member < index.sized and index.points[member][1] < end:
@@ -268,17 +288,28 @@ class GzipReader(io.RawIOBase):
             target = view[lo - at : hi - at]
             with index.lock:
                 decoded = member in index.members or member in index.ahead
-            if whole and not decoded:
-                tasks.append(self._whole_task(target, pread, c0, c1, u1 - u0))
+            if decoded:
+                copy.append(self._part_task(index, member, target, lo - u0, pread))
+            elif whole:
+                decode.append(self._whole_task(target, pread, c0, c1, u1 - u0))
             else:
-                tasks.append(self._part_task(index, member, target, lo - u0, pread))
+                decode.append(self._part_task(index, member, target, lo - u0, pread))
             stop = hi
             member += 1
         threads = _threads()
-        _run(tasks, threads)
-        if streak and threads > 1 and _knobs().READ_AHEAD > 0:
-            next_member = member if stop == index.points[member][1] else member - 1
-            gzahead.prefetch_members(index, next_member, stop - at, threads, lambda m: self._decode_ahead(index, m))
+        pooled = threads > 1 and (len(decode) > 1 or (decode and copy))
+        futures = [thread_pool(threads).submit(task) for task in decode] if pooled else []
+        try:
+            if not pooled:
+                _run(decode, 1)
+            if streak and threads > 1 and _knobs().READ_AHEAD > 0:
+                next_member = member if stop == index.points[member][1] else member - 1
+                gzahead.prefetch_members(index, next_member, stop - at, threads, lambda m: self._decode_ahead(index, m))
+            for task in copy:
+                task()
+        finally:
+            for future in futures:
+                future.result()
         return stop - at
 
     def _decode_ahead(self, index: GzipIndex, member: int) -> Any:
