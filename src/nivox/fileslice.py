@@ -21,6 +21,7 @@ select and index it in memory, with numpy's semantics.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -48,6 +49,7 @@ from .openers import Opener
 
 __all__ = [
     "SKIP_THRESH",
+    "STREAM_SKIP_THRESH",
     "canonical_slicers",
     "fileslice",
     "is_fancy",
@@ -59,6 +61,10 @@ __all__ = [
 
 #: gaps between wanted runs up to this many bytes are read rather than skipped
 SKIP_THRESH = 4096
+#: the same for compressed files and other streams: a skipped byte of a
+#: stream is decompressed anyway, so only gaps worth a whole gzip member or
+#: more are skipped (and each separate read costs far more than a seek)
+STREAM_SKIP_THRESH = 1 << 20
 # most bytes read into scratch memory at once when reading through gaps
 _SCRATCH_BYTES = 8 << 20
 
@@ -204,7 +210,12 @@ def _read_box(
         if got != run:
             raise _ShortRead(offset + first + got)
         return
-    merge = merge_heuristic if heuristic is None else heuristic
+    if heuristic is not None:
+        merge = heuristic
+    elif source.fd is None:  # a compressed file or another stream
+        merge = functools.partial(merge_heuristic, skip_thresh=STREAM_SKIP_THRESH)
+    else:
+        merge = merge_heuristic
     # how many grid axes to read through (``sieved``), and in blocks of how
     # many entries the next axis is read through when its span is too large
     span, sieved, block = run, 0, 1

@@ -45,7 +45,7 @@ from .crc32 import crc32_combine
 __all__ = ["anonymous_memory", "find_block_start", "inflate_into"]
 
 WINDOW = 32768
-MIN_PART = 4 << 20  # bytes of output: smaller parts are not worth the set-up
+MIN_PART = 24 << 20  # bytes of output per part at least: below, finding a split and tracing cost more than they save
 _SEARCH = 256 << 10  # compressed bytes searched for a block start after a split point
 _TRIAL = 4096  # compressed bytes a candidate block start must decode cleanly
 _DEPENDENCE_LIMIT = 8 << 20  # give up when a part depends on the unknown window for longer
