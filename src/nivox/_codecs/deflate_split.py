@@ -276,6 +276,9 @@ def anonymous_memory(size: int) -> tuple[mmap.mmap, np.ndarray]:
     its own arrays).
     """
     huge = 2 << 20
+    if not hasattr(mmap, "MAP_PRIVATE"):  # pragma: no cover - Windows: a plain anonymous map
+        mapping = mmap.mmap(-1, max(size, 1))
+        return mapping, np.frombuffer(mapping, dtype=np.uint8)[:size]
     flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_ANONYMOUS", 0x20)
     mapping = mmap.mmap(-1, size + huge, flags=flags)
     whole = np.frombuffer(mapping, dtype=np.uint8)
