@@ -450,7 +450,8 @@ class ArrayProxy:
         start = memory.size - self._nbytes()
         tail = memory[start:].view(self._dtype)
         # room before the tail lets a compressed file decompress header and all into place
-        whole_file = memory[start - self._offset :] if start >= self._offset else None
+        # (and hold its compressed bytes before that)
+        whole_file = memory if start >= self._offset else None
         with self._fileobj() as (fileobj, lock):
             read_array(fileobj, tail.shape, self._dtype, self._offset, "C", out=tail, lock=lock, whole_file=whole_file)
         return tail.reshape(self._shape, order=self.order)

@@ -112,10 +112,10 @@ class _Source:
         make = getattr(self.fileobj, "decoded_buffer", None)
         return None if make is None else make(position, nbytes)
 
-    def inflate_whole_into(self, memory: np.ndarray) -> bool:
-        """Whether the reader decompressed the whole file straight into ``memory``."""
+    def inflate_whole_into(self, memory: np.ndarray, spare: np.ndarray | None = None) -> bool:
+        """Whether the reader decompressed the whole file straight into ``memory`` (using ``spare``)."""
         inflate = getattr(self.fileobj, "inflate_whole_into", None)
-        return False if inflate is None else bool(inflate(memory))
+        return False if inflate is None else bool(inflate(memory, spare))
 
     def size(self) -> int | None:
         """Bytes in the file, when that is known without reading it."""
@@ -389,8 +389,9 @@ def read_array(
     bytes (its dtype may differ when the itemsizes multiply out, which is
     how a caller reads raw data into memory it will convert in place).
     ``whole_file``, when given, is byte memory ending where ``out``'s ends
-    and ``offset`` bytes longer: room for a compressed reader to decompress
-    the whole file, header and all, straight into place.
+    and at least ``offset`` bytes longer: room for a compressed reader to
+    decompress the whole file, header and all, straight into place (and,
+    in whatever lies before that, to hold the compressed bytes).
 
     Raises
     ------
@@ -413,11 +414,12 @@ def read_array(
     contiguous = out.flags.c_contiguous if order == "C" else out.flags.f_contiguous
     if not contiguous or out.nbytes != nbytes or not out.flags.writeable:
         raise ValueError(f"out must be a writeable {order}-contiguous array of {nbytes} bytes")
-    if nbytes and whole_file is not None and whole_file.nbytes == offset + nbytes:
+    if nbytes and whole_file is not None and whole_file.nbytes >= offset + nbytes:
         source = _Source(fileobj)
         guard = lock if (lock is not None and source.needs_lock) else nullcontext()
+        split = whole_file.nbytes - offset - nbytes
         with guard:
-            if source.inflate_whole_into(whole_file):
+            if source.inflate_whole_into(whole_file[split:], whole_file[:split]):
                 return out
     if nbytes:
         whole = [(0, n, 1, False) for n in shape]

@@ -91,6 +91,25 @@ def test_single_stream_files_inflate_in_parts_into_the_output(tmp_path, monkeypa
     assert results and all(results)  # every whole read went through the parts
 
 
+def test_conversions_read_compressed_bytes_into_the_outputs_spare_memory(tmp_path, monkeypatch):
+    # int16 -> float32: the output has room for the compressed bytes before the raw data
+    from nivox._codecs import gzread, libdeflate
+
+    if not libdeflate.available():
+        pytest.skip("needs libdeflate (the fast extra)")
+    path = tmp_path / "one-stream.nii.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(nivox.Nifti1Image(DATA, AFFINE).to_bytes())
+    calls = []
+    real = gzread._inflate_read
+    monkeypatch.setattr(gzread, "_inflate_read", lambda *a: calls.append(len(a[4])) or real(*a))
+    assert np.array_equal(nivox.load(path).get_fdata(dtype=np.float32), DATA.astype(np.float32))
+    assert calls  # the spare memory held the compressed bytes
+    calls.clear()
+    assert np.array_equal(np.asanyarray(nivox.load(path).dataobj), DATA)
+    assert not calls  # no spare memory when the output is the raw data
+
+
 def test_compresslevel_keyword_and_defaults(tmp_path, monkeypatch):
     img = nivox.Nifti1Image(DATA, AFFINE)
     sizes = {}

@@ -76,6 +76,21 @@ def _inflate_mapped(fd: int, start: int, end: int, dest: np.ndarray) -> int | No
         return None
 
 
+def _inflate_read(fd: int, start: int, end: int, dest: np.ndarray, room: np.ndarray) -> int | None:
+    """As :func:`_inflate_mapped`, with the compressed bytes read into ``room`` first."""
+    body = room[: end - start]
+    got = 0
+    while got < len(body):
+        count = os.preadv(fd, [body[got:]], start + got)
+        if count <= 0:
+            return None
+        got += count
+    try:
+        return libdeflate.inflate_into(body, dest)[1]
+    except backends.decode_errors():
+        return None
+
+
 _real_paths: dict[str, tuple[str, int, int]] = {}  # path as given -> (real path, device, inode)
 
 
@@ -448,8 +463,12 @@ class GzipReader(io.RawIOBase):
 
     # ------------------------------------------------------------ one-call whole reads
 
-    def inflate_whole_into(self, out: Any) -> bool:
+    def inflate_whole_into(self, out: Any, spare: Any = None) -> bool:
         """Decompress the whole file into ``out`` (writable, exactly its uncompressed size).
+
+        ``spare``: writable memory the caller does not need now; when the
+        compressed bytes fit, they are read there rather than mapped, so the
+        read needs no memory beyond the caller's.
 
         Only for files that are one member, when libdeflate can be called on
         our memory (:mod:`.libdeflate`): big files are inflated in parts on
@@ -484,7 +503,12 @@ class GzipReader(io.RawIOBase):
 
             threads = _threads()
             if not deflate_split.inflate_into(private_body, dest, crc, threads, lambda tasks: _run(tasks, threads)):
-                written = _inflate_mapped(fd, header.length, size - 8, dest)
+                room = None if spare is None else np.frombuffer(memoryview(spare).cast("B"), dtype=np.uint8)
+                fits = room is not None and room.flags.writeable and len(room) >= size - 8 - header.length
+                if fits and hasattr(os, "preadv"):
+                    written = _inflate_read(fd, header.length, size - 8, dest, room)
+                else:
+                    written = _inflate_mapped(fd, header.length, size - 8, dest)
                 if written != len(dest) or backends.crc32(dest) != crc:
                     return False
             with index.lock:
