@@ -149,21 +149,3 @@ def test_crc32_combine(sizes):
     rng = np.random.default_rng(sum(sizes))
     a, b = (rng.integers(0, 256, n, dtype=np.uint8).tobytes() for n in sizes)
     assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
-
-
-def test_libdeflate_into_and_prefix():
-    data = _noisy_volume(1 << 20)
-    stream = _raw_deflate(data, 6)
-    out = np.empty(len(data), dtype=np.uint8)
-    assert libdeflate.inflate_into(stream + b"trailing", out) == (len(stream), len(data))
-    assert out.tobytes() == data
-    small = np.empty(1000, dtype=np.uint8)
-    with pytest.raises(zlib.error):
-        libdeflate.inflate_into(stream, small)
-    valid = libdeflate.inflate_prefix(stream, small)
-    assert valid >= 1000 - libdeflate.PREFIX_SLACK
-    assert small[:valid].tobytes() == data[:valid]
-    with pytest.raises(zlib.error):
-        libdeflate.inflate_into(b"\xff" * 100, out)
-    with pytest.raises(ValueError):
-        libdeflate.inflate_into(stream, bytes(len(data)))

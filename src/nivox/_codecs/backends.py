@@ -263,10 +263,10 @@ def deflate_whole(data: Any, level: int) -> bytes | bytearray:
     name, own_level = _deflate_plan(level)
     module = _module(name)
     if name == "libdeflate":
-        from . import libdeflate_compress
+        from . import libdeflate
 
-        if libdeflate_compress.available():
-            return libdeflate_compress.deflate(data, own_level)
+        if libdeflate.deflate_available():
+            return libdeflate.deflate(data, own_level)
         return module.deflate_compress(data, own_level)
     if name == "isal":
         compressor = module.compressobj(own_level, module.DEFLATED, -15, _ISAL_MEM_LEVEL)
