@@ -1,4 +1,4 @@
-"""libdeflate's compressor through its C API: the same bytes as the deflate package, from any buffer, on any thread."""
+"""libdeflate through its C API (nivox._codecs.libdeflate): compressing from any buffer on any thread, inflating into given memory."""
 
 import zlib
 from concurrent.futures import ThreadPoolExecutor
