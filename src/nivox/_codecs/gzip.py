@@ -222,10 +222,12 @@ def backend_name() -> str:
 
 
 def threads() -> int:
-    """Threads used for members now: :data:`THREADS`, or one per CPU up to 8."""
+    """Threads used for members now: :data:`THREADS`, or one per CPU this process may use, up to 8."""
     if THREADS:
         return max(1, int(THREADS))
-    return max(1, min(8, os.cpu_count() or 1))
+    from .._threads import cpu_threads
+
+    return cpu_threads()
 
 
 def open_read(fileish: Any, *, keep_open: bool = False) -> IO[bytes]:
