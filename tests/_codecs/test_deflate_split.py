@@ -5,6 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nivox._codecs import deflate_split, libdeflate
 from nivox._codecs.crc32 import crc32_combine
@@ -149,3 +151,42 @@ def test_crc32_combine(sizes):
     rng = np.random.default_rng(sum(sizes))
     a, b = (rng.integers(0, 256, n, dtype=np.uint8).tobytes() for n in sizes)
     assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+_SEGMENTS = st.sampled_from(["zeros", "noise", "phrase", "ramp", "random"])
+
+
+def _segment(kind, size, rng):
+    if kind == "zeros":
+        return bytes(size)
+    if kind == "noise":
+        return _noisy_volume(size, seed=int(rng.integers(1 << 30)))
+    if kind == "phrase":
+        phrase = rng.integers(0, 60, int(rng.integers(100, 40_000)), dtype=np.uint8).tobytes()
+        return (phrase * (size // len(phrase) + 1))[:size]
+    if kind == "ramp":
+        return (np.arange(size) % int(rng.integers(2, 300))).astype(np.uint8).tobytes()
+    return rng.integers(0, 256, size, dtype=np.uint8).tobytes()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kinds=st.lists(_SEGMENTS, min_size=1, max_size=5),
+    level=st.sampled_from([1, 4, 9]),
+    parts=st.sampled_from([2, 3]),
+    seed=st.integers(0, 2**31),
+    damage=st.booleans(),
+)
+def test_any_stream_splits_correctly_or_not_at_all(kinds, level, parts, seed, damage):
+    rng = np.random.default_rng(seed)
+    data = b"".join(_segment(kind, int(rng.integers(300_000, 1_500_000)), rng) for kind in kinds)
+    stream = bytearray(_raw_deflate(data, level))
+    if damage:
+        at = int(rng.integers(len(stream) // 3, len(stream)))
+        stream[at] ^= 1 << int(rng.integers(8))
+    dest = np.empty(len(data), dtype=np.uint8)
+    ok = deflate_split.inflate_into(
+        lambda: np.frombuffer(bytearray(stream), dtype=np.uint8), dest, zlib.crc32(data), parts, _run
+    )
+    if ok:
+        assert dest.tobytes() == data
