@@ -190,3 +190,32 @@ def test_any_stream_splits_correctly_or_not_at_all(kinds, level, parts, seed, da
     )
     if ok:
         assert dest.tobytes() == data
+
+
+def test_input_trimmer_keeps_patches_and_file_contents(tmp_path):
+    import mmap
+
+    path = tmp_path / "input.bin"
+    content = np.random.default_rng(2).integers(0, 256, 64 * mmap.PAGESIZE, dtype=np.uint8)
+    path.write_bytes(content.tobytes())
+    with open(path, "rb") as f:
+        mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    body = np.frombuffer(mapping, dtype=np.uint8)[100:]
+    body[5000:5010] = 7  # a patch, like a part's made-up stream start
+    assert body.sum() > 0  # every page mapped
+    trimmer = deflate_split.InputTrimmer()
+    trimmer.add(body, [(5000, 5010)])
+    assert trimmer._ranges  # the map was found behind the numpy view
+    trimmer._trim()
+    assert np.all(body[5000:5010] == 7)  # patched pages kept
+    expected = content[100:].copy()
+    expected[5000:5010] = 7
+    assert np.array_equal(body, expected)  # dropped pages come back from the file
+
+
+def test_input_trimmer_ignores_memory_that_is_not_a_map():
+    trimmer = deflate_split.InputTrimmer()
+    trimmer.add(np.zeros(10_000, dtype=np.uint8))
+    assert not trimmer._ranges
+    with trimmer:  # starts and stops its thread cleanly
+        pass

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import functools
 import mmap
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ import numpy as np
 from . import backends, libdeflate
 from .crc32 import crc32_combine
 
-__all__ = ["anonymous_memory", "find_block_start", "inflate_into"]
+__all__ = ["InputTrimmer", "anonymous_memory", "find_block_start", "inflate_into"]
 
 WINDOW = 32768
 MIN_PART = 24 << 20  # bytes of output per part at least: below, finding a split and tracing cost more than they save
@@ -303,6 +304,70 @@ def _move_out(mapping: mmap.mmap, source: np.ndarray, dest: np.ndarray, crc: int
     return crc
 
 
+class InputTrimmer:
+    """Gives back, every few milliseconds, the pages of compressed input mapped from a file.
+
+    libdeflate reads its input once, front to back, but the pages it has
+    read stay mapped, counted as the process's memory, until the map goes:
+    a quarter of the output, for a float image. Dropping them
+    (``MADV_DONTNEED``) is safe for every page the map has not modified: a
+    later read maps it again from the file. Pages holding our patches are
+    kept. A context manager: the trimming thread runs inside it.
+    """
+
+    def __init__(self, interval: float = 0.01) -> None:
+        self._interval = interval
+        self._ranges: list[tuple[mmap.mmap, int, int, list[tuple[int, int]]]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, array: np.ndarray, keep: Sequence[tuple[int, int]] = ()) -> None:
+        """Trim the pages under ``array`` (a view of a file map), but those of its byte ranges ``keep``."""
+        mapping: Any = array
+        while isinstance(mapping, np.ndarray):
+            mapping = mapping.base
+        if isinstance(mapping, memoryview):  # what np.frombuffer(map) keeps
+            mapping = mapping.obj
+        if not isinstance(mapping, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        at = array.ctypes.data - np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+        page = mmap.PAGESIZE
+        kept = [((at + lo) // page * page, -(-(at + hi) // page) * page) for lo, hi in keep]
+        with self._lock:
+            self._ranges.append((mapping, at, at + array.nbytes, kept))
+
+    def _trim(self) -> None:
+        page = mmap.PAGESIZE
+        with self._lock:
+            ranges = list(self._ranges)
+        for mapping, lo, hi, kept in ranges:
+            start = -(-lo // page) * page
+            for keep_lo, keep_hi in sorted(kept) + [(hi // page * page, hi // page * page)]:
+                if keep_lo > start:
+                    mapping.madvise(mmap.MADV_DONTNEED, start, keep_lo - start)
+                start = max(start, keep_hi)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._trim()
+            except (OSError, ValueError):  # a map closed under us: nothing left to give back
+                return
+
+    def __enter__(self) -> InputTrimmer:
+        if hasattr(mmap, "MADV_DONTNEED"):
+            self._thread = threading.Thread(target=self._loop, name="nivox-trim", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._ranges.clear()
+
+
 class _Part:
     """One part's decoded bytes, before they are moved to their place."""
 
@@ -344,18 +409,21 @@ def inflate_into(
         mine = body if i == 0 else private_body()
         stop = len(mine) if ends[i] is None else _patch_end(mine, ends[i])  # type: ignore[arg-type]
         if i == 0:
+            trimmer.add(mine[:stop], [(stop - 8, stop)])
             written = libdeflate.inflate_into(mine[:stop], dest)[1]
             done[0] = _Part(None, dest[:written], crc=backends.crc32(dest[:written]))
             return
         mapping, scratch = anonymous_memory(size + WINDOW)
         begin = _patch_start(mine, starts[i], _LOW)
+        trimmer.add(mine[begin:stop], [(0, starts[i] // 8 + 1 - begin), (stop - begin - 8, stop - begin)])
         written = libdeflate.inflate_into(mine[begin:stop], scratch)[1] - WINDOW
         decoded = scratch[WINDOW : WINDOW + written]
         _patch_start(mine, starts[i], _HIGH)
         done[i] = _Part(mapping, decoded, _trace_dependence(mine[begin:stop], decoded))
 
     try:
-        run([functools.partial(decode, i) for i in range(parts)])
+        with InputTrimmer() as trimmer:
+            run([functools.partial(decode, i) for i in range(parts)])
     except backends.decode_errors():
         return False
     first = done[0]

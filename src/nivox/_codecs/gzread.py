@@ -71,7 +71,9 @@ def _inflate_mapped(fd: int, start: int, end: int, dest: np.ndarray) -> int | No
     """
     body = np.frombuffer(mmap.mmap(fd, 0, access=mmap.ACCESS_READ), dtype=np.uint8)[start:end]
     try:
-        return libdeflate.inflate_into(body, dest)[1]
+        with deflate_split.InputTrimmer() as trimmer:
+            trimmer.add(body)
+            return libdeflate.inflate_into(body, dest)[1]
     except backends.decode_errors():
         return None
 
