@@ -46,12 +46,11 @@ from .crc32 import crc32_combine
 __all__ = ["InputTrimmer", "anonymous_memory", "find_block_start", "inflate_into"]
 
 WINDOW = 32768
-MIN_PART = 24 << 20  # bytes of output per part at least: below, finding a split and tracing cost more than they save
+MIN_PART = 8 << 20  # bytes of output per part at least: below, finding a split and tracing cost more than they save
 _SEARCH = 256 << 10  # compressed bytes searched for a block start after a split point
 _TRIAL = 4096  # compressed bytes a candidate block start must decode cleanly
 _DEPENDENCE_LIMIT = 8 << 20  # give up when a part depends on the unknown window for longer
 _FIRST_TRACE = 6 << 20  # bytes of a part first decoded again to trace its dependence
-_LEAN = 0.02  # split points move this share of the stream later (the later part has more to do)
 
 
 # ---------------------------------------------------------------- bit writing
@@ -397,8 +396,10 @@ def inflate_into(
     body = private_body()
     starts = [0]
     for i in range(1, parts):
-        # later parts also trace their dependence: give them a little less
-        bit = find_block_start(body, int(len(body) * (i / parts + _LEAN)))
+        # later parts also trace their dependence (decode about _FIRST_TRACE
+        # bytes again): give them that much less
+        lean = min(0.5 / parts, _FIRST_TRACE / 2 / size)
+        bit = find_block_start(body, int(len(body) * (i / parts + lean)))
         if bit is None or bit <= starts[-1] + 8 * (WINDOW + 64):
             return False
         starts.append(bit)
