@@ -506,8 +506,12 @@ class GzipReader(io.RawIOBase):
             threads = _threads()
             if not deflate_split.inflate_into(private_body, dest, crc, threads, lambda tasks: _run(tasks, threads)):
                 room = None if spare is None else np.frombuffer(memoryview(spare).cast("B"), dtype=np.uint8)
-                fits = room is not None and room.flags.writeable and len(room) >= size - 8 - header.length
-                if fits and hasattr(os, "preadv"):
+                if (
+                    room is not None
+                    and room.flags.writeable
+                    and len(room) >= size - 8 - header.length
+                    and hasattr(os, "preadv")
+                ):
                     written = _inflate_read(fd, header.length, size - 8, dest, room)
                 else:
                     written = _inflate_mapped(fd, header.length, size - 8, dest)
