@@ -219,3 +219,20 @@ def test_input_trimmer_ignores_memory_that_is_not_a_map():
     assert not trimmer._ranges
     with trimmer:  # starts and stops its thread cleanly
         pass
+
+
+def test_the_second_part_can_be_decoded_in_lent_memory():
+    data = _noisy_volume(6 << 20)
+    stream = _raw_deflate(data, 1)
+    dest = np.empty(len(data), dtype=np.uint8)
+    spare = np.zeros(len(data), dtype=np.uint8)
+    ok = deflate_split.inflate_into(
+        lambda: np.frombuffer(bytearray(stream), dtype=np.uint8), dest, zlib.crc32(data), 2, _run, spare
+    )
+    assert ok and dest.tobytes() == data
+    assert spare.any()  # the lent memory was used
+    small = np.zeros(deflate_split.WINDOW + 1000, dtype=np.uint8)
+    ok = deflate_split.inflate_into(
+        lambda: np.frombuffer(bytearray(stream), dtype=np.uint8), dest, zlib.crc32(data), 2, _run, small
+    )
+    assert ok and dest.tobytes() == data and not small.any()  # too small: not used

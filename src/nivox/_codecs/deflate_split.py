@@ -246,10 +246,16 @@ def _trace_dependence(stream: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarr
     """
     span = min(len(decoded), _FIRST_TRACE)
     while True:
-        high = np.empty(WINDOW + span + libdeflate.PREFIX_SLACK, dtype=np.uint8)
+        # in a map of its own (given back whole when done) and compared in steps,
+        # so the trace leaves no heap behind and adds little to the read's peak
+        _, high = anonymous_memory(WINDOW + span + libdeflate.PREFIX_SLACK)
         valid = min(span, libdeflate.inflate_prefix(stream, high) - WINDOW)
         theirs = high[WINDOW : WINDOW + valid]
-        differ = np.flatnonzero(decoded[:valid] != theirs)
+        step = 1 << 20
+        differ = np.concatenate(
+            [np.flatnonzero(decoded[at : at + step] != theirs[at : at + step]).astype(np.int32) + at
+             for at in range(0, valid, step)] or [np.zeros(0, dtype=np.int32)]
+        )
         gaps = np.flatnonzero(np.diff(differ) > WINDOW)
         if len(gaps):
             end = int(differ[gaps[0]]) + 1
@@ -261,7 +267,7 @@ def _trace_dependence(stream: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarr
             span = min(len(decoded), _DEPENDENCE_LIMIT, span * 4)
             continue
         dependent = differ[differ < end]
-        high_byte = (theirs[dependent].astype(np.int64) - decoded[dependent] - _HIGH_OFFSET) & 0xFF
+        high_byte = (theirs[dependent].astype(np.int32) - decoded[dependent] - _HIGH_OFFSET) & 0xFF
         return dependent, (high_byte << 8) | decoded[dependent]
 
 
@@ -288,18 +294,18 @@ def anonymous_memory(size: int) -> tuple[mmap.mmap, np.ndarray]:
     return mapping, whole[skip : skip + size]
 
 
-def _move_out(mapping: mmap.mmap, source: np.ndarray, dest: np.ndarray, crc: int) -> int:
-    """Copy ``source`` (memory of ``mapping``) to ``dest``, releasing copied pages; the CRC continued."""
+def _move_out(mapping: mmap.mmap | None, source: np.ndarray, dest: np.ndarray, crc: int) -> int:
+    """Copy ``source`` to ``dest``, releasing the copied pages of ``mapping`` (if it is theirs); the CRC continued."""
     step, page = 4 << 20, mmap.PAGESIZE
-    base = source.ctypes.data - np.frombuffer(mapping, dtype=np.uint8).ctypes.data
-    release = hasattr(mmap, "MADV_DONTNEED")
+    release = mapping is not None and hasattr(mmap, "MADV_DONTNEED")
+    base = source.ctypes.data - np.frombuffer(mapping, dtype=np.uint8).ctypes.data if release else 0
     for at in range(0, len(dest), step):
         end = min(len(dest), at + step)
         dest[at:end] = source[at:end]
         crc = backends.crc32(dest[at:end], crc)
         lo, hi = -(-(base + at) // page) * page, (base + end) // page * page
         if release and hi > lo:
-            mapping.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+            mapping.madvise(mmap.MADV_DONTNEED, lo, hi - lo)  # type: ignore[union-attr]
     return crc
 
 
@@ -372,7 +378,7 @@ class _Part:
 
     __slots__ = ("mapping", "data", "dependence", "crc")
 
-    def __init__(self, mapping: Any, data: np.ndarray, dependence: Any = None, crc: int = 0) -> None:
+    def __init__(self, mapping: mmap.mmap | None, data: np.ndarray, dependence: Any = None, crc: int = 0) -> None:
         self.mapping, self.data, self.dependence, self.crc = mapping, data, dependence, crc
 
 
@@ -382,13 +388,17 @@ def inflate_into(
     crc: int,
     parts: int,
     run: Callable[[list[Callable[[], None]]], None],
+    spare: np.ndarray | None = None,
 ) -> bool:
     """Inflate one raw-deflate stream into ``dest`` (exactly its size) in ``parts`` parts at once.
 
     ``private_body()`` returns a new writable copy-on-write view of the
     stream (each part patches its own); ``run`` runs tasks in parallel.
-    Returns False when the stream cannot be split safely (``dest`` then
-    holds nothing useful and the caller inflates the stream whole).
+    ``spare``: byte memory the caller lends (not overlapping ``dest``);
+    with two parts, the second is decoded there rather than in memory of
+    its own, if it fits. Returns False when the stream cannot be split
+    safely (``dest`` then holds nothing useful and the caller inflates the
+    stream whole).
     """
     size = len(dest)
     if parts < 2 or size < parts * MIN_PART or not libdeflate.available():
@@ -414,7 +424,10 @@ def inflate_into(
             written = libdeflate.inflate_into(mine[:stop], dest)[1]
             done[0] = _Part(None, dest[:written], crc=backends.crc32(dest[:written]))
             return
-        mapping, scratch = anonymous_memory(size + WINDOW)
+        if parts == 2 and spare is not None and len(spare) >= WINDOW + size * 3 // 4:
+            mapping, scratch = None, spare  # the second part's output seldom outgrows it: else whole
+        else:
+            mapping, scratch = anonymous_memory(size + WINDOW)
         begin = _patch_start(mine, starts[i], _LOW)
         trimmer.add(mine[begin:stop], [(0, starts[i] // 8 + 1 - begin), (stop - begin - 8, stop - begin)])
         written = libdeflate.inflate_into(mine[begin:stop], scratch)[1] - WINDOW

@@ -504,11 +504,11 @@ class GzipReader(io.RawIOBase):
                 return np.frombuffer(mapping, dtype=np.uint8)[header.length : size - 8]
 
             threads = _threads()
-            if not deflate_split.inflate_into(private_body, dest, crc, threads, lambda tasks: _run(tasks, threads)):
-                room = None if spare is None else np.frombuffer(memoryview(spare).cast("B"), dtype=np.uint8)
+            room = None if spare is None else np.frombuffer(memoryview(spare).cast("B"), dtype=np.uint8)
+            room = room if room is not None and room.flags.writeable else None
+            if not deflate_split.inflate_into(private_body, dest, crc, threads, lambda tasks: _run(tasks, threads), room):
                 if (
                     room is not None
-                    and room.flags.writeable
                     and len(room) >= size - 8 - header.length
                     and hasattr(os, "preadv")
                 ):
