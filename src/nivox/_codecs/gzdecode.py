@@ -32,45 +32,47 @@ def _truncated(name: Any) -> Exception:
     return corrupt_stream_error(name, EOFError("truncated"))
 
 
-def decode_member(pread: Pread, start: int, end: int, size: int, name: Any = None) -> bytes | bytearray:
-    """Decompress the member in compressed bytes ``start:end`` holding ``size`` bytes; check its CRC."""
+def _read_member(pread: Pread, start: int, end: int, name: Any) -> tuple[bytes, int]:
+    """The member's compressed bytes and the length of its gzip header."""
     blob = pread(start, end - start)
     if len(blob) < end - start:
         raise _truncated(name)
     header = parse_header(blob, name)
     if header is None or header.length + 8 > len(blob):
         raise corrupt_stream_error(name, ValueError(f"member at byte {start} is shorter than its header"))
-    body = memoryview(blob)[header.length : len(blob) - 8]
+    return blob, header.length
+
+
+def _check_member(out: Any, size: int, blob: bytes, start: int, name: Any) -> None:
+    """Raise unless ``out`` holds ``size`` bytes with the CRC in the member's trailer."""
+    if len(out) != size:
+        raise corrupt_stream_error(name, ValueError(f"member at byte {start} holds {len(out)} bytes, not {size}"))
+    if backends.crc32(out) != int.from_bytes(blob[-8:-4], "little"):
+        raise corrupt_stream_error(name, ValueError(f"CRC check failed for the member at byte {start}"))
+
+
+def decode_member(pread: Pread, start: int, end: int, size: int, name: Any = None) -> bytes | bytearray:
+    """Decompress the member in compressed bytes ``start:end`` holding ``size`` bytes; check its CRC."""
+    blob, header = _read_member(pread, start, end, name)
+    body = memoryview(blob)[header : len(blob) - 8]
     try:
         out = backends.inflate_whole(body, size)
     except backends.decode_errors() as err:
         raise corrupt_stream_error(name, err) from err
     finally:
         body.release()
-    if len(out) != size:
-        raise corrupt_stream_error(name, ValueError(f"member at byte {start} holds {len(out)} bytes, not {size}"))
-    crc = int.from_bytes(blob[-8:-4], "little")
-    if backends.crc32(out) != crc:
-        raise corrupt_stream_error(name, ValueError(f"CRC check failed for the member at byte {start}"))
+    _check_member(out, size, blob, start, name)
     return out
 
 
 def decode_member_into(pread: Pread, start: int, end: int, target: memoryview, name: Any = None) -> None:
     """Decompress the member in compressed bytes ``start:end`` straight into ``target`` (its exact size)."""
-    blob = pread(start, end - start)
-    if len(blob) < end - start:
-        raise _truncated(name)
-    header = parse_header(blob, name)
-    if header is None or header.length + 8 > len(blob):
-        raise corrupt_stream_error(name, ValueError(f"member at byte {start} is shorter than its header"))
+    blob, header = _read_member(pread, start, end, name)
     try:
-        written = libdeflate.inflate_into(memoryview(blob)[header.length : len(blob) - 8], target)[1]
+        written = libdeflate.inflate_into(memoryview(blob)[header : len(blob) - 8], target)[1]
     except backends.decode_errors() as err:
         raise corrupt_stream_error(name, err) from err
-    if written != len(target):
-        raise corrupt_stream_error(name, ValueError(f"member at byte {start} holds {written} bytes, not {len(target)}"))
-    if backends.crc32(target) != int.from_bytes(blob[-8:-4], "little"):
-        raise corrupt_stream_error(name, ValueError(f"CRC check failed for the member at byte {start}"))
+    _check_member(target[:written], len(target), blob, start, name)
 
 
 class _Snapshot:
