@@ -418,3 +418,20 @@ def test_positional_readers_are_read_by_position_without_lock():
     whole = _PositionalReader(b"\0" * 16 + arr.tobytes(), whole=True)
     handed = read_array(whole, arr.shape, "<i4", 16)
     assert np.array_equal(handed, arr) and not whole.calls and handed.flags.writeable
+
+
+@pytest.mark.parametrize(
+    "index",
+    [(Ellipsis, [], [1]), ([], slice(None), [7]), (Ellipsis, [[]], [1]), (Ellipsis, np.zeros((0, 3), int), [1, 2, 3])],
+)
+def test_index_arrays_that_select_nothing_are_not_bounds_checked(index):
+    # numpy checks no bounds when the index arrays broadcast to nothing
+    arr = np.arange(2, dtype="u1").reshape((1, 2, 1))
+    got = fileslice(io.BytesIO(_stored(arr, "C")), index, arr.shape, arr.dtype, OFFSET, "C")
+    assert got.shape == arr[index].shape
+
+
+def test_integers_next_to_empty_index_arrays_are_still_checked():
+    arr = np.arange(2, dtype="u1").reshape((1, 2, 1))
+    with pytest.raises(IndexError):
+        fileslice(io.BytesIO(_stored(arr, "C")), (Ellipsis, [], 5), arr.shape, arr.dtype, OFFSET, "C")

@@ -7,6 +7,7 @@ contiguous byte runs a box makes in a file. Nothing here touches a file.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -215,6 +216,22 @@ def _offset_grid(axes: Sequence[Sequence[int]], strides: Sequence[int]) -> np.nd
 # ---------------------------------------------------------------- fancy
 
 
+def _broadcasts_to_nothing(items: Sequence[Any]) -> bool:
+    """Whether the index arrays among ``items`` broadcast to an empty selection."""
+    shapes = []
+    for item in items:
+        if isinstance(item, (list, tuple, np.ndarray)):
+            arr = np.asarray(item)
+            if arr.dtype == bool:
+                shapes.append((int(arr.sum()),) if arr.ndim else ())
+            elif arr.ndim:
+                shapes.append(arr.shape)
+    try:
+        return bool(shapes) and math.prod(np.broadcast_shapes(*shapes)) == 0
+    except ValueError:  # they do not broadcast: numpy says so later
+        return False
+
+
 def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any], list[Any]]:
     """Split a fancy index into a basic bounding box and an index into that box.
 
@@ -226,6 +243,8 @@ def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any
     rest: list[Any] = []
     axis = 0
     fill = _ellipsis_fill(items, len(shape))
+    # numpy checks no bounds of index arrays that broadcast to nothing
+    unchecked = _broadcasts_to_nothing(items)
     for item in items:
         if item is Ellipsis:
             # keep it in ``rest``: even standing for no axes, it separates
@@ -276,7 +295,7 @@ def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any
         if arr.dtype.kind not in "iu":
             raise IndexError("arrays used as indices must be of integer (or boolean) type")
         length = shape[axis]
-        if arr.size:
+        if arr.size and not unchecked:
             low, high = int(arr.min()), int(arr.max())
             if low < -length or high >= length:
                 bad = low if low < -length else high

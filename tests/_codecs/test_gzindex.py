@@ -107,6 +107,7 @@ def test_save_and_load_member_index(tmp_path):
 
 
 def test_save_and_load_single_stream_index(tmp_path, monkeypatch):
+    monkeypatch.delenv("NIVOX_GZIP_BACKEND", raising=False)  # indexed_gzip: the automatic choice
     pytest.importorskip("indexed_gzip")
     path = _single(tmp_path, data=DATA * 4)
     nvgzip.build_index(path)

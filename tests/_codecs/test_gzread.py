@@ -141,6 +141,7 @@ def test_member_files_decode_each_member_once_for_volumes(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("use_igz", [True, False])
 def test_backward_reads_start_from_seek_points(tmp_path, monkeypatch, use_igz):
+    monkeypatch.delenv("NIVOX_GZIP_BACKEND", raising=False)  # indexed_gzip: the automatic choice
     if use_igz:
         pytest.importorskip("indexed_gzip")
     monkeypatch.setattr(nvgzip, "USE_INDEXED_GZIP", use_igz)
