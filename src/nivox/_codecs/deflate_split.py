@@ -10,20 +10,20 @@ before it. This module splits such a stream anyway:
    code), and a short trial decode picks the first that decodes cleanly.
 2. Each part after the first is decoded without knowing the 32 KiB before it,
    in a stream of our own making: a stored block holding a made-up window
-   ``L`` (byte ``p`` of it is ``p & 0xFF``), then a fixed-Huffman block of a
-   few literals whose length puts the next bit where the part's first block
-   starts, then the part's own bits (and, for all but the last part, an empty
-   final block). libdeflate decodes that on its own thread.
+   ``LOW`` (byte ``p`` of it is ``p & 0xFF``), then a fixed-Huffman block of
+   a few literals whose length puts the next bit where the part's first
+   block starts, then the part's own bits (and, for all but the last part,
+   an empty final block). libdeflate decodes that on its own thread.
 3. A byte of a part can depend on the unknown window (copied from it, or from
-   bytes that were). Decoding the part's start again with another made-up
-   window ``X`` (every byte differs from ``L``'s) shows which: the bytes that
-   differ. Once 32 KiB in a row agree, the rest agrees too (the decoder's
-   state is then the same). A third window ``H`` holds each position's high
-   byte, so a dependent byte names the window position it came from, and is
-   set from the real window when the part before it is done.
+   bytes that were). Decoding the part's start again after a second made-up
+   window ``HIGH`` (every byte differs from ``LOW``'s, and the pair of them
+   names the position) shows which: the bytes that differ, each naming the
+   window position it came from; they are set from the real window when the
+   part before is done. Once 32 KiB in a row agree, the rest agrees too (the
+   decoder's state is then the same).
 4. The whole output is checked against the stream's CRC-32; any doubt
    (no block start found, dependence that does not fade, a wrong CRC) gives
-   None, and the caller decodes the stream in one piece as before.
+   False, and the caller decodes the stream in one piece as before.
 
 With two cores this reads a single-stream file about twice as fast as one
 libdeflate call.
