@@ -314,7 +314,7 @@ class GzipReader(io.RawIOBase):
             stop = hi
             member += 1
         threads = _threads()
-        pooled = threads > 1 and (len(decode) > 1 or (decode and copy))
+        pooled = threads > 1 and (len(decode) > 1 or bool(decode and copy))
         futures = [thread_pool(threads).submit(task) for task in decode] if pooled else []
         try:
             if not pooled:
