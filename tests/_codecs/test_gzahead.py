@@ -76,8 +76,11 @@ def test_a_read_elsewhere_drops_the_decoded_file(single):
     index = _index(single)
     assert index.stream_ahead is not None
     buffer = bytearray(1000)
-    assert nvgzip.open_read(single).readinto_at(buffer, 10) == 1000  # behind the pass
+    assert nvgzip.open_read(single).readinto_at(buffer, 10) == 1000  # the file's head: kept apart
     assert buffer == DATA[10:1010]
+    assert index.stream_ahead is not None
+    assert nvgzip.open_read(single).readinto_at(buffer, VOLUME + 10) == 1000  # behind the pass
+    assert buffer == DATA[VOLUME + 10 : VOLUME + 1010]
     assert index.stream_ahead is None
 
 

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from nivox._codecs import gzindex
+from nivox._codecs import gzindex, gzread
 from nivox._codecs import gzip as nvgzip
 from nivox._codecs.gzwrite import GzipMemberWriter
 from nivox.errors import ImageFileError
@@ -36,13 +36,15 @@ def _members(tmp_path, name="members.gz"):
 def test_readers_of_one_file_share_its_index(tmp_path):
     path = _single(tmp_path)
     first, second = nvgzip.open_read(path), nvgzip.open_read(str(path))
-    assert first.read(1000) == DATA[:1000]
+    at = 3 * gzread._HEAD  # beyond the head, which is decoded apart
+    first.seek(at)
+    assert first.read(1000) == DATA[at : at + 1000]
     index = _index(path)
     cursor = index.cursor
-    assert cursor is not None and cursor.data == 1000
-    second.seek(1000)
-    assert second.read(500) == DATA[1000:1500]
-    assert index.cursor is cursor and cursor.data == 1500  # the second reader continued the first's decoder
+    assert cursor is not None and cursor.data == at + 1000
+    second.seek(at + 1000)
+    assert second.read(500) == DATA[at + 1000 : at + 1500]
+    assert index.cursor is cursor and cursor.data == at + 1500  # the second reader continued the first's decoder
     link = tmp_path / "link.gz"
     os.symlink(path, link)
     assert _index(link) is index  # keyed by the real path

@@ -103,7 +103,35 @@ def test_reading_volumes_in_order_decompresses_once(tmp_path, inflated):
         fresh = nvgzip.open_read(path)  # each read on a new reader, as proxies without kept files do
         buffer = bytearray(min(volume, len(DATA) - start))
         assert fresh.readinto_at(buffer, start) == len(buffer) and buffer == DATA[start : start + len(buffer)]
-    assert sum(inflated) == len(DATA)
+    # the head is decoded once apart (one byte more, to know the member goes on);
+    # the first volume's decoder starts at 0 again, through the header
+    assert sum(inflated) == (gzread._HEAD + 1) + len(DATA)
+
+
+def test_reads_at_the_start_of_a_stream_share_one_decoded_head(tmp_path, monkeypatch):
+    path = tmp_path / "single.nii.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    started = []
+    real = backends.inflater
+    monkeypatch.setattr(backends, "inflater", lambda copyable=False: started.append(1) or real(copyable))
+    # what loading an image reads: a sniff, the header, the extension flag; then another load
+    for position, count in [(0, 1024), (0, 348), (348, 4), (0, 1024), (100, gzread._HEAD - 100)]:
+        buffer = bytearray(count)
+        assert nvgzip.open_read(path).readinto_at(buffer, position) == count
+        assert buffer == DATA[position : position + count]
+    assert len(started) == 1
+    buffer = bytearray(10)  # past the head: a streaming decoder
+    assert nvgzip.open_read(path).readinto_at(buffer, gzread._HEAD - 5) == 10
+    assert buffer == DATA[gzread._HEAD - 5 : gzread._HEAD + 5] and len(started) == 2
+
+
+def test_a_member_shorter_than_the_head_still_has_its_crc_checked(tmp_path):
+    path = tmp_path / "small.nii.gz"
+    blob = bytearray(gzip.compress(DATA[:2000], 6))
+    blob[-8] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with pytest.raises(CorruptStreamError, match="CRC"):
+        nvgzip.open_read(path).read(352)
 
 
 def test_member_files_decode_each_member_once_for_volumes(tmp_path, monkeypatch):

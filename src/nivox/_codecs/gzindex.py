@@ -102,6 +102,7 @@ class GzipIndex:
         self.ahead: dict[int, Any] = {}  # members being decoded ahead: futures
         self.stream_ahead: Any = None  # a single-stream file decoded whole for a front-to-back pass
         self.stream_ahead_failed = False
+        self.head: bytes | None = None  # the first bytes of data, decoded once (b"": not available)
         self.last_end = -1  # where the latest read ended
         self.streak = 0  # reads in a row that began where the one before ended
         # in-process seek points inside members: copies of a decoder's state, by data offset
@@ -121,7 +122,7 @@ class GzipIndex:
         if self.cursor is not None:
             held += _CURSOR_BYTES
         held += self.igz_points * _WINDOW + len(self.igz_blob or b"")
-        held += _SNAPSHOT_BYTES * len(self.snapshots)
+        held += _SNAPSHOT_BYTES * len(self.snapshots) + len(self.head or b"")
         if self.stream_ahead is not None:
             held += self.stream_ahead.nbytes()
         return held

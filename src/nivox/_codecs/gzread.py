@@ -19,7 +19,9 @@ position (``readinto_at``), through the file's shared :class:`~.gzindex.GzipInde
   libdeflate called on the caller's memory (:mod:`.libdeflate`), in parts
   on several threads for big files (:mod:`.deflate_split`);
 - reads that continue where the previous one ended read ahead
-  (:mod:`.gzahead`).
+  (:mod:`.gzahead`);
+- reads within the first 8 KiB of a stream (sniffing, headers) come from
+  its head, decoded once and kept with the index.
 
 Every member decompressed from its start has its CRC checked; the size in
 its trailer is not trusted (files over 4 GiB wrap it, some writers get it
@@ -47,6 +49,8 @@ from .gzindex import CACHE, GzipIndex, file_key
 __all__ = ["GzipReader", "decode_member", "decode_member_into", "thread_pool"]
 
 _PARTIAL_WHOLE_MAX = 16 << 20  # bigger members read in part are streamed, not decoded whole
+_HEAD = 8 << 10  # the start of a stream's data, decoded once per file: every load reads its header there
+_HEAD_INPUT = 32 << 10  # compressed bytes read for it
 
 
 def _run(tasks: list[Callable[[], None]], threads: int) -> None:
@@ -267,7 +271,7 @@ class GzipReader(io.RawIOBase):
             with index.lock:
                 index.streak = index.streak + 1 if position == index.last_end else 0
                 streak = index.streak
-            done = 0
+            done = self._read_head(index, view, position, pread)
             while done < len(view):
                 at = position + done
                 if index.total is not None and at >= index.total:
@@ -287,6 +291,42 @@ class GzipReader(io.RawIOBase):
         finally:
             if mine:
                 os.close(fd)
+
+    def _read_head(self, index: GzipIndex, view: memoryview, at: int, pread: Pread) -> int:
+        """Serve a read that lies within the file's decoded head; 0 when it does not.
+
+        Loading an image reads the start of its file two or three times
+        (sniffing the format, the header, the extension flag). Decoding that
+        start once and keeping it with the file's index spares starting a
+        decoder for each of those reads, and for every later load.
+        """
+        end = at + len(view)
+        if end > _HEAD or index.member_at(at) is not None:
+            return 0
+        with index.lock:
+            if index.head is None:
+                index.head = self._decode_head(pread)
+            head = index.head
+        if end > len(head):
+            return 0
+        view[:] = head[at:end]
+        return len(view)
+
+    def _decode_head(self, pread: Pread) -> bytes:
+        """The first ``_HEAD`` bytes of data when the first member holds more; b"" otherwise.
+
+        A shorter member is left to the streaming decoder, which checks its
+        CRC at its end; so is anything that fails here, to be reported there.
+        """
+        blob = pread(0, _HEAD_INPUT)
+        try:
+            header = parse_header(blob, self.name)
+            if header is None:
+                return b""
+            out = backends.inflater().decompress(memoryview(blob)[header.length :], _HEAD + 1)
+        except Exception:
+            return b""
+        return out[:_HEAD] if len(out) > _HEAD else b""
 
     def _read_members(self, index: GzipIndex, view: memoryview, at: int, first: int, pread: Pread, streak: int) -> int:
         end = at + len(view)
