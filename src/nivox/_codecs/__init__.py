@@ -19,6 +19,7 @@ produced the failure (:class:`StreamGuard` does the translation).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from dataclasses import dataclass
@@ -131,14 +132,22 @@ def for_path(path: str | os.PathLike[str], extra: dict[str, str] | None = None) 
     it is how image formats declare compressed extensions of their own.
     """
     lowered = os.fsdecode(path).lower()
-    table: dict[str, str] = {ext: codec.name for ext, codec in _BY_EXT.items()}
-    if extra:
-        table.update((ext.lower(), name) for ext, name in extra.items())
-    # the longest suffix wins, so '.nii.gz'-style entries could refine '.gz'
-    for ext in sorted(table, key=len, reverse=True):
+    for ext, name in _suffixes(tuple(extra.items()) if extra else ()):
         if lowered.endswith(ext):
-            return by_name(table[ext])
+            return by_name(name)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _suffixes(extra: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """(suffix, codec name) pairs, longest suffix first: '.nii.gz'-style entries could refine '.gz'.
+
+    Every read of a proxy asks for its file's codec; the table is built
+    once per set of extra suffixes.
+    """
+    table = {ext: codec.name for ext, codec in _BY_EXT.items()}
+    table.update((ext.lower(), name) for ext, name in extra)
+    return tuple(sorted(table.items(), key=lambda item: len(item[0]), reverse=True))
 
 
 def sniff(prefix: bytes) -> Codec | None:

@@ -89,6 +89,7 @@ class GzipIndex:
         self.lock = threading.RLock()
         self.points: list[tuple[int, int]] = [(0, 0)]
         self.sized = 0
+        self.member_starts = [0]  # uncompressed offsets of points[: sized + 1], for member_at
         self.complete = False
         self.scanned = False
         self.total: int | None = None
@@ -133,6 +134,7 @@ class GzipIndex:
             extra = [p for p in self.points if p[0] > points[-1][0]]
             self.points = points + extra
             self.sized = len(points) - 1
+            self.member_starts = [u for _, u in points]
             self.complete = complete
             if complete:
                 self.total = points[-1][1]
@@ -155,8 +157,7 @@ class GzipIndex:
         """Number of the sized member holding uncompressed offset ``data``, or None."""
         if not self.sized or data >= self.points[self.sized][1]:
             return None
-        offsets = [u for _, u in self.points[: self.sized + 1]]
-        return bisect.bisect_right(offsets, data) - 1
+        return bisect.bisect_right(self.member_starts, data) - 1
 
     def close(self) -> None:
         """Drop the decoder, the indexed_gzip reader and the kept members."""
@@ -333,6 +334,7 @@ def import_index(key: Key, blob: bytes, source: str = "<index>") -> GzipIndex:
     index = GzipIndex(key)
     index.points = points or [(0, 0)]
     index.sized = int(meta["sized"])
+    index.member_starts = [u for _, u in index.points[: index.sized + 1]]
     index.complete = bool(meta["complete"])
     index.scanned = bool(meta["scanned"])
     index.total = meta["total"]

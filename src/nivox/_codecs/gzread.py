@@ -495,7 +495,8 @@ class GzipReader(io.RawIOBase):
                 if not got:
                     break
                 done += got
-            record_igz_points(index)
+            if at + done > index.igz_extent:  # only a read past the last seek point adds points
+                record_igz_points(index)
             return done
         except (igz.ZranError, getattr(igz, "CrcError", igz.ZranError), OSError, EOFError, ValueError) as err:
             index.igz = None
