@@ -479,3 +479,68 @@ def test_conversion_of_separate_arrays_on_several_threads(monkeypatch):
     arrayproxy._scale_into(np.asfortranarray(values), out, np.float64(2), np.float64(1),
                            np.dtype("f8"), np.dtype("f8"))
     assert np.array_equal(out, values * 2.0 + 1)
+
+
+# ---------------------------------------------------------------- uncompressed files on several threads
+
+
+@pytest.fixture
+def parallel_plain_reads(monkeypatch):
+    """Make small files take the several-thread path, in uneven chunks; count its uses."""
+    from nivox import arrayproxy
+
+    monkeypatch.setattr(arrayproxy, "_PARALLEL_MIN", 4096)
+    monkeypatch.setattr(arrayproxy, "_FILE_CHUNK", 5000)  # not a multiple of any itemsize but 1 and 8
+    monkeypatch.setattr(arrayproxy, "cpu_threads", lambda: 3)
+    calls = []
+    real = arrayproxy._read_plain_file
+    monkeypatch.setattr(arrayproxy, "_read_plain_file", lambda *a, **k: calls.append(k or a[5:]) or real(*a, **k))
+    return calls
+
+
+@pytest.mark.parametrize("raw_dtype", ["<i2", ">i2", "<f4", ">f8", "u1"])
+@pytest.mark.parametrize("scaling", [(None, None), (0.5, -3.0), (2.0, None)])
+def test_uncompressed_full_reads_on_several_threads_match(tmp_path, parallel_plain_reads, raw_dtype, scaling):
+    rng = np.random.default_rng(1)
+    values = (rng.random((37, 41, 23)) * 100).astype(raw_dtype)
+    path = _write(tmp_path / "big.img", values, offset=352)
+    slope, inter = scaling
+    proxy = ArrayProxy(path, Header(values.shape, raw_dtype, 352, slope, inter), mmap=False)
+    mapped = ArrayProxy(path, Header(values.shape, raw_dtype, 352, slope, inter), mmap=True)
+    for dtype in (None, np.float32, np.float64):
+        got, expected = np.asarray(proxy, dtype=dtype), np.asarray(mapped, dtype=dtype)
+        assert got.dtype == expected.dtype and got.flags.f_contiguous
+        assert np.array_equal(got, expected)
+    assert np.array_equal(proxy.get_unscaled(), values)
+    assert len(parallel_plain_reads) == 4  # three reads with dtype, and the unscaled one
+
+
+def test_uncompressed_parallel_read_leaves_kept_handles_and_short_files_to_the_one_thread_path(
+    tmp_path, parallel_plain_reads, int16_data
+):
+    values = np.tile(int16_data, (4, 4, 4))
+    path = _write(tmp_path / "big.img", values)
+    kept = ArrayProxy(path, (values.shape, "<i2", OFFSET), mmap=False, keep_file_open=True)
+    assert np.array_equal(np.asarray(kept, dtype=np.float32), values)
+    assert parallel_plain_reads == []
+    proxy = ArrayProxy(path, (values.shape, "<i2", OFFSET), mmap=False)
+    path.write_bytes(path.read_bytes()[:-100])  # cut after the proxy was made
+    with pytest.raises(TruncatedDataError, match=r"big\.img.*expected"):
+        np.asarray(proxy, dtype=np.float32)
+    with pytest.raises(TruncatedDataError, match=r"big\.img.*expected"):
+        np.asarray(proxy)
+
+
+def test_a_file_cut_while_read_is_truncated_data_error(tmp_path):
+    from nivox import arrayproxy
+
+    path = tmp_path / "cut.img"
+    path.write_bytes(b"\1" * 1000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        array = np.zeros(500, np.int16)  # 1000 bytes from byte 100: 100 too many
+        with pytest.raises(TruncatedDataError, match=r"cut\.img: the file ended at byte 1000"):
+            arrayproxy._pread_into(fd, array, 100, path)
+        assert (array.view(np.uint8)[:900] == 1).all()
+    finally:
+        os.close(fd)

@@ -9,6 +9,10 @@ The read path is built to touch memory as little as possible:
 
 - uncompressed files with ``mmap`` enabled are memory-mapped; unscaled data
   comes back as a map of the file, scaled data is computed from the map;
+- a full read of a big uncompressed file named by path (``mmap=False``)
+  runs on all cores: each thread reads chunks straight into their place in
+  the result, or, when the result is converted, into a small buffer of its
+  own that it converts into place, so reading and converting overlap;
 - otherwise a full read goes with ``readinto`` straight into the result; when
   the result is scaled into a wider type, the raw bytes are read into the
   tail of the result's own memory and converted front to back, so no second
@@ -53,6 +57,8 @@ KEEP_FILE_OPEN_DEFAULT: bool = False
 _SCALE_CHUNK = 1 << 14
 # bytes of output below which converting on one thread is as fast
 _PARALLEL_MIN = 4 << 20
+# raw bytes each thread reads at a time when it converts as it reads
+_FILE_CHUNK = 1 << 20
 
 
 @runtime_checkable
@@ -156,9 +162,16 @@ def _scale_into(
 ) -> None:
     """``out[...] = raw * slope + inter`` computed in ``compute``, in chunks, on several threads.
 
+    ``raw`` may share memory with the tail of ``out`` (see module docstring).
+    """
+    _convert_in_parallel(raw, out, _converter(slope, inter, compute, product))
+
+
+def _converter(slope: Any, inter: Any, compute: np.dtype, product: np.dtype) -> Any:
+    """``convert(src, dst)``: ``dst[...] = src * slope + inter``, in chunks through a small buffer.
+
     The product is formed in ``product`` (the dtype of ``slope``), the sum in
-    ``compute`` (the dtype of ``inter``), then cast into ``out``. ``raw`` may share
-    memory with the tail of ``out`` (see module docstring).
+    ``compute`` (the dtype of ``inter``), then cast into ``dst``.
     """
     scale = None if np.all(slope == 1) else slope
     shift = None if np.all(inter == 0) else inter
@@ -184,7 +197,7 @@ def _scale_into(
                 if shift is not None:
                     np.add(part, shift, out=target)
 
-    _convert_in_parallel(raw, out, convert)
+    return convert
 
 
 def _cast_into(raw: np.ndarray, out: np.ndarray) -> None:
@@ -234,6 +247,60 @@ def _convert_in_parallel(raw: np.ndarray, out: np.ndarray, convert: Any) -> None
             threads,
         )
         start = stop
+
+
+def _read_plain_file(
+    path: Any, offset: int, raw_dtype: np.dtype, out: np.ndarray, order: str, convert: Any = None
+) -> bool:
+    """Read the raw array at ``offset`` of the uncompressed file ``path`` into ``out`` on several threads.
+
+    Each thread reads a chunk at a time, straight into its place in ``out``,
+    or, with ``convert(raw, dst)``, into a small buffer of its own that it
+    converts into its place, so reading and converting overlap and the
+    conversion reads cache-warm memory. False (nothing read) when this does
+    not pay, or when the file is too short: the caller's one-thread path
+    then reads it, or reports what is missing.
+    """
+    threads = cpu_threads()
+    if threads < 2 or out.nbytes < _PARALLEL_MIN or not hasattr(os, "preadv"):
+        return False
+    target = out.reshape(-1, order=order)
+    itemsize = raw_dtype.itemsize
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        if os.fstat(fd).st_size < offset + target.size * itemsize:
+            return False
+        step = max(1, _FILE_CHUNK // itemsize)
+
+        def run(first: int) -> None:
+            buffer = None if convert is None else np.empty(step, raw_dtype)
+            for lo in range(first * step, target.size, threads * step):
+                hi = min(lo + step, target.size)
+                if buffer is None:
+                    _pread_into(fd, target[lo:hi], offset + lo * itemsize, path)
+                else:
+                    raw = buffer[: hi - lo]
+                    _pread_into(fd, raw, offset + lo * itemsize, path)
+                    convert(raw, target[lo:hi])
+
+        run_parallel([functools.partial(run, first) for first in range(threads)], threads)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _pread_into(fd: int, array: np.ndarray, position: int, path: Any) -> None:
+    """Fill ``array`` with the file's bytes from ``position``; a short file is TruncatedDataError."""
+    view = memoryview(array).cast("B")
+    done = 0
+    while done < len(view):
+        got = os.preadv(fd, [view[done:]], position + done)
+        if got <= 0:
+            raise TruncatedDataError(
+                f"{os.fsdecode(path)}: the file ended at byte {position + done} while its data were read "
+                "(was it changed meanwhile?)"
+            )
+        done += got
 
 
 class _SharedHandle:
@@ -434,6 +501,10 @@ class ArrayProxy:
                 return whole
             part = whole[slicer]
         else:
+            if slicer is None and self._plain_path() and self._nbytes() >= _PARALLEL_MIN:
+                out = np.empty(self._shape, self._dtype, order=self.order)
+                if _read_plain_file(self.file_like, self._offset, self._dtype, out, self.order):
+                    return out
             with self._fileobj() as (fileobj, lock):
                 if slicer is None:
                     return read_array(fileobj, self._shape, self._dtype, self._offset, self.order, lock=lock)
@@ -479,14 +550,23 @@ class ArrayProxy:
         else:
             compute, product, slope, inter = _scaling(self._dtype, self._slope, self._inter, want)
             want = compute if want is None else want
+        convert = _converter(slope, inter, compute, product)
         if slicer is None and self._mmap_mode() is None:
             out = np.empty(self._shape, want, order=self.order)
+            if self._plain_path() and _read_plain_file(
+                self.file_like, self._offset, self._dtype, out, self.order, convert
+            ):
+                return out
             raw = self._read_into_tail(out)
         else:
             raw = self._read(slicer)
             out = np.empty_like(raw, dtype=want, subok=False)
-        _scale_into(raw, out, slope, inter, compute, product)
+        _convert_in_parallel(raw, out, convert)
         return out
+
+    def _plain_path(self) -> bool:
+        """Whether the data lie in an uncompressed file named by path, readable without a shared handle."""
+        return isinstance(self.file_like, (str, os.PathLike)) and not self.is_compressed and not self._keep_file_open
 
     def get_unscaled(self) -> np.ndarray:
         """All the data as stored in the file, without scaling."""
