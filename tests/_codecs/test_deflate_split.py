@@ -127,6 +127,28 @@ def test_found_block_start_decodes_like_the_stream():
     assert data.startswith(first) and len(first) > len(data) // 4
 
 
+def _could_start_dynamic_block(region: bytes, bit: int) -> bool:
+    """The header test of ``_candidates``, one bit offset at a time, read bit by bit."""
+
+    def field(at: int, width: int) -> int:
+        return sum(((region[(bit + at + k) // 8] >> ((bit + at + k) % 8)) & 1) << k for k in range(width))
+
+    if field(0, 3) != 0b100 or field(3, 5) > 29 or field(8, 5) > 29:
+        return False
+    lengths = [field(17 + 3 * m, 3) for m in range(field(13, 4) + 4)]
+    return sum(1 << (7 - length) for length in lengths if length) == 128
+
+
+def test_block_header_candidates_match_a_bit_by_bit_reading():
+    rng = np.random.default_rng(7)
+    stream = _raw_deflate(_noisy_volume(1 << 20), 1)
+    for region in [stream[1000:1600], rng.integers(0, 256, 600, dtype=np.uint8).tobytes(), bytes(600), b"\x04" * 600]:
+        got = deflate_split._candidates(np.frombuffer(region, dtype=np.uint8)).tolist()
+        # every offset whose header (up to 74 bits) lies in the region; _candidates reads 12 bytes past
+        expected = [bit for bit in range((len(region) - 12) * 8) if _could_start_dynamic_block(region, bit)]
+        assert got == expected
+
+
 @pytest.mark.parametrize("shift", range(8))
 def test_window_prefix_ends_at_the_asked_bit(shift):
     window = deflate_split._LOW

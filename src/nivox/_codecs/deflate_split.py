@@ -164,6 +164,19 @@ def _patch_end(body: np.ndarray, end_bit: int) -> int:
 # ---------------------------------------------------------------- finding a block start
 
 
+def _kraft_table() -> np.ndarray:
+    """For 12 bits holding four 3-bit code lengths: their share of a complete code, in 1/128."""
+    bits = np.arange(1 << 12)
+    share = np.zeros(1 << 12, dtype=np.int32)
+    for field in range(4):
+        length = (bits >> (3 * field)) & 7
+        share += np.where(length > 0, 1 << (7 - length), 0)
+    return share
+
+
+_KRAFT = _kraft_table()
+
+
 def _candidates(region: np.ndarray) -> np.ndarray:
     """Bit offsets in ``region`` where a non-final dynamic block header could start.
 
@@ -189,14 +202,14 @@ def _candidates(region: np.ndarray) -> np.ndarray:
             continue
         near, far = bits[at], words[at + 4] >> np.uint64(shift)  # far: 32 bits further on
         ncodes = ((near >> np.uint64(13)) & np.uint64(15)) + np.uint64(4)
-        kraft = np.zeros(len(at), dtype=np.uint64)
-        for m in range(19):
-            bit = 17 + 3 * m
-            source, offset = (near, bit) if bit + 3 <= 57 else (far, bit - 32)
-            length = (source >> np.uint64(offset)) & np.uint64(7)
-            used = (length > np.uint64(0)) & (np.uint64(m) < ncodes)
-            kraft += np.where(used, np.uint64(1) << (np.uint64(7) - length), np.uint64(0))
-        found.append(at[kraft == np.uint64(128)] * 8 + shift)
+        # the 19 code lengths, 3 bits each from bit 17 (the first 13 from near, the rest from
+        # far, as near holds only 57 bits for sure), the unused ones (from ncodes on) zeroed
+        lengths = ((near >> np.uint64(17)) & np.uint64((1 << 39) - 1)) | (
+            ((far >> np.uint64(56 - 32)) & np.uint64((1 << 18) - 1)) << np.uint64(39)
+        )
+        lengths &= (np.uint64(1) << (np.uint64(3) * ncodes)) - np.uint64(1)
+        kraft = sum(_KRAFT[(lengths >> np.uint64(at_bit)) & np.uint64(0xFFF)] for at_bit in range(0, 57, 12))
+        found.append(at[kraft == 128] * 8 + shift)
     return np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
 
