@@ -15,7 +15,14 @@ import pytest
 import nivox.arrayproxy as arrayproxy_module
 from nivox._codecs import backends
 from nivox._codecs import gzip as nvgzip
-from nivox.arrayproxy import ArrayLike, ArrayProxy, get_obj_dtype, is_proxy, reshape_dataobj, scaled_dtype
+from nivox.arrayproxy import (
+    ArrayLike,
+    ArrayProxy,
+    get_obj_dtype,
+    is_proxy,
+    reshape_dataobj,
+    scaled_dtype,
+)
 from nivox.errors import CorruptStreamError, ImageFileNotFoundError, TruncatedDataError
 from nivox.openers import Opener
 
@@ -430,8 +437,8 @@ def test_real_files_agree_with_nibabel(corpus):
 
 
 def test_out_of_memory_is_a_nivox_error_naming_the_file(tmp_path, monkeypatch):
-    from nivox.errors import ImageDataError
     import nivox
+    from nivox.errors import ImageDataError
 
     path = tmp_path / "oom.nii"
     img = nivox.Nifti1Image(np.arange(24, dtype=np.int16).reshape(2, 3, 4), np.eye(4))
@@ -446,55 +453,21 @@ def test_out_of_memory_is_a_nivox_error_naming_the_file(tmp_path, monkeypatch):
         np.asarray(proxy, dtype=np.float32)
 
 
-@pytest.mark.parametrize(
-    "raw_dtype, out_dtype",
-    [("i2", "f4"), ("i2", "f8"), ("f4", "f8"), ("u1", "f8"), ("f4", "f4"), ("i4", "f4")],
-)
-@pytest.mark.parametrize("scaled", [False, True])
-def test_conversion_in_place_on_several_threads(monkeypatch, raw_dtype, out_dtype, scaled):
-    # raw data in the tail of the output's memory, converted in rounds of parallel parts
-    from nivox import arrayproxy
-
-    monkeypatch.setattr(arrayproxy, "_PARALLEL_MIN", 4096)
-    monkeypatch.setattr(arrayproxy, "cpu_threads", lambda: 3)
-    rng = np.random.default_rng(0)
-    values = rng.integers(0, 100, (37, 41, 23)).astype(raw_dtype)
-    out = np.empty(values.shape, out_dtype)
-    memory = out.reshape(-1).view(np.uint8)
-    raw = memory[memory.size - values.nbytes :].view(raw_dtype).reshape(values.shape)
-    raw[...] = values
-    slope, inter = (np.float64(0.5), np.float64(-3)) if scaled else (np.float64(1), np.float64(0))
-    arrayproxy._scale_into(raw, out, slope.astype(out_dtype), inter.astype(out_dtype),
-                           np.dtype(out_dtype), np.dtype(out_dtype))
-    expected = values.astype(out_dtype) * np.array(slope, out_dtype) + np.array(inter, out_dtype)
-    assert np.array_equal(out, expected)
-
-
-def test_conversion_of_separate_arrays_on_several_threads(monkeypatch):
-    from nivox import arrayproxy
-
-    monkeypatch.setattr(arrayproxy, "_PARALLEL_MIN", 4096)
-    values = np.arange(200_000, dtype=np.int16).reshape(400, 500)
-    out = np.empty(values.shape, np.float64, order="F")
-    arrayproxy._scale_into(np.asfortranarray(values), out, np.float64(2), np.float64(1),
-                           np.dtype("f8"), np.dtype("f8"))
-    assert np.array_equal(out, values * 2.0 + 1)
-
-
 # ---------------------------------------------------------------- uncompressed files on several threads
 
 
 @pytest.fixture
 def parallel_plain_reads(monkeypatch):
     """Make small files take the several-thread path, in uneven chunks; count its uses."""
-    from nivox import arrayproxy
+    from nivox import _scaling, arrayproxy, fileslice
 
-    monkeypatch.setattr(arrayproxy, "_PARALLEL_MIN", 4096)
-    monkeypatch.setattr(arrayproxy, "_FILE_CHUNK", 5000)  # not a multiple of any itemsize but 1 and 8
-    monkeypatch.setattr(arrayproxy, "cpu_threads", lambda: 3)
+    for module in (arrayproxy, fileslice, _scaling):
+        monkeypatch.setattr(module, "PARALLEL_MIN", 4096)
+    monkeypatch.setattr(fileslice, "_FILE_CHUNK", 5000)  # not a multiple of any itemsize but 1 and 8
+    monkeypatch.setattr(fileslice, "cpu_threads", lambda: 3)
     calls = []
-    real = arrayproxy._read_plain_file
-    monkeypatch.setattr(arrayproxy, "_read_plain_file", lambda *a, **k: calls.append(k or a[5:]) or real(*a, **k))
+    real = fileslice.read_file_threaded
+    monkeypatch.setattr(arrayproxy, "read_file_threaded", lambda *a, **k: calls.append(k or a[5:]) or real(*a, **k))
     return calls
 
 
@@ -529,18 +502,3 @@ def test_uncompressed_parallel_read_leaves_kept_handles_and_short_files_to_the_o
         np.asarray(proxy, dtype=np.float32)
     with pytest.raises(TruncatedDataError, match=r"big\.img.*expected"):
         np.asarray(proxy)
-
-
-def test_a_file_cut_while_read_is_truncated_data_error(tmp_path):
-    from nivox import arrayproxy
-
-    path = tmp_path / "cut.img"
-    path.write_bytes(b"\1" * 1000)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        array = np.zeros(500, np.int16)  # 1000 bytes from byte 100: 100 too many
-        with pytest.raises(TruncatedDataError, match=r"cut\.img: the file ended at byte 1000"):
-            arrayproxy._pread_into(fd, array, 100, path)
-        assert (array.view(np.uint8)[:900] == 1).all()
-    finally:
-        os.close(fd)

@@ -1,6 +1,7 @@
 """fileslice: numpy's indexing semantics, reading only the bytes an index needs."""
 
 import io
+import os
 import threading
 
 import numpy as np
@@ -435,3 +436,16 @@ def test_integers_next_to_empty_index_arrays_are_still_checked():
     arr = np.arange(2, dtype="u1").reshape((1, 2, 1))
     with pytest.raises(IndexError):
         fileslice(io.BytesIO(_stored(arr, "C")), (Ellipsis, [], 5), arr.shape, arr.dtype, OFFSET, "C")
+
+
+def test_a_file_cut_while_read_is_truncated_data_error(tmp_path):
+    path = tmp_path / "cut.img"
+    path.write_bytes(b"\1" * 1000)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        array = np.zeros(500, np.int16)  # 1000 bytes from byte 100: 100 too many
+        with pytest.raises(TruncatedDataError, match=r"cut\.img: the file ended at byte 1000"):
+            fs_module.pread_into(fd, array, 100, path)
+        assert (array.view(np.uint8)[:900] == 1).all()
+    finally:
+        os.close(fd)

@@ -19,12 +19,12 @@ The read path is built to touch memory as little as possible:
   full-size buffer exists;
 - scaling runs in chunks through a small buffer in the dtype nibabel would
   compute in, then casts into the requested dtype, so asking for float32
-  never builds a float64 array of the whole image yet gives the same values.
+  never builds a float64 array of the whole image yet gives the same values
+  (:mod:`nivox._scaling`).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import threading
@@ -34,9 +34,16 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ._threads import cpu_threads, run_parallel
+from ._scaling import (
+    PARALLEL_MIN,
+    convert_in_parallel,
+    converter,
+    is_identity,
+    scaled_dtype,
+    scaling,
+)
 from .errors import ImageDataError, ImageFileNotFoundError, TruncatedDataError
-from .fileslice import _byte_view, fileslice, read_array
+from .fileslice import _byte_view, fileslice, read_array, read_file_threaded
 from .openers import ImageOpener
 
 __all__ = [
@@ -53,12 +60,6 @@ __all__ = [
 #: when each proxy is created, so assigning it changes proxies made afterwards
 KEEP_FILE_OPEN_DEFAULT: bool = False
 
-# elements converted per chunk when scaling
-_SCALE_CHUNK = 1 << 14
-# bytes of output below which converting on one thread is as fast
-_PARALLEL_MIN = 4 << 20
-# raw bytes each thread reads at a time when it converts as it reads
-_FILE_CHUNK = 1 << 20
 
 
 @runtime_checkable
@@ -74,233 +75,6 @@ class ArrayLike(Protocol):
     def __array__(self, dtype: Any = None, /) -> np.ndarray: ...
 
     def __getitem__(self, key: Any, /) -> Any: ...
-
-
-def _is_identity(slope: Any, inter: Any) -> bool:
-    if isinstance(slope, (int, float, np.number)) and isinstance(inter, (int, float, np.number)):
-        return bool(slope == 1 and inter == 0)  # the usual case, without array overhead
-    return bool(np.all(np.asarray(slope) == 1) and np.all(np.asarray(inter) == 0))
-
-
-_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _as_term(value: Any) -> np.ndarray:
-    term = np.asarray(value)
-    return term.astype(np.float64) if term.dtype.hasobject else term  # huge Python ints
-
-
-def _fits(term: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether ``term``'s values survive conversion to ``dtype`` (same or wider kind)."""
-    if dtype.kind in "fc" and term.dtype.kind in "biuf" + ("c" if dtype.kind == "c" else ""):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return bool(np.all(np.isfinite(term.astype(dtype))))
-    if dtype.kind in "iu" and term.dtype.kind in "biu":
-        info = np.iinfo(dtype)
-        return bool(np.all((term >= info.min) & (term <= info.max)))
-    return False
-
-
-def _scaling(
-    raw: np.dtype, slope: Any, inter: Any, want: np.dtype | None = None
-) -> tuple[np.dtype, np.dtype, Any, Any]:
-    """(result dtype, product dtype, slope, inter) for scaling data of dtype ``raw``.
-
-    nibabel's rules, as observed from outside: the intercept takes the
-    slope's type when its value fits. Integer data is converted to the
-    slope's float type (float64 when the slope is not a float), promoted with
-    the data type and widened until the scaled integer range is finite.
-    Float data is multiplied in the promotion of data and slope (skipped for
-    a slope of 1), then the intercept (when not 0) widens the result. A
-    requested output dtype that slope or intercept casts to safely is adopted
-    by them first, so asking for float64 computes in float64. Python floats
-    count as float64; numpy scalars keep their type.
-    """
-    s, i = _as_term(slope), _as_term(inter)
-    if want is not None:
-        s = s.astype(want) if np.can_cast(s.dtype, want) else s
-        i = i.astype(want) if np.can_cast(i.dtype, want) else i
-    if np.can_cast(i.dtype, s.dtype) or (raw.kind in "biu" and _fits(i, s.dtype)):
-        i = i.astype(s.dtype)
-    if raw.kind in "biu":
-        product = np.result_type(raw, s.dtype) if s.dtype.kind in "fc" else np.dtype(np.float64)
-        if product.kind in "biu":
-            product = np.dtype(np.float64)
-        product = np.result_type(product, i.dtype)
-        if product in _FLOATS[:-1] and raw.kind != "b":
-            info = np.iinfo(raw)
-            with np.errstate(over="ignore", invalid="ignore"):
-                ends = np.array([info.min, info.max], np.float64) * s.astype(np.float64) + i.astype(np.float64)
-            top = float(np.max(np.abs(ends)))
-            product = next(f for f in _FLOATS if f.itemsize >= product.itemsize and (top <= np.finfo(f).max or f == _FLOATS[-1]))
-        compute = product
-    else:
-        product = raw.newbyteorder("=")
-        if not np.all(s == 1):
-            product = np.result_type(product, s.dtype)
-        compute = np.result_type(product, i.dtype) if np.any(i != 0) else product
-    compute, product = compute.newbyteorder("="), product.newbyteorder("=")
-    with np.errstate(over="ignore", invalid="ignore"):
-        return compute, product, s.astype(product), i.astype(compute)
-
-
-def scaled_dtype(raw: Any, slope: Any, inter: Any) -> np.dtype:
-    """The dtype ``np.asarray(proxy)`` has for data of dtype ``raw`` scaled by ``slope``, ``inter``.
-
-    ``raw`` itself for identity scaling, else as nibabel computes it (see
-    :func:`_scaling`): an int16 image with Python float scaling gives
-    float64, with ``np.float32`` scaling float32.
-    """
-    raw = np.dtype(raw)
-    if _is_identity(slope, inter):
-        return raw
-    return _scaling(raw, slope, inter)[0]
-
-
-def _scale_into(
-    raw: np.ndarray, out: np.ndarray, slope: Any, inter: Any, compute: np.dtype, product: np.dtype
-) -> None:
-    """``out[...] = raw * slope + inter`` computed in ``compute``, in chunks, on several threads.
-
-    ``raw`` may share memory with the tail of ``out`` (see module docstring).
-    """
-    _convert_in_parallel(raw, out, _converter(slope, inter, compute, product))
-
-
-def _converter(slope: Any, inter: Any, compute: np.dtype, product: np.dtype) -> Any:
-    """``convert(src, dst)``: ``dst[...] = src * slope + inter``, in chunks through a small buffer.
-
-    The product is formed in ``product`` (the dtype of ``slope``), the sum in
-    ``compute`` (the dtype of ``inter``), then cast into ``dst``.
-    """
-    scale = None if np.all(slope == 1) else slope
-    shift = None if np.all(inter == 0) else inter
-
-    def convert(src: np.ndarray, dst: np.ndarray) -> None:
-        if scale is None and shift is None:
-            _cast_into(src, dst)
-            return
-        iterator = np.nditer(
-            [src, dst],
-            flags=["external_loop", "buffered", "zerosize_ok"],
-            op_flags=[["readonly"], ["writeonly"]],
-            op_dtypes=[compute, compute],
-            casting="unsafe",
-            order="K",
-            buffersize=_SCALE_CHUNK,
-        )
-        with iterator:
-            for part, target in iterator:
-                if scale is not None:
-                    np.multiply(part, scale, out=target, dtype=product, casting="same_kind")
-                    part = target
-                if shift is not None:
-                    np.add(part, shift, out=target)
-
-    return convert
-
-
-def _cast_into(raw: np.ndarray, out: np.ndarray) -> None:
-    """``out[...] = raw`` with an unsafe cast, also when ``raw`` is the tail of ``out``."""
-    if not np.may_share_memory(raw, out):
-        np.copyto(out, raw, casting="unsafe")
-        return
-    # numpy would copy all of ``raw`` first; chunk by chunk it copies only a chunk
-    source, target = raw.reshape(-1, order="A"), out.reshape(-1, order="A")
-    for start in range(0, target.size, _SCALE_CHUNK):
-        stop = start + _SCALE_CHUNK
-        np.copyto(target[start:stop], source[start:stop], casting="unsafe")
-
-
-def _convert_in_parallel(raw: np.ndarray, out: np.ndarray, convert: Any) -> None:
-    """``convert(raw_part, out_part)`` over the whole arrays, on several threads when they are big.
-
-    When ``raw`` is the tail of ``out``'s memory, a part may run only once
-    writing it cannot reach raw bytes not yet read: the parts go in rounds,
-    each round covering what lies wholly before the unread raw bytes (half
-    of what is left, for a conversion to twice the itemsize); the last
-    small rest runs front to back, chunk by chunk, on this thread.
-    """
-    threads = cpu_threads()
-    order = "C" if raw.flags.c_contiguous and out.flags.c_contiguous else "F"
-    flat = raw.flags.f_contiguous and out.flags.f_contiguous if order == "F" else True
-    if threads < 2 or out.nbytes < _PARALLEL_MIN or not flat:
-        convert(raw, out)
-        return
-    source, target = raw.reshape(-1, order=order), out.reshape(-1, order=order)
-    start, size = 0, target.size
-    shared = np.may_share_memory(raw, out)
-    raw_at = source.ctypes.data - target.ctypes.data  # where raw lies in out's memory
-    same_place = shared and raw_at == 0 and source.itemsize == target.itemsize
-    while start < size:
-        if shared and not same_place:
-            # writes must end before the first raw byte not yet read
-            stop = min(size, (raw_at + start * source.itemsize) // target.itemsize)
-        else:
-            stop = size
-        if (stop - start) * target.itemsize < _PARALLEL_MIN:
-            convert(source[start:], target[start:])
-            return
-        bounds = np.linspace(start, stop, threads + 1).astype(int)
-        run_parallel(
-            [functools.partial(convert, source[lo:hi], target[lo:hi]) for lo, hi in zip(bounds, bounds[1:])],
-            threads,
-        )
-        start = stop
-
-
-def _read_plain_file(
-    path: Any, offset: int, raw_dtype: np.dtype, out: np.ndarray, order: str, convert: Any = None
-) -> bool:
-    """Read the raw array at ``offset`` of the uncompressed file ``path`` into ``out`` on several threads.
-
-    Each thread reads a chunk at a time, straight into its place in ``out``,
-    or, with ``convert(raw, dst)``, into a small buffer of its own that it
-    converts into its place, so reading and converting overlap and the
-    conversion reads cache-warm memory. False (nothing read) when this does
-    not pay, or when the file is too short: the caller's one-thread path
-    then reads it, or reports what is missing.
-    """
-    threads = cpu_threads()
-    if threads < 2 or out.nbytes < _PARALLEL_MIN or not hasattr(os, "preadv"):
-        return False
-    target = out.reshape(-1, order=order)
-    itemsize = raw_dtype.itemsize
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        if os.fstat(fd).st_size < offset + target.size * itemsize:
-            return False
-        step = max(1, _FILE_CHUNK // itemsize)
-
-        def run(first: int) -> None:
-            buffer = None if convert is None else np.empty(step, raw_dtype)
-            for lo in range(first * step, target.size, threads * step):
-                hi = min(lo + step, target.size)
-                if buffer is None:
-                    _pread_into(fd, target[lo:hi], offset + lo * itemsize, path)
-                else:
-                    raw = buffer[: hi - lo]
-                    _pread_into(fd, raw, offset + lo * itemsize, path)
-                    convert(raw, target[lo:hi])
-
-        run_parallel([functools.partial(run, first) for first in range(threads)], threads)
-        return True
-    finally:
-        os.close(fd)
-
-
-def _pread_into(fd: int, array: np.ndarray, position: int, path: Any) -> None:
-    """Fill ``array`` with the file's bytes from ``position``; a short file is TruncatedDataError."""
-    view = memoryview(array).cast("B")
-    done = 0
-    while done < len(view):
-        got = os.preadv(fd, [view[done:]], position + done)
-        if got <= 0:
-            raise TruncatedDataError(
-                f"{os.fsdecode(path)}: the file ended at byte {position + done} while its data were read "
-                "(was it changed meanwhile?)"
-            )
-        done += got
 
 
 class _SharedHandle:
@@ -501,9 +275,9 @@ class ArrayProxy:
                 return whole
             part = whole[slicer]
         else:
-            if slicer is None and self._plain_path() and self._nbytes() >= _PARALLEL_MIN:
+            if slicer is None and self._plain_path() and self._nbytes() >= PARALLEL_MIN:
                 out = np.empty(self._shape, self._dtype, order=self.order)
-                if _read_plain_file(self.file_like, self._offset, self._dtype, out, self.order):
+                if read_file_threaded(self.file_like, self._offset, self._dtype, out, self.order):
                     return out
             with self._fileobj() as (fileobj, lock):
                 if slicer is None:
@@ -542,18 +316,18 @@ class ArrayProxy:
 
     def _scaled(self, dtype: Any, slicer: Any) -> np.ndarray:
         want = None if dtype is None else np.dtype(dtype)
-        if _is_identity(self._slope, self._inter):
+        if is_identity(self._slope, self._inter):
             if want is None or want == self._dtype:
                 return self._read(slicer)
             compute = product = want  # a plain cast, as ``raw.astype(want)``
             slope, inter = np.ones((), want), np.zeros((), want)
         else:
-            compute, product, slope, inter = _scaling(self._dtype, self._slope, self._inter, want)
+            compute, product, slope, inter = scaling(self._dtype, self._slope, self._inter, want)
             want = compute if want is None else want
-        convert = _converter(slope, inter, compute, product)
+        convert = converter(slope, inter, compute, product)
         if slicer is None and self._mmap_mode() is None:
             out = np.empty(self._shape, want, order=self.order)
-            if self._plain_path() and _read_plain_file(
+            if self._plain_path() and read_file_threaded(
                 self.file_like, self._offset, self._dtype, out, self.order, convert
             ):
                 return out
@@ -561,7 +335,7 @@ class ArrayProxy:
         else:
             raw = self._read(slicer)
             out = np.empty_like(raw, dtype=want, subok=False)
-        _convert_in_parallel(raw, out, convert)
+        convert_in_parallel(raw, out, convert)
         return out
 
     def _plain_path(self) -> bool:

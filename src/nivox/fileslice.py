@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ._scaling import PARALLEL_MIN
 from ._sliceplan import (
     _as_tuple,
     _offset_grid,
@@ -44,6 +45,7 @@ from ._sliceplan import (
     predict_shape,
     strided_scalar,
 )
+from ._threads import cpu_threads, run_parallel
 from .errors import TruncatedDataError
 from .openers import Opener
 
@@ -425,3 +427,61 @@ def read_array(
         whole = [(0, n, 1, False) for n in shape]
         _read_selection(_Source(fileobj), _byte_view(out), shape, dtype, offset, order, whole, None, lock)
     return out
+
+
+# raw bytes each thread reads at a time in read_file_threaded
+_FILE_CHUNK = 1 << 20
+
+
+def read_file_threaded(
+    path: Any, offset: int, raw_dtype: np.dtype, out: np.ndarray, order: str, convert: Any = None
+) -> bool:
+    """Read the whole array at ``offset`` of the uncompressed file ``path`` into ``out`` on several threads.
+
+    Each thread reads a chunk at a time, straight into its place in ``out``,
+    or, with ``convert(raw, dst)``, into a small buffer of its own that it
+    converts into its place, so reading and converting overlap and the
+    conversion reads cache-warm memory. False (nothing read) when this does
+    not pay, or when the file is too short: the caller's one-thread path
+    then reads it, or reports what is missing.
+    """
+    threads = cpu_threads()
+    if threads < 2 or out.nbytes < PARALLEL_MIN or not hasattr(os, "preadv"):
+        return False
+    target = out.reshape(-1, order=order)
+    itemsize = raw_dtype.itemsize
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        if os.fstat(fd).st_size < offset + target.size * itemsize:
+            return False
+        step = max(1, _FILE_CHUNK // itemsize)
+
+        def run(first: int) -> None:
+            buffer = None if convert is None else np.empty(step, raw_dtype)
+            for lo in range(first * step, target.size, threads * step):
+                hi = min(lo + step, target.size)
+                if buffer is None:
+                    pread_into(fd, target[lo:hi], offset + lo * itemsize, path)
+                else:
+                    raw = buffer[: hi - lo]
+                    pread_into(fd, raw, offset + lo * itemsize, path)
+                    convert(raw, target[lo:hi])
+
+        run_parallel([functools.partial(run, first) for first in range(threads)], threads)
+        return True
+    finally:
+        os.close(fd)
+
+
+def pread_into(fd: int, array: np.ndarray, position: int, path: Any) -> None:
+    """Fill ``array`` with the file's bytes from ``position``; a short file is TruncatedDataError."""
+    view = memoryview(array).cast("B")
+    done = 0
+    while done < len(view):
+        got = os.preadv(fd, [view[done:]], position + done)
+        if got <= 0:
+            raise TruncatedDataError(
+                f"{os.fsdecode(path)}: the file ended at byte {position + done} while its data were read "
+                "(was it changed meanwhile?)"
+            )
+        done += got
