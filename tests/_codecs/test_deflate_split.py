@@ -258,3 +258,14 @@ def test_the_second_part_can_be_decoded_in_lent_memory():
         lambda: np.frombuffer(bytearray(stream), dtype=np.uint8), dest, zlib.crc32(data), 2, _run, small
     )
     assert ok and dest.tobytes() == data and not small.any()  # too small: not used
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 3])
+def test_a_part_moves_out_in_pieces_with_one_crc(monkeypatch, pieces):
+    monkeypatch.setattr(deflate_split, "_MOVE_STEP", 5000)  # several steps per piece, the last one short
+    mapping, source = deflate_split.anonymous_memory(123_457)
+    source[:] = np.random.default_rng(3).integers(0, 256, len(source), dtype=np.uint8)
+    expected = source.tobytes()
+    dest = np.zeros(len(source), dtype=np.uint8)
+    crc = deflate_split._move_out_in_parallel(mapping, source, dest, pieces, _run)
+    assert dest.tobytes() == expected and crc == zlib.crc32(expected)

@@ -51,6 +51,7 @@ _SEARCH = 256 << 10  # compressed bytes searched for a block start after a split
 _TRIAL = 4096  # compressed bytes a candidate block start must decode cleanly
 _DEPENDENCE_LIMIT = 8 << 20  # give up when a part depends on the unknown window for longer
 _FIRST_TRACE = 6 << 20  # bytes of a part first decoded again to trace its dependence
+_MOVE_STEP = 4 << 20  # bytes copied out of a part's memory at a time (each step's pages then given back)
 
 
 # ---------------------------------------------------------------- bit writing
@@ -307,9 +308,28 @@ def anonymous_memory(size: int) -> tuple[mmap.mmap, np.ndarray]:
     return mapping, whole[skip : skip + size]
 
 
+def _move_out_in_parallel(
+    mapping: mmap.mmap | None, source: np.ndarray, dest: np.ndarray, pieces: int,
+    run: Callable[[list[Callable[[], None]]], None],
+) -> int:
+    """:func:`_move_out` in ``pieces`` pieces at once; the CRC of ``source`` (from 0)."""
+    bounds = [len(dest) * k // pieces // _MOVE_STEP * _MOVE_STEP for k in range(pieces)] + [len(dest)]
+    crcs = [0] * pieces
+
+    def move(k: int) -> None:
+        lo, hi = bounds[k], bounds[k + 1]
+        crcs[k] = _move_out(mapping, source[lo:hi], dest[lo:hi], 0)
+
+    run([functools.partial(move, k) for k in range(pieces)])
+    crc = crcs[0]
+    for k in range(1, pieces):
+        crc = crc32_combine(crc, crcs[k], bounds[k + 1] - bounds[k])
+    return crc
+
+
 def _move_out(mapping: mmap.mmap | None, source: np.ndarray, dest: np.ndarray, crc: int) -> int:
     """Copy ``source`` to ``dest``, releasing the copied pages of ``mapping`` (if it is theirs); the CRC continued."""
-    step, page = 4 << 20, mmap.PAGESIZE
+    step, page = _MOVE_STEP, mmap.PAGESIZE
     release = mapping is not None and hasattr(mmap, "MADV_DONTNEED")
     base = source.ctypes.data - np.frombuffer(mapping, dtype=np.uint8).ctypes.data if release else 0
     for at in range(0, len(dest), step):
@@ -464,7 +484,7 @@ def inflate_into(
         offsets, positions = part.dependence
         if len(offsets):
             part.data[offsets] = dest[filled - WINDOW : filled][positions]
-        part_crc = _move_out(part.mapping, part.data, dest[filled : filled + len(part.data)], 0)
+        part_crc = _move_out_in_parallel(part.mapping, part.data, dest[filled : filled + len(part.data)], parts, run)
         total_crc = crc32_combine(total_crc, part_crc, len(part.data))
         filled += len(part.data)
         done[i] = None
