@@ -85,6 +85,26 @@ def test_cache_stays_within_its_budget(tmp_path, monkeypatch):
     assert gzindex.file_key(os.path.realpath(paths[-1]), os.stat(paths[-1])) in gzindex.CACHE
 
 
+def test_a_read_measures_only_its_own_index_while_the_cache_is_within_budget(tmp_path, monkeypatch):
+    paths = [_members(tmp_path, f"m{i}.gz") for i in range(5)]
+    for path in paths:
+        assert nvgzip.open_read(path).read(10) == DATA[:10]
+    cache = gzindex.CACHE
+    assert cache._total == cache.nbytes() == sum(cache._sizes.values())
+    measured = []
+    real = gzindex.GzipIndex.nbytes
+    monkeypatch.setattr(gzindex.GzipIndex, "nbytes", lambda self: measured.append(self.path) or real(self))
+    reader = nvgzip.open_read(paths[2])
+    reader.seek(100_000)
+    assert reader.read(10) == DATA[100_000:100_010]  # keeps a decoded member: the index grows
+    assert measured == [os.path.realpath(paths[2])]
+    monkeypatch.setattr(gzindex.GzipIndex, "nbytes", real)
+    assert cache._total == cache.nbytes()  # the growth is counted
+    monkeypatch.setattr(nvgzip, "INDEX_BUDGET", cache._total - 1)  # now over: everything is measured, one goes
+    assert nvgzip.open_read(paths[2]).read(10) == DATA[:10]
+    assert len(cache) == 4 and cache._total == cache.nbytes() <= nvgzip.INDEX_BUDGET
+
+
 def test_a_file_alone_over_budget_keeps_its_seek_points(tmp_path, monkeypatch):
     monkeypatch.setattr(nvgzip, "INDEX_BUDGET", 1000)
     path = _members(tmp_path)

@@ -178,12 +178,36 @@ class GzipIndex:
 
 
 class IndexCache:
-    """Process-wide LRU of :class:`GzipIndex` by file key, under a byte budget."""
+    """Process-wide LRU of :class:`GzipIndex` by file key, under a byte budget.
+
+    Each read asks to trim the cache after using one index. The cache keeps
+    the size each index had when last measured and their sum, so that this
+    costs one measurement, not one per file cached (a long-running process
+    may hold thousands); everything is measured again only when the sum is
+    over the budget. An index that grows without being read again (members
+    decoded ahead in the background) is counted at its new size by the next
+    trim after a read of it, or by that full measurement.
+    """
 
     def __init__(self) -> None:
         self._entries: OrderedDict[Key, GzipIndex] = OrderedDict()
         self._by_path: dict[str, Key] = {}
+        self._sizes: dict[Key, int] = {}  # each entry's size when last measured
+        self._total = 0  # their sum
         self._lock = threading.Lock()
+
+    def _add(self, index: GzipIndex) -> None:
+        self._entries[index.key] = index
+        self._remeasure(index)
+
+    def _remove(self, key: Key) -> GzipIndex | None:
+        self._total -= self._sizes.pop(key, 0)
+        return self._entries.pop(key, None)
+
+    def _remeasure(self, index: GzipIndex) -> None:
+        size = index.nbytes()
+        self._total += size - self._sizes.get(index.key, 0)
+        self._sizes[index.key] = size
 
     def lookup(self, key: Key) -> GzipIndex:
         """The index for ``key``, created when new; an older version's index is dropped."""
@@ -198,8 +222,9 @@ class IndexCache:
             if old is not None and old != key and newer:
                 # the file changed; a reader still holding the old version open
                 # gets an index of its own, without evicting the current one
-                stale = self._entries.pop(old, None)
-            index = self._entries[key] = GzipIndex(key)
+                stale = self._remove(old)
+            index = GzipIndex(key)
+            self._add(index)
             if newer:
                 self._by_path[key[0]] = key
         if stale is not None:
@@ -210,36 +235,46 @@ class IndexCache:
         """Put ``index`` in the cache, replacing any index of the same file."""
         with self._lock:
             old_key = self._by_path.get(index.path)
-            old = self._entries.pop(old_key, None) if old_key is not None else None
-            self._entries[index.key] = index
+            old = self._remove(old_key) if old_key is not None else None
+            self._add(index)
             self._by_path[index.path] = index.key
         if old is not None and old is not index:
             old.close()
 
     def trim(self, budget: int, keep: GzipIndex | None = None) -> None:
-        """Evict least recently used indexes until the total is within ``budget`` bytes."""
+        """Evict least recently used indexes until the total is within ``budget`` bytes.
+
+        ``keep`` (the index just used, which is never evicted) is measured
+        again; the others count at their last measured size unless the
+        total is over the budget.
+        """
         evicted = []
         with self._lock:
-            total = sum(index.nbytes() for index in self._entries.values())
+            if keep is not None and keep.key in self._entries:
+                self._remeasure(keep)
+            if self._total > budget:
+                for index in self._entries.values():
+                    self._remeasure(index)
             for key in list(self._entries):
-                if total <= budget:
+                if self._total <= budget:
                     break
-                index = self._entries[key]
-                if index is keep:
+                if self._entries[key] is keep:
                     continue
-                total -= index.nbytes()
-                del self._entries[key]
+                evicted.append(self._remove(key))
                 if self._by_path.get(key[0]) == key:
                     del self._by_path[key[0]]
-                evicted.append(index)
+            total = self._total
         for index in evicted:
-            index.close()
+            index.close()  # type: ignore[union-attr]
         if keep is not None and total > budget:
             # one file alone is over budget: drop kept members, then every other snapshot
             with keep.lock:
                 keep.members.clear()
                 while keep.snapshots and keep.nbytes() > budget:
                     keep.snapshots = keep.snapshots[1::2]
+            with self._lock:
+                if keep.key in self._entries:
+                    self._remeasure(keep)
 
     def clear(self) -> None:
         """Forget every index."""
@@ -247,11 +282,13 @@ class IndexCache:
             entries = list(self._entries.values())
             self._entries.clear()
             self._by_path.clear()
+            self._sizes.clear()
+            self._total = 0
         for index in entries:
             index.close()
 
     def nbytes(self) -> int:
-        """Estimated memory of all cached indexes."""
+        """Estimated memory of all cached indexes, measured now."""
         with self._lock:
             return sum(index.nbytes() for index in self._entries.values())
 
@@ -261,11 +298,12 @@ class IndexCache:
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 
-
     def _forget_after_fork(self) -> None:
         # a forked child may inherit locks held by the parent's other threads
         self._entries = OrderedDict()
         self._by_path = {}
+        self._sizes = {}
+        self._total = 0
         self._lock = threading.Lock()
 
 

@@ -60,6 +60,7 @@ import os
 import zlib
 from typing import IO, Any
 
+from .._threads import cpu_threads
 from . import StreamGuard, backends, gzindex
 from .gzread import GzipReader, record_igz_points
 from .gzwrite import GzipMemberWriter
@@ -225,8 +226,6 @@ def threads() -> int:
     """Threads used for members now: :data:`THREADS`, or one per CPU this process may use, up to 8."""
     if THREADS:
         return max(1, int(THREADS))
-    from .._threads import cpu_threads
-
     return cpu_threads()
 
 
