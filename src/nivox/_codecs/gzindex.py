@@ -255,14 +255,14 @@ class IndexCache:
             if self._total > budget:
                 for index in self._entries.values():
                     self._remeasure(index)
-            for key in list(self._entries):
-                if self._total <= budget:
-                    break
-                if self._entries[key] is keep:
-                    continue
-                evicted.append(self._remove(key))
-                if self._by_path.get(key[0]) == key:
-                    del self._by_path[key[0]]
+                for key in list(self._entries):
+                    if self._total <= budget:
+                        break
+                    if self._entries[key] is keep:
+                        continue
+                    evicted.append(self._remove(key))
+                    if self._by_path.get(key[0]) == key:
+                        del self._by_path[key[0]]
             total = self._total
         for index in evicted:
             index.close()  # type: ignore[union-attr]
