@@ -502,3 +502,7 @@ def test_uncompressed_parallel_read_leaves_kept_handles_and_short_files_to_the_o
         np.asarray(proxy, dtype=np.float32)
     with pytest.raises(TruncatedDataError, match=r"big\.img.*expected"):
         np.asarray(proxy)
+    path.unlink()
+    for dtype in (None, np.float32):
+        with pytest.raises(ImageFileNotFoundError, match=r"big\.img"):
+            np.asarray(proxy, dtype=dtype)

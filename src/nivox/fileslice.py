@@ -17,6 +17,9 @@ other file objects (compressed streams, ``BytesIO``) are read with seek and
 
 Fancy indices (integer or boolean arrays) read the bounding box of what they
 select and index it in memory, with numpy's semantics.
+
+:func:`read_file_threaded` reads a whole array from an uncompressed file on
+all cores, converting each chunk as it arrives when asked.
 """
 
 from __future__ import annotations
@@ -450,7 +453,10 @@ def read_file_threaded(
         return False
     target = out.reshape(-1, order=order)
     itemsize = raw_dtype.itemsize
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return False  # a missing or unreadable file: the caller's path says so, naming it
     try:
         if os.fstat(fd).st_size < offset + target.size * itemsize:
             return False
