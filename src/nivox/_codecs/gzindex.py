@@ -248,24 +248,25 @@ class IndexCache:
         again; the others count at their last measured size unless the
         total is over the budget.
         """
-        evicted = []
+        evicted: list[GzipIndex] = []
         with self._lock:
             if keep is not None and keep.key in self._entries:
                 self._remeasure(keep)
             if self._total > budget:
-                for index in self._entries.values():
-                    self._remeasure(index)
-                for key in list(self._entries):
+                for cached in self._entries.values():
+                    self._remeasure(cached)
+                for key, cached in list(self._entries.items()):
                     if self._total <= budget:
                         break
-                    if self._entries[key] is keep:
+                    if cached is keep:
                         continue
-                    evicted.append(self._remove(key))
+                    self._remove(key)
+                    evicted.append(cached)
                     if self._by_path.get(key[0]) == key:
                         del self._by_path[key[0]]
             total = self._total
         for index in evicted:
-            index.close()  # type: ignore[union-attr]
+            index.close()
         if keep is not None and total > budget:
             # one file alone is over budget: drop kept members, then every other snapshot
             with keep.lock:
