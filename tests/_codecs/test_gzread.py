@@ -173,6 +173,26 @@ def test_backward_reads_start_from_seek_points(tmp_path, monkeypatch, use_igz):
         assert index.snapshots[0].data >= 128 << 10
 
 
+def test_a_first_read_far_into_a_stream_streams_then_going_back_builds_seek_points(tmp_path, monkeypatch):
+    monkeypatch.delenv("NIVOX_GZIP_BACKEND", raising=False)
+    pytest.importorskip("indexed_gzip")
+    monkeypatch.setattr(nvgzip, "USE_INDEXED_GZIP", True)
+    monkeypatch.setattr(nvgzip, "CURSOR_REACH", 64 << 10)
+    path = tmp_path / "single.nii.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    igz_reads = []
+    real = gzread.GzipReader._igz_read
+    monkeypatch.setattr(gzread.GzipReader, "_igz_read", lambda self, *a: igz_reads.append(a[-1]) or real(self, *a))
+    for position, count in [(0, 348), (348, 4), (900_000, 1000)]:  # a header, then a volume deep in the file
+        buffer = bytearray(count)
+        assert nvgzip.open_read(path).readinto_at(buffer, position) == count
+        assert buffer == DATA[position : position + count]
+    assert igz_reads == []  # streamed with the fastest decoder, as nothing better was known
+    buffer = bytearray(1000)
+    assert nvgzip.open_read(path).readinto_at(buffer, 500_000) == 1000 and buffer == DATA[500_000:501_000]
+    assert igz_reads == [500_000]  # back from the decoder: indexed_gzip, which keeps seek points
+
+
 def test_threads_read_one_reader_consistently(tmp_path, backend):
     path = tmp_path / "members.gz"
     path.write_bytes(_blob("members") if backend != "stdlib" else _blob("single"))

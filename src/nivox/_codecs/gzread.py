@@ -465,8 +465,11 @@ class GzipReader(io.RawIOBase):
                 found = bisect.bisect_right([snap.data for snap in snaps], at) - 1
                 snap = snaps[found] if found >= 0 and snaps[found].data > data else None
                 start = snap.data if snap is not None else data
-                if igz is not None and at - start > reach:
-                    # going back far: indexed_gzip, which keeps seek points for next time
+                # far from a start: indexed_gzip, when it has seek points (built or loaded)
+                # or the read goes back from the live decoder (it keeps points for next
+                # time); a first read into the file streams, with the faster decoder
+                points = index.igz is not None or bool(index.igz_blob) or cursor is not None
+                if igz is not None and at - start > reach and points:
                     return self._igz_read(index, igz, view, at)
                 if snap is not None:
                     cursor = _Cursor.resume(index, snap, self.name, spacing)
