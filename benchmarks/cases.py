@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import shutil
 import statistics
 from dataclasses import dataclass, field
@@ -282,6 +283,24 @@ def _opener_level(module: Any, level: int | None) -> Iterator[None]:
         opener.default_compresslevel = old
 
 
+@contextlib.contextmanager
+def _durability(nivox: Any, mode: str) -> Iterator[None]:
+    """Set nivox's save durability for the duration (skipped for a nivox without the setting)."""
+    try:
+        atomic = importlib.import_module(f"{nivox.__name__}._atomic")
+    except ImportError:
+        atomic = None
+    if atomic is None or not hasattr(atomic, "DURABILITY"):
+        yield
+        return
+    old = atomic.DURABILITY
+    atomic.DURABILITY = mode
+    try:
+        yield
+    finally:
+        atomic.DURABILITY = old
+
+
 def nivox_supports_level_kw(nivox: Any, scratch: Path) -> bool:
     """Whether ``nivox.save(..., compresslevel=)`` is accepted (issue 3 adds it)."""
     img = nivox.Nifti1Image(np.zeros((2, 2, 2), np.int16), np.eye(4))
@@ -361,12 +380,19 @@ def run_save(ctx: Context, s: Subject) -> None:
     if not row.error:
         row.note = f"size nibabel {size('nibabel', '.nii.gz') / 1e6:.1f} MB / nivox {size('nivox', '.nii.gz') / 1e6:.1f} MB"
     ctx.log(_line(row))
-    # 4. uncompressed
-    row = ctx.add(Row("save", "save .nii", s.name, "-"))
+    # 4. uncompressed: nivox's default flushes a file it replaces to disk before the rename
+    # (nibabel writes in place, unflushed); the second row shows nivox without the flush
+    row = ctx.add(Row("save", "save .nii", s.name, "-",
+                      note="over the last save: nivox fsyncs before replacing (NIVOX_FSYNC=replace)"))
     fns = {"nibabel": save_nib(".nii"), "nivox": save_nivox(".nii")}
     if sitk_image is not None:
         fns["sitk"] = save_sitk(".nii", None)
     _fill(row, measure(fns, ctx.settings))
+    ctx.log(_line(row))
+    row = ctx.add(Row("save", "save .nii, nivox with NIVOX_FSYNC=never", s.name, "-",
+                      note="atomic for other processes, not against a power loss"))
+    with _durability(ctx.nivox, "never"):
+        _fill(row, measure({"nibabel": save_nib(".nii"), "nivox": save_nivox(".nii")}, ctx.settings))
     ctx.log(_line(row))
     del images, sitk_image, data
     shutil.rmtree(ctx.scratch / "save", ignore_errors=True)
