@@ -150,9 +150,16 @@ def test_member_files_decode_each_member_once_for_volumes(tmp_path, monkeypatch)
     assert len(calls) == len(set(calls)) == members
 
 
-@pytest.mark.parametrize("use_igz", [True, False])
-def test_backward_reads_start_from_seek_points(tmp_path, monkeypatch, use_igz):
-    monkeypatch.delenv("NIVOX_GZIP_BACKEND", raising=False)  # indexed_gzip: the automatic choice
+@pytest.mark.parametrize("backend, use_igz", [(None, True), (None, False), ("isal", True)])
+def test_backward_reads_start_from_seek_points(tmp_path, monkeypatch, backend, use_igz):
+    # the streaming decoder leaves snapshots of itself when it can be copied (zlib-ng, zlib:
+    # the automatic choice), whether or not indexed_gzip is there; ISA-L's cannot be copied,
+    # so with it, reads back go through indexed_gzip, which builds its seek points
+    if backend is None:
+        monkeypatch.delenv("NIVOX_GZIP_BACKEND", raising=False)
+    else:
+        pytest.importorskip(backend)
+        monkeypatch.setenv("NIVOX_GZIP_BACKEND", backend)
     if use_igz:
         pytest.importorskip("indexed_gzip")
     monkeypatch.setattr(nvgzip, "USE_INDEXED_GZIP", use_igz)
@@ -166,14 +173,14 @@ def test_backward_reads_start_from_seek_points(tmp_path, monkeypatch, use_igz):
         buffer = bytearray(block)
         assert reader.readinto_at(buffer, start) == block and buffer == DATA[start : start + block]
     index = CACHE.lookup(file_key(os.path.realpath(path), os.stat(path)))
-    if use_igz:
-        assert index.igz_points > 1
+    if backend == "isal":
+        assert index.igz_points > 1 and not index.snapshots
     else:
-        assert len(index.snapshots) > 1
+        assert len(index.snapshots) > 1 and index.igz is None
         assert index.snapshots[0].data >= 128 << 10
 
 
-def test_a_first_read_far_into_a_stream_streams_then_going_back_builds_seek_points(tmp_path, monkeypatch):
+def test_a_first_read_far_into_a_stream_streams_and_leaves_seek_points(tmp_path, monkeypatch):
     monkeypatch.delenv("NIVOX_GZIP_BACKEND", raising=False)
     pytest.importorskip("indexed_gzip")
     monkeypatch.setattr(nvgzip, "USE_INDEXED_GZIP", True)
@@ -187,10 +194,33 @@ def test_a_first_read_far_into_a_stream_streams_then_going_back_builds_seek_poin
         buffer = bytearray(count)
         assert nvgzip.open_read(path).readinto_at(buffer, position) == count
         assert buffer == DATA[position : position + count]
-    assert igz_reads == []  # streamed with the fastest decoder, as nothing better was known
+    assert igz_reads == []  # streamed, as nothing better was known
+    index = CACHE.lookup(file_key(os.path.realpath(path), os.stat(path)))
+    snapshots = [snap.data for snap in index.snapshots]
+    assert len(snapshots) > 2 and snapshots[-1] <= 900_000
+    back = snapshots[1] + 100  # a read back, just after a snapshot, resumes there
     buffer = bytearray(1000)
-    assert nvgzip.open_read(path).readinto_at(buffer, 500_000) == 1000 and buffer == DATA[500_000:501_000]
-    assert igz_reads == [500_000]  # back from the decoder: indexed_gzip, which keeps seek points
+    assert nvgzip.open_read(path).readinto_at(buffer, back) == 1000 and buffer == DATA[back : back + 1000]
+    assert igz_reads == [] and index.cursor.data == back + 1000
+
+
+def test_reading_a_streamed_part_again_copies_the_last_read(tmp_path, inflated):
+    path = tmp_path / "single.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    at, count = 600_000, 100_000
+    decoded = []
+    for _ in range(2):  # the first read decodes up to there; the second only copies
+        buffer = bytearray(count)
+        assert nvgzip.open_read(path).readinto_at(buffer, at) == count and buffer == DATA[at : at + count]
+        decoded.append(sum(inflated))
+    part = bytearray(1000)
+    assert nvgzip.open_read(path).readinto_at(part, at + 5000) == 1000 and part == DATA[at + 5000 : at + 6000]
+    assert decoded[0] >= at + count and sum(inflated) == decoded[0]
+    index = CACHE.lookup(file_key(os.path.realpath(path), os.stat(path)))
+    assert index.recent is not None and index.recent[0] == at
+    buffer = bytearray(count)  # a read that continues the last one is a pass's step: not kept
+    assert nvgzip.open_read(path).readinto_at(buffer, at + 6000) == count
+    assert buffer == DATA[at + 6000 : at + 6000 + count] and index.recent is None
 
 
 def test_threads_read_one_reader_consistently(tmp_path, backend):

@@ -104,6 +104,7 @@ class GzipIndex:
         self.stream_ahead: Any = None  # a single-stream file decoded whole for a front-to-back pass
         self.stream_ahead_failed = False
         self.head: bytes | None = None  # the first bytes of data, decoded once (b"": not available)
+        self.recent: tuple[int, bytes] | None = None  # the last streamed read: (position, its bytes)
         self.last_end = -1  # where the latest read ended
         self.streak = 0  # reads in a row that began where the one before ended
         # in-process seek points inside members: copies of a decoder's state, by data offset
@@ -124,6 +125,7 @@ class GzipIndex:
             held += _CURSOR_BYTES
         held += self.igz_points * _WINDOW + len(self.igz_blob or b"")
         held += _SNAPSHOT_BYTES * len(self.snapshots) + len(self.head or b"")
+        held += len(self.recent[1]) if self.recent is not None else 0
         if self.stream_ahead is not None:
             held += self.stream_ahead.nbytes()
         return held
@@ -166,6 +168,7 @@ class GzipIndex:
             self.cursor = None
             self.members.clear()
             self.snapshots.clear()
+            self.recent = None
             self.stream_ahead = None
             for future in self.ahead.values():
                 future.cancel()
@@ -268,9 +271,11 @@ class IndexCache:
         for index in evicted:
             index.close()
         if keep is not None and total > budget:
-            # one file alone is over budget: drop kept members, then every other snapshot
+            # one file alone is over budget: drop kept members and the last read, then every
+            # other snapshot
             with keep.lock:
                 keep.members.clear()
+                keep.recent = None
                 while keep.snapshots and keep.nbytes() > budget:
                     keep.snapshots = keep.snapshots[1::2]
             with self._lock:

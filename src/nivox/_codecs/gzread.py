@@ -10,10 +10,14 @@ position (``readinto_at``), through the file's shared :class:`~.gzindex.GzipInde
 - elsewhere (files that are one deflate stream, as most tools write) the
   file's streaming decoder moves on from where the previous read left it
   when the read is ahead of it (so reading volume after volume decompresses
-  the file once); a read behind it starts a new decoder at the nearest
-  member start, or, when that is more than ``CURSOR_REACH`` back, reads
-  through ``indexed_gzip``, which records seek points as it goes (at zlib's
-  speed, about half of ISA-L's, so only where they pay).
+  the file once), leaving copies of its state every ``CURSOR_REACH / 2``
+  bytes as seek points; a read behind it resumes from the nearest of
+  those, or from a member start; where neither is within ``CURSOR_REACH``
+  (a decoder that cannot be copied, as ISA-L's, or seek points loaded from
+  a saved index) it reads through ``indexed_gzip``, which records seek
+  points as it goes. The last streamed read is kept (up to 16 MiB, unless
+  it reaches the end of the data), so reading the same volume again is a
+  copy.
 - a read of the whole file (an image's data after its header) from a file
   that is one member goes through :meth:`GzipReader.inflate_whole_into`:
   libdeflate called on the caller's memory (:mod:`.libdeflate`), in parts
@@ -51,6 +55,7 @@ __all__ = ["GzipReader", "decode_member", "decode_member_into", "thread_pool"]
 _PARTIAL_WHOLE_MAX = 16 << 20  # bigger members read in part are streamed, not decoded whole
 _HEAD = 8 << 10  # the start of a stream's data, decoded once per file: every load reads its header there
 _HEAD_INPUT = 32 << 10  # compressed bytes read for it
+_RECENT_MAX = 16 << 20  # the last streamed read is kept when at most this big
 
 
 def _run(tasks: list[Callable[[], None]], threads: int) -> None:
@@ -114,6 +119,16 @@ def _real_path(path: str, status: os.stat_result) -> str:
     real = os.path.realpath(path)
     _real_paths[path] = (real, status.st_dev, status.st_ino)
     return real
+
+
+def _remember(index: GzipIndex, view: memoryview, at: int, got: int) -> None:
+    """Keep what a streamed read gave (up to ``_RECENT_MAX``; 0: forget), for reading it again.
+
+    Reading one volume again streams from the nearest seek point, a few MiB
+    back; a copy of the last read makes it a copy (as indexed_gzip's read
+    buffer does for nibabel).
+    """
+    index.recent = (at, bytes(view[:got])) if 0 < got <= _RECENT_MAX else None
 
 
 def _igz_module() -> Any:
@@ -450,9 +465,15 @@ class GzipReader(io.RawIOBase):
             got = self._read_ahead(index, view, at, pread, streak)
             if got is not None:
                 return got
+            recent = index.recent
+            if recent is not None and recent[0] <= at and at + len(view) <= recent[0] + len(recent[1]):
+                view[:] = recent[1][at - recent[0] : at - recent[0] + len(view)]
+                return len(view)
             igz = _igz_module() if knobs.USE_INDEXED_GZIP and backends.uses_optional_packages() else None
-            # without indexed_gzip, cursors leave copies of their state as seek points
-            spacing = 0 if igz is not None else max(reach // 2, 64 << 10)
+            # cursors leave copies of their state as seek points (with a decoder that can be
+            # copied: zlib-ng's is 10 % slower than ISA-L's, but a later read back then
+            # resumes nearby instead of building indexed_gzip's points at zlib's speed)
+            spacing = max(reach // 2, 64 << 10)
             cursor = index.cursor
             if cursor is not None and not cursor.eof and cursor.data <= at:
                 # going forward: the live decoder, unless far behind and a seek point is near
@@ -465,9 +486,9 @@ class GzipReader(io.RawIOBase):
                 found = bisect.bisect_right([snap.data for snap in snaps], at) - 1
                 snap = snaps[found] if found >= 0 and snaps[found].data > data else None
                 start = snap.data if snap is not None else data
-                # far from a start: indexed_gzip, when it has seek points (built or loaded)
-                # or the read goes back from the live decoder (it keeps points for next
-                # time); a first read into the file streams, with the faster decoder
+                # far from a start or snapshot: indexed_gzip, when it has seek points (built
+                # or loaded) or the read goes back from the live decoder (it keeps points for
+                # next time); a first read into the file streams
                 points = index.igz is not None or bool(index.igz_blob) or cursor is not None
                 if igz is not None and at - start > reach and points:
                     return self._igz_read(index, igz, view, at)
@@ -477,10 +498,14 @@ class GzipReader(io.RawIOBase):
                     cursor = _Cursor(index, compressed, data, self.name, spacing)
                 index.cursor = cursor
             try:
-                return cursor.read(view, at, pread)
+                got = cursor.read(view, at, pread)
             except BaseException:
                 index.cursor = None
                 raise
+            # not kept: the steps of a front-to-back pass, and a read to the end (a whole image)
+            whole = at + got >= (self._stream_total(index, pread) or at + got + 1)
+            _remember(index, view, at, 0 if streak or whole else got)
+            return got
 
     def _igz_read(self, index: GzipIndex, igz: Any, view: memoryview, at: int) -> int:
         reader = index.igz
