@@ -223,6 +223,23 @@ def test_reading_a_streamed_part_again_copies_the_last_read(tmp_path, inflated):
     assert buffer == DATA[at + 6000 : at + 6000 + count] and index.recent is None
 
 
+def test_reading_members_again_copies_the_last_read(tmp_path, monkeypatch):
+    path = tmp_path / "members.gz"
+    with GzipMemberWriter(path, 6, member_size=64 << 10, threads=2) as out:
+        out.write(DATA)
+    decoded = []
+    real = gzread.decode_member_into
+    monkeypatch.setattr(gzread, "decode_member_into", lambda *a, **k: decoded.append(a[1]) or real(*a, **k))
+    at, count = 300_000, 200_000  # whole members inside, parts at both ends
+    for _ in range(2):
+        buffer = bytearray(count)
+        assert nvgzip.open_read(path).readinto_at(buffer, at) == count and buffer == DATA[at : at + count]
+    assert decoded and len(decoded) == len(set(decoded))  # no member decoded twice
+    whole = bytearray(len(DATA))  # a read to the end (a whole image) is not kept
+    assert nvgzip.open_read(path).readinto_at(whole, 0) == len(DATA) and whole == DATA
+    assert CACHE.lookup(file_key(os.path.realpath(path), os.stat(path))).recent is None
+
+
 def test_threads_read_one_reader_consistently(tmp_path, backend):
     path = tmp_path / "members.gz"
     path.write_bytes(_blob("members") if backend != "stdlib" else _blob("single"))

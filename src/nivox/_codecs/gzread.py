@@ -15,9 +15,7 @@ position (``readinto_at``), through the file's shared :class:`~.gzindex.GzipInde
   those, or from a member start; where neither is within ``CURSOR_REACH``
   (a decoder that cannot be copied, as ISA-L's, or seek points loaded from
   a saved index) it reads through ``indexed_gzip``, which records seek
-  points as it goes. The last streamed read is kept (up to 16 MiB, unless
-  it reaches the end of the data), so reading the same volume again is a
-  copy.
+  points as it goes.
 - a read of the whole file (an image's data after its header) from a file
   that is one member goes through :meth:`GzipReader.inflate_whole_into`:
   libdeflate called on the caller's memory (:mod:`.libdeflate`), in parts
@@ -25,7 +23,9 @@ position (``readinto_at``), through the file's shared :class:`~.gzindex.GzipInde
 - reads that continue where the previous one ended read ahead
   (:mod:`.gzahead`);
 - reads within the first 8 KiB of a stream (sniffing, headers) come from
-  its head, decoded once and kept with the index.
+  its head, decoded once and kept with the index;
+- the last read is kept (up to 16 MiB; not the steps of a front-to-back
+  pass, nor a read to the end), so reading the same volume again is a copy.
 
 Every member decompressed from its start has its CRC checked; the size in
 its trailer is not trusted (files over 4 GiB wrap it, some writers get it
@@ -122,13 +122,23 @@ def _real_path(path: str, status: os.stat_result) -> str:
 
 
 def _remember(index: GzipIndex, view: memoryview, at: int, got: int) -> None:
-    """Keep what a streamed read gave (up to ``_RECENT_MAX``; 0: forget), for reading it again.
+    """Keep what a read gave (up to ``_RECENT_MAX``; 0: forget), for reading it again.
 
-    Reading one volume again streams from the nearest seek point, a few MiB
-    back; a copy of the last read makes it a copy (as indexed_gzip's read
-    buffer does for nibabel).
+    Reading one volume again would decode its members again, or stream from
+    the nearest seek point a few MiB back; keeping the last read makes it a
+    copy (as indexed_gzip's read buffer does for nibabel).
     """
     index.recent = (at, bytes(view[:got])) if 0 < got <= _RECENT_MAX else None
+
+
+def _read_recent(index: GzipIndex, view: memoryview, at: int) -> int:
+    """Serve a read that lies within the last read kept; 0 when it does not."""
+    with index.lock:
+        recent = index.recent
+    if recent is None or not recent[0] <= at or at + len(view) > recent[0] + len(recent[1]):
+        return 0
+    view[:] = recent[1][at - recent[0] : at - recent[0] + len(view)]
+    return len(view)
 
 
 def _igz_module() -> Any:
@@ -286,7 +296,8 @@ class GzipReader(io.RawIOBase):
             with index.lock:
                 index.streak = index.streak + 1 if position == index.last_end else 0
                 streak = index.streak
-            done = self._read_head(index, view, position, pread)
+            done = self._read_head(index, view, position, pread) or _read_recent(index, view, position)
+            decoded = not done
             while done < len(view):
                 at = position + done
                 if index.total is not None and at >= index.total:
@@ -301,6 +312,12 @@ class GzipReader(io.RawIOBase):
                 done += got
             with index.lock:
                 index.last_end = position + done
+                if decoded:
+                    # kept for reading it again, except the steps of a front-to-back pass
+                    # and reads to the end (a whole image)
+                    total = index.total if index.total is not None else self._stream_total(index, pread)
+                    whole = total is not None and position + done >= total
+                    _remember(index, view, position, 0 if streak or whole else done)
             CACHE.trim(_knobs().INDEX_BUDGET, keep=index)
             return done
         finally:
@@ -465,10 +482,6 @@ class GzipReader(io.RawIOBase):
             got = self._read_ahead(index, view, at, pread, streak)
             if got is not None:
                 return got
-            recent = index.recent
-            if recent is not None and recent[0] <= at and at + len(view) <= recent[0] + len(recent[1]):
-                view[:] = recent[1][at - recent[0] : at - recent[0] + len(view)]
-                return len(view)
             igz = _igz_module() if knobs.USE_INDEXED_GZIP and backends.uses_optional_packages() else None
             # cursors leave copies of their state as seek points (with a decoder that can be
             # copied: zlib-ng's is 10 % slower than ISA-L's, but a later read back then
@@ -498,14 +511,10 @@ class GzipReader(io.RawIOBase):
                     cursor = _Cursor(index, compressed, data, self.name, spacing)
                 index.cursor = cursor
             try:
-                got = cursor.read(view, at, pread)
+                return cursor.read(view, at, pread)
             except BaseException:
                 index.cursor = None
                 raise
-            # not kept: the steps of a front-to-back pass, and a read to the end (a whole image)
-            whole = at + got >= (self._stream_total(index, pread) or at + got + 1)
-            _remember(index, view, at, 0 if streak or whole else got)
-            return got
 
     def _igz_read(self, index: GzipIndex, igz: Any, view: memoryview, at: int) -> int:
         reader = index.igz
