@@ -35,7 +35,8 @@ Settings (module attributes, read at call time):
     environment ``NIVOX_GZIP_INDEX_BUDGET``).
 ``CURSOR_REACH``
     How far ahead (uncompressed bytes) the streaming decoder is still moved
-    forward rather than using an ``indexed_gzip`` seek point (default 8 MiB).
+    forward rather than using an ``indexed_gzip`` seek point (default 8 MiB);
+    the decoder leaves a copy of its state as a seek point every half of it.
 ``READ_AHEAD``
     Reading a file front to back (volume after volume) decodes ahead: the
     next members of a file nivox wrote, or the whole of a file that is one
