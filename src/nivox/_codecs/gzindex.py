@@ -54,6 +54,8 @@ _SNAPSHOT_BYTES = 48 << 10  # a zlib inflate state: 32 KiB window and tables
 _POINT_BYTES = 120
 _MAGIC = b"NVGZIDX1"
 _TAIL = 16
+#: the last read of a file is kept when at most this big
+KEEP_READ_MAX = 16 << 20
 
 Key = tuple[str, int, int, int]
 
@@ -82,6 +84,11 @@ class GzipIndex:
         ``points[sized]`` is the end of the file (every member is sized).
     total : int or None
         Uncompressed size of the whole file, once known.
+    head : bytes or None
+        The first bytes of a single-stream file's data, decoded once (where
+        every load reads its header); b"" when not to be had that way.
+    recent : (int, bytes) or None
+        The last read kept for reading it again (:meth:`keep_read`).
     """
 
     def __init__(self, key: Key) -> None:
@@ -129,6 +136,27 @@ class GzipIndex:
         if self.stream_ahead is not None:
             held += self.stream_ahead.nbytes()
         return held
+
+    def read_kept(self, view: memoryview, at: int) -> int:
+        """Serve a read from the bytes kept here (the head, the last read); 0 when they do not hold it."""
+        with self.lock:
+            kept = [(0, self.head or b""), self.recent or (0, b"")]
+        for start, data in kept:
+            if start <= at and at + len(view) <= start + len(data):
+                view[:] = data[at - start : at - start + len(view)]
+                return len(view)
+        return 0
+
+    def keep_read(self, view: memoryview, at: int, count: int) -> None:
+        """Keep the ``count`` bytes a read at ``at`` gave, for reading them again (0: keep none).
+
+        Reading one volume again would decode its members again, or stream
+        from the nearest seek point a few MiB back; keeping the last read
+        makes it a copy (as indexed_gzip's read buffer does for nibabel).
+        Reads over :data:`KEEP_READ_MAX` bytes are not kept.
+        """
+        with self.lock:
+            self.recent = (at, bytes(view[:count])) if 0 < count <= KEEP_READ_MAX else None
 
     def set_scan(self, points: list[tuple[int, int]], complete: bool) -> None:
         """Record the result of walking the sized members' headers."""

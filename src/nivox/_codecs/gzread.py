@@ -55,7 +55,6 @@ __all__ = ["GzipReader", "decode_member", "decode_member_into", "thread_pool"]
 _PARTIAL_WHOLE_MAX = 16 << 20  # bigger members read in part are streamed, not decoded whole
 _HEAD = 8 << 10  # the start of a stream's data, decoded once per file: every load reads its header there
 _HEAD_INPUT = 32 << 10  # compressed bytes read for it
-_RECENT_MAX = 16 << 20  # the last streamed read is kept when at most this big
 
 
 def _run(tasks: list[Callable[[], None]], threads: int) -> None:
@@ -119,26 +118,6 @@ def _real_path(path: str, status: os.stat_result) -> str:
     real = os.path.realpath(path)
     _real_paths[path] = (real, status.st_dev, status.st_ino)
     return real
-
-
-def _remember(index: GzipIndex, view: memoryview, at: int, got: int) -> None:
-    """Keep what a read gave (up to ``_RECENT_MAX``; 0: forget), for reading it again.
-
-    Reading one volume again would decode its members again, or stream from
-    the nearest seek point a few MiB back; keeping the last read makes it a
-    copy (as indexed_gzip's read buffer does for nibabel).
-    """
-    index.recent = (at, bytes(view[:got])) if 0 < got <= _RECENT_MAX else None
-
-
-def _read_recent(index: GzipIndex, view: memoryview, at: int) -> int:
-    """Serve a read that lies within the last read kept; 0 when it does not."""
-    with index.lock:
-        recent = index.recent
-    if recent is None or not recent[0] <= at or at + len(view) > recent[0] + len(recent[1]):
-        return 0
-    view[:] = recent[1][at - recent[0] : at - recent[0] + len(view)]
-    return len(view)
 
 
 def _igz_module() -> Any:
@@ -296,7 +275,9 @@ class GzipReader(io.RawIOBase):
             with index.lock:
                 index.streak = index.streak + 1 if position == index.last_end else 0
                 streak = index.streak
-            done = self._read_head(index, view, position, pread) or _read_recent(index, view, position)
+            if position + len(view) <= _HEAD and index.member_at(position) is None:
+                self._decode_head(index, pread)
+            done = index.read_kept(view, position)
             decoded = not done
             while done < len(view):
                 at = position + done
@@ -317,48 +298,36 @@ class GzipReader(io.RawIOBase):
                     # and reads to the end (a whole image)
                     total = index.total if index.total is not None else self._stream_total(index, pread)
                     whole = total is not None and position + done >= total
-                    _remember(index, view, position, 0 if streak or whole else done)
+                    index.keep_read(view, position, 0 if streak or whole else done)
             CACHE.trim(_knobs().INDEX_BUDGET, keep=index)
             return done
         finally:
             if mine:
                 os.close(fd)
 
-    def _read_head(self, index: GzipIndex, view: memoryview, at: int, pread: Pread) -> int:
-        """Serve a read that lies within the file's decoded head; 0 when it does not.
+    def _decode_head(self, index: GzipIndex, pread: Pread) -> None:
+        """Give ``index`` its head once: the first ``_HEAD`` bytes of data, when the first member holds more.
 
         Loading an image reads the start of its file two or three times
         (sniffing the format, the header, the extension flag). Decoding that
         start once and keeping it with the file's index spares starting a
-        decoder for each of those reads, and for every later load.
+        decoder for each of those reads, and for every later load. A shorter
+        member is left to the streaming decoder, which checks its CRC at its
+        end; so is anything that fails here, to be reported there (the head
+        is then empty).
         """
-        end = at + len(view)
-        if end > _HEAD or index.member_at(at) is not None:
-            return 0
         with index.lock:
-            if index.head is None:
-                index.head = self._decode_head(pread)
-            head = index.head
-        if end > len(head):
-            return 0
-        view[:] = head[at:end]
-        return len(view)
-
-    def _decode_head(self, pread: Pread) -> bytes:
-        """The first ``_HEAD`` bytes of data when the first member holds more; b"" otherwise.
-
-        A shorter member is left to the streaming decoder, which checks its
-        CRC at its end; so is anything that fails here, to be reported there.
-        """
-        blob = pread(0, _HEAD_INPUT)
-        try:
-            header = parse_header(blob, self.name)
-            if header is None:
-                return b""
-            out = backends.inflater().decompress(memoryview(blob)[header.length :], _HEAD + 1)
-        except Exception:
-            return b""
-        return out[:_HEAD] if len(out) > _HEAD else b""
+            if index.head is not None:
+                return
+            blob = pread(0, _HEAD_INPUT)
+            try:
+                header = parse_header(blob, self.name)
+                out = b"" if header is None else backends.inflater().decompress(
+                    memoryview(blob)[header.length :], _HEAD + 1
+                )
+            except Exception:
+                out = b""
+            index.head = out[:_HEAD] if len(out) > _HEAD else b""
 
     def _read_members(self, index: GzipIndex, view: memoryview, at: int, first: int, pread: Pread, streak: int) -> int:
         end = at + len(view)
