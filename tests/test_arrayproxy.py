@@ -473,16 +473,18 @@ def parallel_plain_reads(monkeypatch):
 
 @pytest.mark.parametrize("raw_dtype", ["<i2", ">i2", "<f4", ">f8", "u1"])
 @pytest.mark.parametrize("scaling", [(None, None), (0.5, -3.0), (2.0, None)])
-def test_uncompressed_full_reads_on_several_threads_match(tmp_path, parallel_plain_reads, raw_dtype, scaling):
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_uncompressed_full_reads_on_several_threads_match(tmp_path, parallel_plain_reads, raw_dtype, scaling, order):
     rng = np.random.default_rng(1)
     values = (rng.random((37, 41, 23)) * 100).astype(raw_dtype)
-    path = _write(tmp_path / "big.img", values, offset=352)
+    path = _write(tmp_path / "big.img", values, order=order, offset=352)
     slope, inter = scaling
-    proxy = ArrayProxy(path, Header(values.shape, raw_dtype, 352, slope, inter), mmap=False)
-    mapped = ArrayProxy(path, Header(values.shape, raw_dtype, 352, slope, inter), mmap=True)
+    header = Header(values.shape, raw_dtype, 352, slope, inter)
+    proxy = ArrayProxy(path, header, mmap=False, order=order)
+    mapped = ArrayProxy(path, header, mmap=True, order=order)
     for dtype in (None, np.float32, np.float64):
         got, expected = np.asarray(proxy, dtype=dtype), np.asarray(mapped, dtype=dtype)
-        assert got.dtype == expected.dtype and got.flags.f_contiguous
+        assert got.dtype == expected.dtype and got.flags[f"{order}_CONTIGUOUS"]
         assert np.array_equal(got, expected)
     assert np.array_equal(proxy.get_unscaled(), values)
     assert len(parallel_plain_reads) == 4  # three reads with dtype, and the unscaled one
