@@ -461,7 +461,7 @@ def parallel_plain_reads(monkeypatch):
     """Make small files take the several-thread path, in uneven chunks; count its uses."""
     from nivox import _scaling, arrayproxy, fileslice
 
-    for module in (arrayproxy, fileslice, _scaling):
+    for module in (fileslice, _scaling):
         monkeypatch.setattr(module, "PARALLEL_MIN", 4096)
     monkeypatch.setattr(fileslice, "_FILE_CHUNK", 5000)  # not a multiple of any itemsize but 1 and 8
     monkeypatch.setattr(fileslice, "cpu_threads", lambda: 3)

@@ -34,14 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ._scaling import (
-    PARALLEL_MIN,
-    convert_in_parallel,
-    converter,
-    is_identity,
-    scaled_dtype,
-    scaling,
-)
+from ._scaling import convert_in_parallel, converter, is_identity, scaled_dtype, scaling
 from .errors import ImageDataError, ImageFileNotFoundError, TruncatedDataError
 from .fileslice import _byte_view, fileslice, read_array, read_file_threaded
 from .openers import ImageOpener
@@ -275,13 +268,14 @@ class ArrayProxy:
                 return whole
             part = whole[slicer]
         else:
-            if slicer is None and self._plain_path() and self._nbytes() >= PARALLEL_MIN:
+            out = None
+            if slicer is None and self._plain_path():
                 out = np.empty(self._shape, self._dtype, order=self.order)
                 if read_file_threaded(self.file_like, self._offset, self._dtype, out, self.order):
                     return out
             with self._fileobj() as (fileobj, lock):
                 if slicer is None:
-                    return read_array(fileobj, self._shape, self._dtype, self._offset, self.order, lock=lock)
+                    return read_array(fileobj, self._shape, self._dtype, self._offset, self.order, out=out, lock=lock)
                 part = fileslice(fileobj, slicer, self._shape, self._dtype, self._offset, self.order, lock=lock)
         # an all-integer index gives a numpy scalar; proxies give 0-d arrays
         return part if isinstance(part, np.ndarray) else np.asarray(part)

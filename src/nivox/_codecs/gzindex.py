@@ -100,6 +100,7 @@ class GzipIndex:
         self.complete = False
         self.scanned = False
         self.total: int | None = None
+        self.trailer_size: int | None = None  # the size field of the last member's trailer, once read
         self.cursor: Any = None
         self.igz: Any = None
         self.igz_points = 0

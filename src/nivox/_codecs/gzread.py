@@ -296,7 +296,7 @@ class GzipReader(io.RawIOBase):
                 if decoded:
                     # kept for reading it again, except the steps of a front-to-back pass
                     # and reads to the end (a whole image)
-                    total = index.total if index.total is not None else self._stream_total(index, pread)
+                    total = self._stream_total(index, pread)
                     whole = total is not None and position + done >= total
                     index.keep_read(view, position, 0 if streak or whole else done)
             CACHE.trim(_knobs().INDEX_BUDGET, keep=index)
@@ -413,7 +413,9 @@ class GzipReader(io.RawIOBase):
             return index.total
         if index.size < 18 or index.size >= 1 << 32:
             return None
-        return int.from_bytes(pread(index.size - 4, 4), "little")
+        if index.trailer_size is None:  # read once: reads ask for it to tell a whole-image read
+            index.trailer_size = int.from_bytes(pread(index.size - 4, 4), "little")
+        return index.trailer_size
 
     def _read_ahead(self, index: GzipIndex, view: memoryview, at: int, pread: Pread, streak: int) -> int | None:
         """Serve a read from the whole file decoded ahead, deciding to decode it if the pass calls for it."""
