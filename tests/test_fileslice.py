@@ -188,6 +188,49 @@ def test_index_errors_like_numpy(index, message):
         fileslice(io.BytesIO(bytes(120)), index, (3, 4, 5), "u1")
 
 
+@pytest.mark.parametrize(
+    "index",
+    [
+        (Ellipsis, 3),
+        (slice(None), slice(None), np.int64(-2)),
+        (1, slice(1, 3)),
+        slice(2, None, 2),
+        np.uint8(1),
+        (Ellipsis, 1, 2, 3),  # a 0-d array, not a scalar
+        (),
+    ],
+)
+@pytest.mark.parametrize("order", "CF")
+def test_common_indices_take_the_short_way_and_match_numpy(index, order):
+    arr = np.arange(3 * 4 * 5, dtype="<i2").reshape(3, 4, 5)
+    arr = np.asarray(arr, order=order)
+    items = index if isinstance(index, tuple) else (index,)
+    assert fs_module.basic_selections(items, arr.shape) is not None
+    got = fileslice(io.BytesIO(_stored(arr, order)), index, arr.shape, arr.dtype, OFFSET, order)
+    _assert_same(got, arr[index])
+    # a compact array in the stored order, as the general way gives
+    assert got.flags["C_CONTIGUOUS" if order == "C" else "F_CONTIGUOUS"]
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        (1, 2, 3),  # all integers: numpy gives a scalar
+        (Ellipsis, 5),  # out of range: the general way raises numpy's error
+        (slice(None, None, -1),),
+        (None, 1),
+        (True,),
+        (np.bool_(False),),
+        ([0, 1],),
+        (Ellipsis, Ellipsis),
+        (1, 1, 1, 1),
+        (slice(0, 2, np.int64(2)),),  # numpy steps: left to slice.indices on the general way
+    ],
+)
+def test_other_indices_take_the_general_way(index):
+    assert fs_module.basic_selections(index, (3, 4, 5)) is None
+
+
 def test_fancy_index_errors():
     store = io.BytesIO(bytes(60))
     with pytest.raises(IndexError, match="out of bounds"):

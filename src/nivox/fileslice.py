@@ -43,6 +43,7 @@ from ._sliceplan import (
     _selection,
     _split_fancy,
     _with_axes,
+    basic_selections,
     canonical_slicers,
     is_fancy,
     predict_shape,
@@ -348,6 +349,13 @@ def fileslice(
     shape = tuple(int(n) for n in shape)
     _check_order(order)
     items = _as_tuple(sliceobj)
+    basic = basic_selections(items, shape)
+    if basic is not None:
+        selections, counts = basic
+        out = np.empty(counts, dtype=dtype, order=order)
+        if out.size:
+            _read_selection(_Source(fileobj), _byte_view(out), shape, dtype, offset, order, selections, heuristic, lock)
+        return out
     if is_fancy(items):
         box, rest = _split_fancy(items, shape)
         return fileslice(fileobj, tuple(box), shape, dtype, offset, order, heuristic, lock)[tuple(rest)]
