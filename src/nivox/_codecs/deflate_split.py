@@ -280,9 +280,10 @@ def _trace_dependence(stream: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarr
         else:
             span = min(len(decoded), _DEPENDENCE_LIMIT, span * 4)
             continue
-        dependent = differ[differ < end]
-        high_byte = (theirs[dependent].astype(np.int32) - decoded[dependent] - _HIGH_OFFSET) & 0xFF
-        return dependent, (high_byte << 8) | decoded[dependent]
+        dependent = differ[: np.searchsorted(differ, end)]
+        low_byte = decoded[dependent]
+        high_byte = theirs[dependent] - low_byte - np.uint8(_HIGH_OFFSET)  # uint8: wraps mod 256
+        return dependent, (high_byte.astype(np.uint16) << 8) | low_byte
 
 
 # ---------------------------------------------------------------- the whole
