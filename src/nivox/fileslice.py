@@ -449,7 +449,9 @@ def read_file_threaded(
 ) -> bool:
     """Read the whole array at ``offset`` of the uncompressed file ``path`` into ``out`` on several threads.
 
-    Each thread reads a chunk at a time, straight into its place in ``out``,
+    Each thread takes one contiguous share of ``out`` (threads touching
+    the same 2 MiB huge page of fresh memory wait for each other's page
+    faults) and reads it a chunk at a time, straight into its place,
     or, with ``convert(raw, dst)``, into a small buffer of its own that it
     converts into its place, so reading and converting overlap and the
     conversion reads cache-warm memory. False (nothing read) when this does
@@ -470,10 +472,11 @@ def read_file_threaded(
             return False
         step = max(1, _FILE_CHUNK // itemsize)
 
-        def run(first: int) -> None:
+        def run(share: int) -> None:
             buffer = None if convert is None else np.empty(step, raw_dtype)
-            for lo in range(first * step, target.size, threads * step):
-                hi = min(lo + step, target.size)
+            begin, end = target.size * share // threads, target.size * (share + 1) // threads
+            for lo in range(begin, end, step):
+                hi = min(lo + step, end)
                 if buffer is None:
                     pread_into(fd, target[lo:hi], offset + lo * itemsize, path)
                 else:
