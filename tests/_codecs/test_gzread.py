@@ -393,3 +393,13 @@ def test_a_link_pointed_elsewhere_reads_the_new_target(tmp_path):
     nvgzip.open_read(link).readinto_at(buffer, 0)
     assert buffer == b"second file "
     assert gzread._real_paths[str(link)][0] == str(second)
+
+
+@pytest.mark.parametrize(("tasks", "count"), [(0, 8), (1, 8), (3, 8), (8, 8), (113, 8), (113, 2)])
+def test_members_go_to_threads_in_runs_of_neighbours(tasks, count):
+    # members next to each other share huge pages of the output: one thread decodes them
+    runs = gzread._runs(list(range(tasks)), count)
+    assert [task for run in runs for task in run] == list(range(tasks))
+    assert len(runs) == min(tasks, count)
+    assert all(run for run in runs)
+    assert max(map(len, runs), default=0) - min(map(len, runs), default=0) <= 1
