@@ -208,6 +208,16 @@ def test_select_ranks_is_exact(data):
     assert found == expected
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("values", [[1.0, -0.0, 0.0], [-0.0, 0.0, -1.0], [0.0, -0.0]])
+def test_select_ranks_with_both_zeros_inside_bounds(values, dtype):
+    # min() and max() report 0.0 for -0.0 too; the ranks must still see every value
+    values = np.array(values, dtype)
+    bounds = (values.min(), values.max())
+    found = select_ranks(lambda: iter([values]), range(values.size), np.dtype(dtype), bounds)
+    assert found == np.sort(values).tolist()
+
+
 # ---- errors, processes, corpus -----------------------------------------------------------
 
 

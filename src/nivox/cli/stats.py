@@ -240,7 +240,11 @@ def select_ranks(values: Callable[[], Iterator[np.ndarray]], ranks: Sequence[int
     known = 0
     start = 0
     if bounds is not None and bounds[0] is not None:
-        kmin, kmax = (int(_to_keys(np.array([b]), dtype)[0]) for b in bounds)
+        low, high = bounds
+        if dtype.kind == "f":
+            # min() and max() cannot tell -0.0 from 0.0, whose keys differ: cover both
+            low, high = (-0.0 if low == 0 else low), (0.0 if high == 0 else high)
+        kmin, kmax = (int(_to_keys(np.array([b]), dtype)[0]) for b in (low, high))
         known = width - (kmin ^ kmax).bit_length()
         start = kmin >> (width - known) if known else 0
     # per rank: the known leading bits of its key, and its rank among keys with them
