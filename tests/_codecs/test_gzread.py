@@ -241,6 +241,26 @@ def test_reading_members_again_copies_the_last_read(tmp_path, monkeypatch):
     assert CACHE.lookup(file_key(os.path.realpath(path), os.stat(path))).recent is None
 
 
+def test_loading_again_keeps_the_last_read_of_members(tmp_path, monkeypatch):
+    # a fresh load reads the header; with nivox's sized members that read comes from the
+    # decoded head too, so reading the same volume again stays a copy
+    path = tmp_path / "members.nii.gz"
+    with GzipMemberWriter(path, 6, member_size=64 << 10, threads=2) as out:
+        out.write(DATA)
+    decoded = []
+    for name in ("decode_member", "decode_member_into"):
+        real = getattr(gzread, name)
+        monkeypatch.setattr(gzread, name, lambda *a, real=real, **k: decoded.append(a[1]) or real(*a, **k))
+    at, count = 300_000, 200_000
+    for _ in range(3):
+        for position, size in [(0, 348), (348, 4), (at, count)]:  # a load, then the volume
+            buffer = bytearray(size)
+            assert nvgzip.open_read(path).readinto_at(buffer, position) == size
+            assert buffer == DATA[position : position + size]
+    assert decoded and len(decoded) == len(set(decoded))  # no member decoded twice
+    assert min(decoded) > 0  # the first member: only its head was decoded
+
+
 def test_threads_read_one_reader_consistently(tmp_path, backend):
     path = tmp_path / "members.gz"
     path.write_bytes(_blob("members") if backend != "stdlib" else _blob("single"))

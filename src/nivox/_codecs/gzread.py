@@ -287,7 +287,7 @@ class GzipReader(io.RawIOBase):
             with index.lock:
                 index.streak = index.streak + 1 if position == index.last_end else 0
                 streak = index.streak
-            if position + len(view) <= _HEAD and index.member_at(position) is None:
+            if position + len(view) <= _HEAD:
                 self._decode_head(index, pread)
             done = index.read_kept(view, position)
             decoded = not done
@@ -323,10 +323,13 @@ class GzipReader(io.RawIOBase):
         Loading an image reads the start of its file two or three times
         (sniffing the format, the header, the extension flag). Decoding that
         start once and keeping it with the file's index spares starting a
-        decoder for each of those reads, and for every later load. A shorter
-        member is left to the streaming decoder, which checks its CRC at its
-        end; so is anything that fails here, to be reported there (the head
-        is then empty).
+        decoder for each of those reads, and for every later load. In a file
+        of sized members it also spares decoding the whole first member for
+        them, and the header reads no longer replace the last read kept (a
+        volume read again after a fresh load stays a copy). A shorter member
+        is left to the member reader or the streaming decoder, which check
+        its CRC; so is anything that fails here, to be reported there (the
+        head is then empty).
         """
         with index.lock:
             if index.head is not None:
