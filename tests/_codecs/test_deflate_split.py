@@ -59,6 +59,36 @@ def test_parts_join_to_the_whole_stream(level, parts):
     assert dest.tobytes() == data
 
 
+def _split_in_parts(data, level=1, parts=2, crc=None):
+    stream = _raw_deflate(data, level)
+    crc = zlib.crc32(data) if crc is None else crc
+    return deflate_split.inflate_in_parts(
+        lambda: np.frombuffer(bytearray(stream), dtype=np.uint8), len(data), crc, parts, _run
+    )
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_parts_can_stay_where_they_were_decoded(parts):
+    data = _noisy_volume(6 << 20, seed=parts)
+    kept = _split_in_parts(data, parts=parts)
+    assert kept is not None and len(kept) == parts
+    assert b"".join(part.tobytes() for _, part in kept) == data
+    for mapping, part in kept:  # each part lies in a map of its own, to be given back page by page
+        base = np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+        assert base <= part.ctypes.data and part.ctypes.data + part.size <= base + len(mapping)
+    assert len({id(mapping) for mapping, _ in kept}) == parts
+
+
+def test_parts_kept_apart_are_refused_like_a_split_into_place(monkeypatch):
+    data = _noisy_volume(4 << 20)
+    assert _split_in_parts(data, crc=zlib.crc32(data) ^ 1) is None
+    assert _split_in_parts(_noisy_volume(1 << 20)) is None  # too small to split
+    monkeypatch.setattr(deflate_split, "_FIRST_TRACE", 64 << 10)
+    monkeypatch.setattr(deflate_split, "_DEPENDENCE_LIMIT", 64 << 10)
+    phrase = np.random.default_rng(3).integers(0, 40, 20 << 10, dtype=np.uint8).tobytes()
+    assert _split_in_parts(phrase * 200) is None  # dependence that does not fade
+
+
 def test_text_like_data_with_long_dependence():
     # the same 20 KiB phrase over and over: every part copies from the window before it
     rng = np.random.default_rng(3)
@@ -212,6 +242,11 @@ def test_any_stream_splits_correctly_or_not_at_all(kinds, level, parts, seed, da
     )
     if ok:
         assert dest.tobytes() == data
+    kept = deflate_split.inflate_in_parts(
+        lambda: np.frombuffer(bytearray(stream), dtype=np.uint8), len(data), zlib.crc32(data), parts, _run
+    )
+    if kept is not None:
+        assert b"".join(part.tobytes() for _, part in kept) == data
 
 
 def test_input_trimmer_keeps_patches_and_file_contents(tmp_path):

@@ -2,6 +2,7 @@
 
 import gzip
 import io
+import mmap
 
 import numpy as np
 import pytest
@@ -66,6 +67,7 @@ def test_single_stream_pass_decodes_the_file_whole_once(single, monkeypatch):
     _pass(single)
     assert decodes == [len(DATA)]
     ahead = seen[-1]
+    assert len(ahead._parts) == 2  # decoded on both threads, read from both parts in place
     assert ahead.released >= len(DATA) - 2 * VOLUME  # given back as the pass went on
     assert _index(single).stream_ahead is None  # dropped at the end
 
@@ -133,3 +135,24 @@ def test_members_decoded_ahead_from_a_replaced_file_are_not_used(members, tmp_pa
 
     os.utime(members, ns=(1, 1))
     assert reader._decode_ahead(index, 1) is None
+
+
+def test_stream_ahead_reads_across_its_parts_and_gives_pages_back():
+    sizes = [300_000, 5, 250_000]
+    parts, start = [], 0
+    for size in sizes:
+        mapping, data = deflate_split.anonymous_memory(size)
+        data[:] = np.frombuffer(DATA[start : start + size], dtype=np.uint8)
+        parts.append((mapping, data))
+        start += size
+    ahead = gzahead.StreamAhead(parts)
+    assert ahead.total == sum(sizes)
+    for at, count in [(0, 1000), (299_990, 20), (299_998, 10), (400_000, 500_000)]:
+        buffer = bytearray(count)
+        got = ahead.read(memoryview(buffer), at)
+        assert got == min(count, ahead.total - at) and buffer[:got] == DATA[at : at + got]
+    assert ahead.released == 400_000 and ahead.nbytes() == ahead.total - 400_000
+    assert ahead.read(memoryview(bytearray(10)), 1000) is None  # given back already
+    if hasattr(mmap, "MADV_DONTNEED"):  # given-back private pages read as zeros
+        assert not parts[0][1][:4096].any() and not parts[2][1][:4096].any()
+        assert parts[2][1][-4096:].any()  # not read past: still held

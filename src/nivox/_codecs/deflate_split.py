@@ -43,7 +43,7 @@ import numpy as np
 from . import backends, libdeflate
 from .crc32 import crc32_combine
 
-__all__ = ["InputTrimmer", "anonymous_memory", "find_block_start", "inflate_into"]
+__all__ = ["InputTrimmer", "anonymous_memory", "find_block_start", "inflate_in_parts", "inflate_into"]
 
 WINDOW = 32768
 MIN_PART = 8 << 20  # bytes of output per part at least: below, finding a split and tracing cost more than they save
@@ -328,6 +328,21 @@ def _move_out_in_parallel(
     return crc
 
 
+def _crc_in_parallel(data: np.ndarray, pieces: int, run: Callable[[list[Callable[[], None]]], None]) -> int:
+    """The CRC-32 of ``data`` (from 0), computed in ``pieces`` pieces at once."""
+    bounds = [len(data) * k // pieces for k in range(pieces + 1)]
+    crcs = [0] * pieces
+
+    def check(k: int) -> None:
+        crcs[k] = backends.crc32(data[bounds[k] : bounds[k + 1]])
+
+    run([functools.partial(check, k) for k in range(pieces)])
+    crc = crcs[0]
+    for k in range(1, pieces):
+        crc = crc32_combine(crc, crcs[k], bounds[k + 1] - bounds[k])
+    return crc
+
+
 def _move_out(mapping: mmap.mmap | None, source: np.ndarray, dest: np.ndarray, crc: int) -> int:
     """Copy ``source`` to ``dest``, releasing the copied pages of ``mapping`` (if it is theirs); the CRC continued."""
     step, page = _MOVE_STEP, mmap.PAGESIZE
@@ -416,6 +431,71 @@ class _Part:
         self.mapping, self.data, self.dependence, self.crc = mapping, data, dependence, crc
 
 
+def _decode_parts(
+    private_body: Callable[[], np.ndarray],
+    first: np.ndarray,
+    size: int,
+    parts: int,
+    run: Callable[[list[Callable[[], None]]], None],
+    spare: np.ndarray | None = None,
+) -> list[_Part] | None:
+    """The stream's ``parts`` decoded at once: the first into ``first``, the others into memory of their own.
+
+    Each later part comes with its dependence on the window before it
+    traced, not yet resolved. None when the stream cannot be split safely.
+    """
+    if parts < 2 or size < parts * MIN_PART or not libdeflate.available():
+        return None
+    body = private_body()
+    starts = [0]
+    for i in range(1, parts):
+        # later parts also trace their dependence (decode about _FIRST_TRACE
+        # bytes again): give them that much less
+        lean = min(0.5 / parts, _FIRST_TRACE / 2 / size)
+        bit = find_block_start(body, int(len(body) * (i / parts + lean)))
+        if bit is None or bit <= starts[-1] + 8 * (WINDOW + 64):
+            return None
+        starts.append(bit)
+    ends: list[int | None] = [*starts[1:], None]
+    done: list[_Part | None] = [None] * parts
+
+    def decode(i: int) -> None:
+        mine = body if i == 0 else private_body()
+        stop = len(mine) if ends[i] is None else _patch_end(mine, ends[i])  # type: ignore[arg-type]
+        if i == 0:
+            trimmer.add(mine[:stop], [(stop - 8, stop)])
+            written = libdeflate.inflate_into(mine[:stop], first)[1]
+            done[0] = _Part(None, first[:written], crc=backends.crc32(first[:written]))
+            return
+        if parts == 2 and spare is not None and len(spare) >= WINDOW + size * 3 // 4:
+            mapping, scratch = None, spare  # the second part's output seldom outgrows it: else whole
+        else:
+            mapping, scratch = anonymous_memory(size + WINDOW)
+        begin = _patch_start(mine, starts[i], _LOW)
+        trimmer.add(mine[begin:stop], [(0, starts[i] // 8 + 1 - begin), (stop - begin - 8, stop - begin)])
+        written = libdeflate.inflate_into(mine[begin:stop], scratch)[1] - WINDOW
+        decoded = scratch[WINDOW : WINDOW + written]
+        _patch_start(mine, starts[i], _HIGH)
+        done[i] = _Part(mapping, decoded, _trace_dependence(mine[begin:stop], decoded))
+
+    try:
+        with InputTrimmer() as trimmer:
+            run([functools.partial(decode, i) for i in range(parts)])
+    except backends.decode_errors():
+        return None
+    return done  # type: ignore[return-value]
+
+
+def _resolve(part: _Part, window: np.ndarray) -> bool:
+    """Set the bytes ``part`` copied from the unknown window from the real ``window`` (its last 32 KiB)."""
+    if part.dependence is None or len(window) < WINDOW:
+        return False
+    offsets, positions = part.dependence
+    if len(offsets):
+        part.data[offsets] = window[-WINDOW:][positions]
+    return True
+
+
 def inflate_into(
     private_body: Callable[[], np.ndarray],
     dest: np.ndarray,
@@ -435,58 +515,47 @@ def inflate_into(
     stream whole).
     """
     size = len(dest)
-    if parts < 2 or size < parts * MIN_PART or not libdeflate.available():
+    done = _decode_parts(private_body, dest, size, parts, run, spare)
+    if done is None:
         return False
-    body = private_body()
-    starts = [0]
-    for i in range(1, parts):
-        # later parts also trace their dependence (decode about _FIRST_TRACE
-        # bytes again): give them that much less
-        lean = min(0.5 / parts, _FIRST_TRACE / 2 / size)
-        bit = find_block_start(body, int(len(body) * (i / parts + lean)))
-        if bit is None or bit <= starts[-1] + 8 * (WINDOW + 64):
-            return False
-        starts.append(bit)
-    ends: list[int | None] = [*starts[1:], None]
-    done: list[_Part | None] = [None] * parts
-
-    def decode(i: int) -> None:
-        mine = body if i == 0 else private_body()
-        stop = len(mine) if ends[i] is None else _patch_end(mine, ends[i])  # type: ignore[arg-type]
-        if i == 0:
-            trimmer.add(mine[:stop], [(stop - 8, stop)])
-            written = libdeflate.inflate_into(mine[:stop], dest)[1]
-            done[0] = _Part(None, dest[:written], crc=backends.crc32(dest[:written]))
-            return
-        if parts == 2 and spare is not None and len(spare) >= WINDOW + size * 3 // 4:
-            mapping, scratch = None, spare  # the second part's output seldom outgrows it: else whole
-        else:
-            mapping, scratch = anonymous_memory(size + WINDOW)
-        begin = _patch_start(mine, starts[i], _LOW)
-        trimmer.add(mine[begin:stop], [(0, starts[i] // 8 + 1 - begin), (stop - begin - 8, stop - begin)])
-        written = libdeflate.inflate_into(mine[begin:stop], scratch)[1] - WINDOW
-        decoded = scratch[WINDOW : WINDOW + written]
-        _patch_start(mine, starts[i], _HIGH)
-        done[i] = _Part(mapping, decoded, _trace_dependence(mine[begin:stop], decoded))
-
-    try:
-        with InputTrimmer() as trimmer:
-            run([functools.partial(decode, i) for i in range(parts)])
-    except backends.decode_errors():
-        return False
-    first = done[0]
-    assert first is not None
-    filled, total_crc = len(first.data), first.crc
+    filled, total_crc = len(done[0].data), done[0].crc
     for i in range(1, parts):
         part = done[i]
-        assert part is not None
-        if part.dependence is None or filled + len(part.data) > size:
+        if filled + len(part.data) > size or not _resolve(part, dest[:filled]):
             return False
-        offsets, positions = part.dependence
-        if len(offsets):
-            part.data[offsets] = dest[filled - WINDOW : filled][positions]
         part_crc = _move_out_in_parallel(part.mapping, part.data, dest[filled : filled + len(part.data)], parts, run)
         total_crc = crc32_combine(total_crc, part_crc, len(part.data))
         filled += len(part.data)
-        done[i] = None
+        done[i] = None  # type: ignore[call-overload]
     return filled == size and total_crc == crc
+
+
+def inflate_in_parts(
+    private_body: Callable[[], np.ndarray],
+    size: int,
+    crc: int,
+    parts: int,
+    run: Callable[[list[Callable[[], None]]], None],
+) -> list[tuple[mmap.mmap, np.ndarray]] | None:
+    """As :func:`inflate_into`, leaving each part's bytes where they were decoded: (map, bytes) in order.
+
+    For a reader that copies out of the parts anyway (a front-to-back
+    pass): nothing is moved, and the output takes no memory twice. None
+    when the stream cannot be split safely.
+    """
+    mapping, first = anonymous_memory(size)
+    done = _decode_parts(private_body, first, size, parts, run)
+    if done is None:
+        return None
+    done[0].mapping = mapping
+    filled = len(done[0].data)
+    for before, part in zip(done, done[1:]):
+        if filled + len(part.data) > size or not _resolve(part, before.data):
+            return None
+        filled += len(part.data)
+    total_crc = done[0].crc
+    for part in done[1:]:
+        total_crc = crc32_combine(total_crc, _crc_in_parallel(part.data, parts, run), len(part.data))
+    if filled != size or total_crc != crc:
+        return None
+    return [(part.mapping, part.data) for part in done]  # type: ignore[misc]

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._threads import thread_pool
-from . import deflate_split, libdeflate
+from . import libdeflate
 
 __all__ = ["STREAK_FOR_STREAM", "StreamAhead", "prefetch_members", "take_member"]
 
@@ -87,30 +87,34 @@ def keep(index: Any, member: int, data: Any) -> None:
 class StreamAhead:
     """A single-stream file decoded whole into anonymous memory, read from front to back.
 
-    Pages before the latest read are given back to the system, so memory
-    falls as the pass goes on.
+    The file's parts stay where the threads decoded them
+    (:meth:`.GzipReader.inflate_whole_parts`). Pages before the latest read
+    are given back to the system, so memory falls as the pass goes on.
     """
 
-    def __init__(self, mapping: mmap.mmap, data: np.ndarray) -> None:
-        self._mapping = mapping
-        self._data = data
-        self._base = data.ctypes.data - np.frombuffer(mapping, dtype=np.uint8).ctypes.data
+    def __init__(self, parts: list[tuple[mmap.mmap, np.ndarray]]) -> None:
+        self._parts = parts
+        self._starts = [0]
+        for _, data in parts:
+            self._starts.append(self._starts[-1] + len(data))
+        # where each part's bytes begin in its map, to give pages back
+        self._bases = [data.ctypes.data - np.frombuffer(mapping, dtype=np.uint8).ctypes.data for mapping, data in parts]
         self.released = 0  # bytes before this are gone
         self.lock = threading.Lock()
 
     @classmethod
-    def decode(cls, total: int, inflate_whole_into: Callable[[np.ndarray], bool]) -> StreamAhead | None:
+    def decode(
+        cls, total: int, inflate_whole_parts: Callable[[int], list[tuple[mmap.mmap, np.ndarray]] | None]
+    ) -> StreamAhead | None:
         """Decode the whole file of ``total`` bytes; None when the file cannot be read that way."""
         if not libdeflate.available():
             return None
-        mapping, data = deflate_split.anonymous_memory(total)
-        if not inflate_whole_into(data):
-            return None  # the memory goes with the last reference to it
-        return cls(mapping, data)
+        parts = inflate_whole_parts(total)
+        return None if parts is None else cls(parts)
 
     @property
     def total(self) -> int:
-        return len(self._data)
+        return self._starts[-1]
 
     def nbytes(self) -> int:
         """Memory still held."""
@@ -122,14 +126,20 @@ class StreamAhead:
             if at < self.released or at >= self.total:
                 return None
             count = min(len(view), self.total - at)
-            view[:count] = self._data[at : at + count]
+            for (_, data), start in zip(self._parts, self._starts):
+                lo, hi = max(at, start), min(at + count, start + len(data))
+                if lo < hi:
+                    view[lo - at : hi - at] = data[lo - start : hi - start]
             self._release_before(at)
             return count
 
     def _release_before(self, at: int) -> None:
         page = mmap.PAGESIZE
-        lo = -(-(self._base + self.released) // page) * page
-        hi = (self._base + at) // page * page
-        if hi > lo and hasattr(mmap, "MADV_DONTNEED"):
-            self._mapping.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+        for (mapping, data), start, base in zip(self._parts, self._starts, self._bases):
+            lo, hi = max(self.released, start) - start, min(at, start + len(data)) - start
+            if hi <= lo:
+                continue
+            first, last = -(-(base + lo) // page) * page, (base + hi) // page * page
+            if last > first and hasattr(mmap, "MADV_DONTNEED"):
+                mapping.madvise(mmap.MADV_DONTNEED, first, last - first)
         self.released = max(self.released, at)

@@ -18,8 +18,8 @@ position (``readinto_at``), through the file's shared :class:`~.gzindex.GzipInde
   points as it goes.
 - a read of the whole file (an image's data after its header) from a file
   that is one member goes through :meth:`GzipReader.inflate_whole_into`:
-  libdeflate called on the caller's memory (:mod:`.libdeflate`), in parts
-  on several threads for big files (:mod:`.deflate_split`);
+  libdeflate called on the caller's memory, in parts on several threads
+  for big files (:mod:`.gzwhole`);
 - reads that continue where the previous one ended read ahead
   (:mod:`.gzahead`);
 - reads within the first 8 KiB of a stream (sniffing, headers) come from
@@ -45,7 +45,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._threads import run_parallel, thread_pool
-from . import backends, corrupt_stream_error, deflate_split, gzahead, libdeflate
+from . import backends, corrupt_stream_error, gzahead, gzwhole, libdeflate
 from .gzdecode import _OUT_CHUNK, Pread, _Cursor, decode_member, decode_member_into
 from .gzformat import HEADER_PROBE, parse_header
 from .gzindex import CACHE, GzipIndex, file_key
@@ -81,36 +81,6 @@ def _knobs() -> Any:
 
 def _threads() -> int:
     return _knobs().threads()
-
-
-def _inflate_mapped(fd: int, start: int, end: int, dest: np.ndarray) -> int | None:
-    """Bytes written inflating the file's bytes ``start:end`` into ``dest``; None for bad data.
-
-    The map is left to close when the last view of it goes (an error's
-    traceback may hold one for a while).
-    """
-    body = np.frombuffer(mmap.mmap(fd, 0, access=mmap.ACCESS_READ), dtype=np.uint8)[start:end]
-    try:
-        with deflate_split.InputTrimmer() as trimmer:
-            trimmer.add(body)
-            return libdeflate.inflate_into(body, dest)[1]
-    except backends.decode_errors():
-        return None
-
-
-def _inflate_read(fd: int, start: int, end: int, dest: np.ndarray, room: np.ndarray) -> int | None:
-    """As :func:`_inflate_mapped`, with the compressed bytes read into ``room`` first."""
-    body = room[: end - start]
-    got = 0
-    while got < len(body):
-        count = os.preadv(fd, [body[got:]], start + got)
-        if count <= 0:
-            return None
-        got += count
-    try:
-        return libdeflate.inflate_into(body, dest)[1]
-    except backends.decode_errors():
-        return None
 
 
 _real_paths: dict[str, tuple[str, int, int]] = {}  # path as given -> (real path, device, inode)
@@ -451,7 +421,7 @@ class GzipReader(io.RawIOBase):
             total = self._stream_total(index, pread)
             if total is None or not at < total <= _knobs().READ_AHEAD:
                 return None
-            ahead = gzahead.StreamAhead.decode(total, self.inflate_whole_into)
+            ahead = gzahead.StreamAhead.decode(total, self.inflate_whole_parts)
             if ahead is None:
                 index.stream_ahead_failed = True
                 return None
@@ -538,51 +508,57 @@ class GzipReader(io.RawIOBase):
 
         Only for files that are one member, when libdeflate can be called on
         our memory (:mod:`.libdeflate`): big files are inflated in parts on
-        several threads (:mod:`.deflate_split`), others in one call. Returns
+        several threads, others in one call (:mod:`.gzwhole`). Returns
         False, having decided nothing, when that is not the way for this
         file (or its data looks damaged: the streaming reader then reports
         it properly).
         """
         dest = np.frombuffer(memoryview(out).cast("B"), dtype=np.uint8)
-        if not libdeflate.available() or not len(dest) or not dest.flags.writeable:
+        if not dest.flags.writeable:
+            return False
+        room = None if spare is None else np.frombuffer(memoryview(spare).cast("B"), dtype=np.uint8)
+        room = room if room is not None and room.flags.writeable else None
+        return self._inflate_whole(len(dest), lambda stream: gzwhole.inflate_into(stream, dest, room, _threads()))
+
+    def inflate_whole_parts(self, total: int) -> list[tuple[mmap.mmap, np.ndarray]] | None:
+        """The whole file (``total`` bytes) decompressed into anonymous memory, in parts: (map, bytes) in order.
+
+        As :meth:`inflate_whole_into`, for a reader that copies out of the
+        result: parts decoded on several threads stay where they were
+        decoded (:func:`.gzwhole.inflate_in_parts`). None when that is not
+        the way for this file.
+        """
+        parts: list[tuple[mmap.mmap, np.ndarray]] | None = None
+
+        def inflate(stream: gzwhole.WholeStream) -> bool:
+            nonlocal parts
+            parts = gzwhole.inflate_in_parts(stream, total, _threads())
+            return parts is not None
+
+        return parts if self._inflate_whole(total, inflate) else None
+
+    def _inflate_whole(self, total: int, inflate: Callable[[gzwhole.WholeStream], bool]) -> bool:
+        """Check that the file is one member of ``total`` bytes, then ``inflate`` it; whether that was done."""
+        if not libdeflate.available() or not total:
             return False
         fd, mine = self._open()
         try:
             pread = _pread_for(fd)
             index = self._index(fd, pread)
-            if index.sized or len(index.points) > 1 or index.total not in (None, len(dest)):
+            if index.sized or len(index.points) > 1 or index.total not in (None, total):
                 return False
             size = index.size
             if size < 18:
                 return False
             trailer = pread(size - 8, 8)
             crc, isize = int.from_bytes(trailer[:4], "little"), int.from_bytes(trailer[4:], "little")
-            if index.total is None and (len(dest) - isize) % (1 << 32):
+            if index.total is None and (total - isize) % (1 << 32):
                 return False  # the trailer disagrees: leave it to the streaming reader
             header = parse_header(pread(0, HEADER_PROBE), self.name)
-            if header is None:
+            if header is None or not inflate(gzwhole.WholeStream(fd, header.length, size - 8, crc)):
                 return False
-
-            def private_body() -> np.ndarray:
-                mapping = mmap.mmap(fd, 0, access=mmap.ACCESS_COPY)
-                return np.frombuffer(mapping, dtype=np.uint8)[header.length : size - 8]
-
-            threads = _threads()
-            room = None if spare is None else np.frombuffer(memoryview(spare).cast("B"), dtype=np.uint8)
-            room = room if room is not None and room.flags.writeable else None
-            if not deflate_split.inflate_into(private_body, dest, crc, threads, lambda tasks: _run(tasks, threads), room):
-                if (
-                    room is not None
-                    and len(room) >= size - 8 - header.length
-                    and hasattr(os, "preadv")
-                ):
-                    written = _inflate_read(fd, header.length, size - 8, dest, room)
-                else:
-                    written = _inflate_mapped(fd, header.length, size - 8, dest)
-                if written != len(dest) or backends.crc32(dest) != crc:
-                    return False
             with index.lock:
-                index.total = len(dest)
+                index.total = total
             return True
         finally:
             if mine:
