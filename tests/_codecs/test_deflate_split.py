@@ -83,7 +83,6 @@ def test_parts_kept_apart_are_refused_like_a_split_into_place(monkeypatch):
     data = _noisy_volume(4 << 20)
     assert _split_in_parts(data, crc=zlib.crc32(data) ^ 1) is None
     assert _split_in_parts(_noisy_volume(1 << 20)) is None  # too small to split
-    monkeypatch.setattr(deflate_split, "_FIRST_TRACE", 64 << 10)
     monkeypatch.setattr(deflate_split, "_DEPENDENCE_LIMIT", 64 << 10)
     phrase = np.random.default_rng(3).integers(0, 40, 20 << 10, dtype=np.uint8).tobytes()
     assert _split_in_parts(phrase * 200) is None  # dependence that does not fade
@@ -100,12 +99,33 @@ def test_text_like_data_with_long_dependence():
 
 
 def test_dependence_that_does_not_fade_gives_up(monkeypatch):
-    monkeypatch.setattr(deflate_split, "_FIRST_TRACE", 64 << 10)
     monkeypatch.setattr(deflate_split, "_DEPENDENCE_LIMIT", 64 << 10)
     rng = np.random.default_rng(3)
     phrase = rng.integers(0, 40, 20 << 10, dtype=np.uint8).tobytes()
     ok, _ = _split(phrase * 200)
     assert not ok
+
+
+def test_the_trace_decodes_only_as_far_as_the_dependence_goes(monkeypatch):
+    pieces = []
+    real = deflate_split._decoded_pieces
+
+    def counted(stream):
+        for piece in real(stream):
+            pieces.append(len(piece))
+            yield piece
+
+    monkeypatch.setattr(deflate_split, "_decoded_pieces", counted)
+    data = _noisy_volume(8 << 20)
+    ok, dest = _split(data)
+    assert ok and dest.tobytes() == data
+    assert 0 < sum(pieces) < 3 << 20  # of a part of about 4 MiB
+    assert max(pieces) <= deflate_split._TRACE_OUTPUT
+    pieces.clear()
+    zeros = bytes(3 << 20) + _noisy_volume(1 << 20) + bytes(3 << 20)  # 64 KiB of input: ~64 MB of zeros
+    ok, dest = _split(zeros)
+    assert ok and dest.tobytes() == zeros
+    assert max(pieces) <= deflate_split._TRACE_OUTPUT
 
 
 def test_mostly_zero_data():

@@ -20,7 +20,8 @@ before it. This module splits such a stream anyway:
    names the position) shows which: the bytes that differ, each naming the
    window position it came from; they are set from the real window when the
    part before is done. Once 32 KiB in a row agree, the rest agrees too (the
-   decoder's state is then the same).
+   decoder's state is then the same): that second decoding streams, and
+   stops there (a few MiB into an image, often less).
 4. The whole output is checked against the stream's CRC-32; any doubt
    (no block start found, dependence that does not fade, a wrong CRC) gives
    False, and the caller decodes the stream in one piece as before.
@@ -35,7 +36,7 @@ import functools
 import mmap
 import threading
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,9 @@ MIN_PART = 8 << 20  # bytes of output per part at least: below, finding a split 
 _SEARCH = 256 << 10  # compressed bytes searched for a block start after a split point
 _TRIAL = 4096  # compressed bytes a candidate block start must decode cleanly
 _DEPENDENCE_LIMIT = 8 << 20  # give up when a part depends on the unknown window for longer
-_FIRST_TRACE = 6 << 20  # bytes of a part first decoded again to trace its dependence
+_TRACE_ESTIMATE = 4 << 20  # bytes of a part typically decoded again to trace its dependence
+_TRACE_INPUT = 64 << 10  # compressed bytes the trace decodes at a time
+_TRACE_OUTPUT = 1 << 20  # ... giving at most this many bytes at a time
 _MOVE_STEP = 4 << 20  # bytes copied out of a part's memory at a time (each step's pages then given back)
 
 
@@ -247,43 +250,63 @@ def find_block_start(body: np.ndarray, near: int, search: int = _SEARCH) -> int 
 # ---------------------------------------------------------------- dependence on the window
 
 
+def _decoded_pieces(stream: np.ndarray) -> Iterator[bytes]:
+    """The raw-deflate ``stream`` decoded by a streaming decoder, in pieces of at most ``_TRACE_OUTPUT`` bytes."""
+    decoder = backends.inflater()
+    source = memoryview(stream).cast("B")
+    for position in range(0, len(source), _TRACE_INPUT):
+        data: Any = source[position : position + _TRACE_INPUT]
+        while data:
+            yield decoder.decompress(data, _TRACE_OUTPUT)
+            data = decoder.unconsumed_tail
+    while not decoder.eof:  # output still held back by the size limit
+        out = decoder.decompress(b"", _TRACE_OUTPUT)
+        if not out:
+            return
+        yield out
+
+
 def _trace_dependence(stream: np.ndarray, decoded: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Which leading bytes of a part came from the window before it, and from where.
 
     ``decoded`` is the part decoded after window ``LOW``; ``stream`` is the
-    part's stream starting with window ``HIGH``. A byte that is the same
-    after both windows does not depend on them; one that differs was copied
-    from window position ``(HIGH - LOW - 24) % 256 * 256 + LOW``. Once 32 KiB
-    in a row agree, everything after agrees. Returns (offsets of the
+    part's stream starting with window ``HIGH``, decoded here again by a
+    streaming decoder only as far as needed. A byte that is the same after
+    both windows does not depend on them; one that differs was copied from
+    window position ``(HIGH - LOW - 24) % 256 * 256 + LOW``. Once more than
+    32 KiB in a row agree, everything after agrees (the decoder's state is
+    then the same): the decoding stops there. Returns (offsets of the
     dependent bytes in the part, their window positions), or None when the
     dependence does not fade within the first ``_DEPENDENCE_LIMIT`` bytes.
     """
-    span = min(len(decoded), _FIRST_TRACE)
-    while True:
-        # in a map of its own (given back whole when done) and compared in steps,
-        # so the trace leaves no heap behind and adds little to the read's peak
-        _, high = anonymous_memory(WINDOW + span + libdeflate.PREFIX_SLACK)
-        valid = min(span, libdeflate.inflate_prefix(stream, high) - WINDOW)
-        theirs = high[WINDOW : WINDOW + valid]
-        step = 1 << 20
-        differ = np.concatenate(
-            [np.flatnonzero(decoded[at : at + step] != theirs[at : at + step]).astype(np.int32) + at
-             for at in range(0, valid, step)] or [np.zeros(0, dtype=np.int32)]
-        )
+    skip = WINDOW  # the made-up window's own bytes come out first
+    at = 0  # offset in the part of the next byte out
+    last = -1  # offset of the last byte found to differ
+    offsets: list[np.ndarray] = []
+    highs: list[np.ndarray] = []
+    for out in _decoded_pieces(stream):
+        cut = min(skip, len(out))
+        skip -= cut
+        theirs = np.frombuffer(out, dtype=np.uint8)[cut : cut + len(decoded) - at]
+        differ = np.flatnonzero(decoded[at : at + len(theirs)] != theirs)
+        if len(differ) and differ[0] + at - last - 1 > WINDOW:
+            break  # agreement first: nothing after can differ
         gaps = np.flatnonzero(np.diff(differ) > WINDOW)
         if len(gaps):
-            end = int(differ[gaps[0]]) + 1
-        elif not len(differ) or valid - int(differ[-1]) - 1 > WINDOW or valid == len(decoded):
-            end = int(differ[-1]) + 1 if len(differ) else 0
-        elif span >= min(len(decoded), _DEPENDENCE_LIMIT):
+            differ = differ[: gaps[0] + 1]
+        if len(differ):
+            offsets.append(differ + at)
+            highs.append(theirs[differ])
+            last = int(differ[-1]) + at
+        at += len(theirs)
+        if len(gaps) or at - last - 1 > WINDOW or at >= len(decoded):
+            break
+        if at >= _DEPENDENCE_LIMIT:
             return None
-        else:
-            span = min(len(decoded), _DEPENDENCE_LIMIT, span * 4)
-            continue
-        dependent = differ[: np.searchsorted(differ, end)]
-        low_byte = decoded[dependent]
-        high_byte = theirs[dependent] - low_byte - np.uint8(_HIGH_OFFSET)  # uint8: wraps mod 256
-        return dependent, (high_byte.astype(np.uint16) << 8) | low_byte
+    dependent = np.concatenate(offsets) if offsets else np.zeros(0, dtype=np.intp)
+    low_byte = decoded[dependent]
+    high_byte = (np.concatenate(highs) if highs else low_byte) - low_byte - np.uint8(_HIGH_OFFSET)  # wraps mod 256
+    return dependent, (high_byte.astype(np.uint16) << 8) | low_byte
 
 
 # ---------------------------------------------------------------- the whole
@@ -449,9 +472,9 @@ def _decode_parts(
     body = private_body()
     starts = [0]
     for i in range(1, parts):
-        # later parts also trace their dependence (decode about _FIRST_TRACE
-        # bytes again): give them that much less
-        lean = min(0.5 / parts, _FIRST_TRACE / 2 / size)
+        # later parts also trace their dependence (decode a few MiB again):
+        # give them that much less
+        lean = min(0.5 / parts, _TRACE_ESTIMATE / 2 / size)
         bit = find_block_start(body, int(len(body) * (i / parts + lean)))
         if bit is None or bit <= starts[-1] + 8 * (WINDOW + 64):
             return None
