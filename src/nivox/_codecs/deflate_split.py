@@ -220,10 +220,16 @@ def _candidates(region: np.ndarray) -> np.ndarray:
 _ZERO_WINDOW = bytes(WINDOW)
 
 
+@functools.lru_cache(maxsize=8)
+def _trial_prefix(shift: int) -> tuple[bytes, int]:
+    """The block a trial decode starts with, to reach a candidate ``shift`` bits into a byte (one per shift)."""
+    return _shift_block(bytes([144]) * ((shift - 2) % 8), shift)
+
+
 def _decodes_cleanly(body: np.ndarray, bit: int, nbytes: int) -> bool:
     """Whether ``body`` decodes without error for ``nbytes`` from a block start at ``bit``."""
     first, shift = divmod(bit, 8)
-    whole, partial = _shift_block(bytes([144]) * ((shift - 2) % 8), shift)
+    whole, partial = _trial_prefix(shift)
     merged = partial | (int(body[first]) & (0xFF << shift) & 0xFF)
     trial = b"".join((whole, bytes([merged]), body[first + 1 : first + 1 + nbytes].tobytes()))
     decoder = zlib.decompressobj(-15, zdict=_ZERO_WINDOW)
