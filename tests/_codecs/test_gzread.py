@@ -423,3 +423,49 @@ def test_members_go_to_threads_in_runs_of_neighbours(tasks, count):
     assert len(runs) == min(tasks, count)
     assert all(run for run in runs)
     assert max(map(len, runs), default=0) - min(map(len, runs), default=0) <= 1
+
+
+def test_a_read_served_from_memory_does_not_open_the_file(tmp_path, monkeypatch):
+    path = tmp_path / "single.nii.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    buffer = bytearray(348)
+    assert nvgzip.open_read(path).readinto_at(buffer, 0) == 348  # decodes the head: opens the file
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda *a, **k: opened.append(a[0]) or real_open(*a, **k))
+    for _ in range(3):  # a load's header reads: from the head, by one stat each
+        assert nvgzip.open_read(path).readinto_at(buffer, 0) == 348 and buffer == DATA[:348]
+    assert opened == []
+    far = bytearray(1000)
+    assert nvgzip.open_read(path).readinto_at(far, 500_000) == 1000 and far == DATA[500_000:501_000]
+    assert opened == [str(path)]  # bytes to decode: the file is opened
+
+
+def test_a_file_replaced_before_it_is_opened_is_read_as_it_is_now(tmp_path):
+    path = tmp_path / "single.nii.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    reader = nvgzip.open_read(path)  # looks at the file now; opens it at its first read
+    new = bytes(reversed(DATA))
+    replacement = tmp_path / "new.gz"
+    replacement.write_bytes(gzip.compress(new, 6))
+    os.replace(replacement, path)
+    buffer = bytearray(1000)
+    assert reader.readinto_at(buffer, 400_000) == 1000
+    assert buffer == new[400_000:401_000]
+
+
+def test_a_file_replaced_between_its_stat_and_its_opening_is_looked_at_again(tmp_path, monkeypatch):
+    path = tmp_path / "single.nii.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    stale = os.stat(path)
+    new = bytes(reversed(DATA))
+    replacement = tmp_path / "new.gz"
+    replacement.write_bytes(gzip.compress(new, 6))
+    os.replace(replacement, path)
+    reader = nvgzip.open_read(path)
+    real_stat = os.stat
+    stats = [stale]  # the read's first look sees the old file, which is gone when it opens it
+    monkeypatch.setattr(os, "stat", lambda *a, **k: stats.pop() if stats else real_stat(*a, **k))
+    buffer = bytearray(1000)
+    assert reader.readinto_at(buffer, 400_000) == 1000
+    assert buffer == new[400_000:401_000] and stats == []

@@ -131,6 +131,54 @@ def _pread_for(fd: int) -> Pread:
     return pread
 
 
+class _FileReplaced(Exception):
+    """The file opened for a read is not the one its index was looked up for."""
+
+
+class _FileAccess:
+    """One read's access to a reader's file: the index from a stat, the file opened only if bytes are read.
+
+    A read served from memory (the head, the last read, members or a
+    stream decoded ahead) then costs one system call (a stat), not three
+    (open, fstat, close): while other threads decode ahead, each call that
+    gives up the interpreter lock can cost tens of microseconds to get it
+    back. A file opened later is checked to be the one looked up (else
+    :class:`_FileReplaced`, and the read looks again).
+    """
+
+    def __init__(self, reader: GzipReader) -> None:
+        if reader.closed:
+            raise ValueError("I/O operation on closed file")
+        self._reader = reader
+        self._fd = reader._fd
+        self._mine = False
+        self._lock = threading.Lock()
+        self._pread: Pread | None = None if self._fd is None else _pread_for(self._fd)
+        status = os.fstat(self._fd) if self._fd is not None else os.stat(reader.name)
+        self._looked_up = status
+        self.index = reader._index_for(status, self.pread)
+
+    def pread(self, offset: int, count: int) -> bytes:
+        if self._pread is None:
+            with self._lock:
+                if self._pread is None:
+                    fd = os.open(self._reader.name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+                    opened, looked_up = os.fstat(fd), self._looked_up
+                    if (opened.st_dev, opened.st_ino, opened.st_size, opened.st_mtime_ns) != (
+                        looked_up.st_dev, looked_up.st_ino, looked_up.st_size, looked_up.st_mtime_ns
+                    ):
+                        os.close(fd)
+                        raise _FileReplaced
+                    self._fd, self._mine = fd, True
+                    self._pread = _pread_for(fd)
+        return self._pread(offset, count)
+
+    def close(self) -> None:
+        if self._mine and self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class GzipReader(io.RawIOBase):
     """A seekable, thread-safe reader of the gzip file at ``path``.
 
@@ -208,7 +256,9 @@ class GzipReader(io.RawIOBase):
         return os.open(self.name, os.O_RDONLY | getattr(os, "O_BINARY", 0)), True
 
     def _index(self, fd: int, pread: Pread) -> GzipIndex:
-        status = os.fstat(fd)
+        return self._index_for(os.fstat(fd), pread)
+
+    def _index_for(self, status: os.stat_result, pread: Pread) -> GzipIndex:
         index = CACHE.lookup(file_key(_real_path(os.fspath(self.name), status), status))
         if not index.scanned:
             from .gzformat import scan_members
@@ -250,10 +300,18 @@ class GzipReader(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         if not len(view):
             return 0
-        fd, mine = self._open()
+        for _ in range(3):
+            try:
+                return self._readinto_at(view, position)
+            except _FileReplaced:
+                continue  # between looking at the file and opening it: look again
+        return self._readinto_at(view, position)
+
+    def _readinto_at(self, view: memoryview, position: int) -> int:
+        access = _FileAccess(self)
         try:
-            pread = _pread_for(fd)
-            index = self._index(fd, pread)
+            pread = access.pread
+            index = access.index
             with index.lock:
                 index.streak = index.streak + 1 if position == index.last_end else 0
                 streak = index.streak
@@ -284,8 +342,7 @@ class GzipReader(io.RawIOBase):
             CACHE.trim(_knobs().INDEX_BUDGET, keep=index)
             return done
         finally:
-            if mine:
-                os.close(fd)
+            access.close()
 
     def _decode_head(self, index: GzipIndex, pread: Pread) -> None:
         """Give ``index`` its head once: the first ``_HEAD`` bytes of data, when the first member holds more.
