@@ -156,7 +156,11 @@ class _FileAccess:
         self._pread: Pread | None = None if self._fd is None else _pread_for(self._fd)
         status = os.fstat(self._fd) if self._fd is not None else os.stat(reader.name)
         self._looked_up = status
-        self.index = reader._index_for(status, self.pread)
+        try:
+            self.index = reader._index_for(status, self.pread)  # a first look scans members: may open the file
+        except BaseException:
+            self.close()
+            raise
 
     def pread(self, offset: int, count: int) -> bytes:
         if self._pread is None:
