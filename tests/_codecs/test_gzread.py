@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from nivox._codecs import backends, gzread
+from nivox._codecs import backends, gzfile, gzread
 from nivox._codecs import gzip as nvgzip
 from nivox._codecs.gzindex import CACHE, file_key
 from nivox._codecs.gzwrite import GzipMemberWriter
@@ -412,7 +412,7 @@ def test_a_link_pointed_elsewhere_reads_the_new_target(tmp_path):
     buffer = bytearray(12)
     nvgzip.open_read(link).readinto_at(buffer, 0)
     assert buffer == b"second file "
-    assert gzread._real_paths[str(link)][0] == str(second)
+    assert gzfile._real_paths[str(link)][0] == str(second)
 
 
 @pytest.mark.parametrize(("tasks", "count"), [(0, 8), (1, 8), (3, 8), (8, 8), (113, 8), (113, 2)])

@@ -10,22 +10,20 @@ seek point. :class:`~.gzread.GzipReader` chooses between them.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import CorruptStreamError
 from . import backends, corrupt_stream_error, libdeflate
+from .gzfile import Pread
 from .gzformat import parse_header
 from .gzindex import GzipIndex
 
-__all__ = ["Pread", "decode_member", "decode_member_into"]
+__all__ = ["decode_member", "decode_member_into"]
 
 _IN_CHUNK = 128 << 10  # compressed bytes read at a time when streaming
 _OUT_CHUNK = 256 << 10  # most bytes decoded per call (bounds the temporary bytes objects)
 _PROBE_COMPRESSED = 256 << 10  # after a read, decode to the member's end when its rest is this small
 _PROBE_OUTPUT = 4 << 20  # ... and yields at most this much
-
-Pread = Callable[[int, int], bytes]
 
 
 def _truncated(name: Any) -> Exception:

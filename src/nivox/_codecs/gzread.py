@@ -46,7 +46,8 @@ import numpy as np
 
 from .._threads import run_parallel, thread_pool
 from . import backends, corrupt_stream_error, gzahead, gzwhole, libdeflate
-from .gzdecode import _OUT_CHUNK, Pread, _Cursor, decode_member, decode_member_into
+from .gzdecode import _OUT_CHUNK, _Cursor, decode_member, decode_member_into
+from .gzfile import FileAccess, FileReplaced, Pread, pread_for, real_path
 from .gzformat import HEADER_PROBE, parse_header
 from .gzindex import CACHE, GzipIndex, file_key
 
@@ -83,25 +84,6 @@ def _threads() -> int:
     return _knobs().threads()
 
 
-_real_paths: dict[str, tuple[str, int, int]] = {}  # path as given -> (real path, device, inode)
-
-
-def _real_path(path: str, status: os.stat_result) -> str:
-    """``os.path.realpath(path)``, remembered while the file opened there stays the same file.
-
-    Every read of a proxy opens its file again; resolving symbolic links
-    each time cost a few ``lstat`` calls per read.
-    """
-    known = _real_paths.get(path)
-    if known is not None and known[1:] == (status.st_dev, status.st_ino):
-        return known[0]
-    if len(_real_paths) >= 4096:
-        _real_paths.clear()
-    real = os.path.realpath(path)
-    _real_paths[path] = (real, status.st_dev, status.st_ino)
-    return real
-
-
 def _igz_module() -> Any:
     try:
         import indexed_gzip
@@ -116,71 +98,6 @@ def record_igz_points(index: GzipIndex) -> None:
     for extent, _ in index.igz.seek_points():
         count += 1
     index.igz_points, index.igz_extent = count, extent
-
-
-def _pread_for(fd: int) -> Pread:
-    if hasattr(os, "pread"):
-        return lambda offset, count: os.pread(fd, count, offset)
-    lock = threading.Lock()  # pragma: no cover - Windows
-
-    def pread(offset: int, count: int) -> bytes:  # pragma: no cover - Windows
-        with lock:
-            os.lseek(fd, offset, os.SEEK_SET)
-            return os.read(fd, count)
-
-    return pread
-
-
-class _FileReplaced(Exception):
-    """The file opened for a read is not the one its index was looked up for."""
-
-
-class _FileAccess:
-    """One read's access to a reader's file: the index from a stat, the file opened only if bytes are read.
-
-    A read served from memory (the head, the last read, members or a
-    stream decoded ahead) then costs one system call (a stat), not three
-    (open, fstat, close): while other threads decode ahead, each call that
-    gives up the interpreter lock can cost tens of microseconds to get it
-    back. A file opened later is checked to be the one looked up (else
-    :class:`_FileReplaced`, and the read looks again).
-    """
-
-    def __init__(self, reader: GzipReader) -> None:
-        if reader.closed:
-            raise ValueError("I/O operation on closed file")
-        self._reader = reader
-        self._fd = reader._fd
-        self._mine = False
-        self._lock = threading.Lock()
-        self._pread: Pread | None = None if self._fd is None else _pread_for(self._fd)
-        status = os.fstat(self._fd) if self._fd is not None else os.stat(reader.name)
-        self._looked_up = status
-        try:
-            self.index = reader._index_for(status, self.pread)  # a first look scans members: may open the file
-        except BaseException:
-            self.close()
-            raise
-
-    def pread(self, offset: int, count: int) -> bytes:
-        if self._pread is None:
-            with self._lock:
-                if self._pread is None:
-                    fd = os.open(self._reader.name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-                    opened, looked_up = os.fstat(fd), self._looked_up
-                    if (opened.st_dev, opened.st_ino, opened.st_size, opened.st_mtime_ns) != (
-                        looked_up.st_dev, looked_up.st_ino, looked_up.st_size, looked_up.st_mtime_ns
-                    ):
-                        os.close(fd)
-                        raise _FileReplaced
-                    self._fd, self._mine = fd, True
-                    self._pread = _pread_for(fd)
-        return self._pread(offset, count)
-
-    def close(self) -> None:
-        if self._mine and self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 class GzipReader(io.RawIOBase):
@@ -263,7 +180,7 @@ class GzipReader(io.RawIOBase):
         return self._index_for(os.fstat(fd), pread)
 
     def _index_for(self, status: os.stat_result, pread: Pread) -> GzipIndex:
-        index = CACHE.lookup(file_key(_real_path(os.fspath(self.name), status), status))
+        index = CACHE.lookup(file_key(real_path(os.fspath(self.name), status), status))
         if not index.scanned:
             from .gzformat import scan_members
 
@@ -277,7 +194,7 @@ class GzipReader(io.RawIOBase):
         """Uncompressed size of the file (decompresses it once when not yet known)."""
         fd, mine = self._open()
         try:
-            pread = _pread_for(fd)
+            pread = pread_for(fd)
             index = self._index(fd, pread)
             with index.lock:
                 if index.total is None:
@@ -307,12 +224,14 @@ class GzipReader(io.RawIOBase):
         for _ in range(3):
             try:
                 return self._readinto_at(view, position)
-            except _FileReplaced:
+            except FileReplaced:
                 continue  # between looking at the file and opening it: look again
         return self._readinto_at(view, position)
 
     def _readinto_at(self, view: memoryview, position: int) -> int:
-        access = _FileAccess(self)
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        access = FileAccess(self.name, self._fd, self._index_for)
         try:
             pread = access.pread
             index = access.index
@@ -422,7 +341,7 @@ class GzipReader(io.RawIOBase):
         try:
             if file_key(index.path, os.fstat(fd)) != index.key:
                 return None
-            return self._decode_member(index, member, _pread_for(fd))
+            return self._decode_member(index, member, pread_for(fd))
         finally:
             os.close(fd)
 
@@ -604,7 +523,7 @@ class GzipReader(io.RawIOBase):
             return False
         fd, mine = self._open()
         try:
-            pread = _pread_for(fd)
+            pread = pread_for(fd)
             index = self._index(fd, pread)
             if index.sized or len(index.points) > 1 or index.total not in (None, total):
                 return False
