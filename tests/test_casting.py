@@ -94,6 +94,26 @@ def test_float_capabilities():
     assert casting.longdouble_lte_float64() == nib_casting.longdouble_lte_float64()
 
 
+@pytest.mark.parametrize(
+    ("machine", "powerpc", "sparc"),
+    [("x86_64", False, False), ("ppc64le", True, False), ("PowerPC", True, False), ("sparc64", False, True),
+     ("sun4u", False, True), ("aarch64", False, False)],
+)
+def test_the_processor_is_told_by_uname_without_a_subprocess(monkeypatch, machine, powerpc, sparc):
+    import platform
+
+    def no_subprocess():
+        raise AssertionError("platform.processor() runs `uname -p` in a subprocess")
+
+    monkeypatch.setattr(platform, "processor", no_subprocess)
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+    assert on_powerpc() is powerpc
+    if sparc:  # emulated long double: too slow to compute with
+        assert best_float() is np.float64
+    else:
+        assert best_float() is (np.float64 if casting.longdouble_lte_float64() else np.longdouble)
+
+
 @pytest.mark.parametrize(("value", "expected"), [
     (0, None), (1, 0), (2**9 + 1, 9), (-(2**9) + 1, 8), (2**64, 64), (2**200 + 5, 200),
     (0.5, -1), (np.float32(3.9), 1), (np.int64(8), 3), (1e-320, -1064),

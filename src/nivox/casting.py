@@ -108,7 +108,8 @@ def _is_double_double(info: np.finfo) -> bool:
 
 def on_powerpc() -> bool:
     """True when running on a PowerPC processor."""
-    return platform.processor() == "powerpc" or platform.machine().startswith(("ppc", "powerpc"))
+    # platform.machine() reads uname; platform.processor() runs `uname -p` in a subprocess on Linux
+    return platform.machine().lower().startswith(("ppc", "powerpc"))
 
 
 def _longdouble_nmant() -> int:
@@ -145,7 +146,7 @@ def best_float() -> type[np.floating]:
     (Windows, some ARM) or where it is emulated in software and very slow
     (SPARC); there float64 is returned.
     """
-    if longdouble_lte_float64() or platform.processor().startswith("sparc"):
+    if longdouble_lte_float64() or platform.machine().lower().startswith(("sparc", "sun4")):
         return np.float64
     return np.longdouble
 
