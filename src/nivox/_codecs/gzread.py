@@ -74,10 +74,17 @@ def _runs(tasks: list[Callable[[], None]], count: int) -> list[list[Callable[[],
     return [tasks[lo:hi] for lo, hi in zip(bounds, bounds[1:]) if hi > lo]
 
 
-def _knobs() -> Any:
-    from . import gzip  # the user-facing settings, read at call time
+_settings: Any = None
 
-    return gzip
+
+def _knobs() -> Any:
+    """The user-facing settings module (:mod:`.gzip`, which imports this one); its values are read at call time."""
+    global _settings
+    if _settings is None:
+        from . import gzip
+
+        _settings = gzip
+    return _settings
 
 
 def _threads() -> int:
