@@ -29,7 +29,7 @@ import numpy as np
 
 from . import backends
 
-__all__ = ["PREFIX_SLACK", "available", "deflate", "deflate_available", "inflate_into", "inflate_prefix"]
+__all__ = ["available", "deflate", "deflate_available", "inflate_into"]
 
 _SUCCESS, _BAD_DATA, _SHORT_OUTPUT, _INSUFFICIENT_SPACE = range(4)
 
@@ -118,26 +118,6 @@ def inflate_into(source: Any, dest: Any) -> tuple[int, int]:
         return used, written
     if code == _INSUFFICIENT_SPACE:
         raise zlib.error("the stream holds more bytes than expected")
-    raise zlib.error("invalid deflate data")
-
-
-#: at most this many bytes at the end of a buffer filled by :func:`inflate_prefix` are not output
-PREFIX_SLACK = 258  # the longest match deflate copies
-
-
-def inflate_prefix(source: Any, dest: Any) -> int:
-    """Inflate the start of the raw-deflate stream in ``source`` until ``dest`` is (nearly) full.
-
-    Returns how many leading bytes of ``dest`` are output: all of the
-    stream when it fits, else at least ``len(dest) - PREFIX_SLACK`` (libdeflate
-    stops before a symbol that does not fit, having written everything
-    before it). Raises ``zlib.error`` for corrupt data.
-    """
-    code, _, written = _inflate(source, dest)
-    if code == _SUCCESS:
-        return written
-    if code == _INSUFFICIENT_SPACE:
-        return max(0, len(memoryview(dest).cast("B")) - PREFIX_SLACK)
     raise zlib.error("invalid deflate data")
 
 
