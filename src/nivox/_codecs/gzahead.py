@@ -8,9 +8,10 @@ makes. Then:
   read are decoded on the thread pool while the caller works on what it
   got (:func:`prefetch_members`); the next reads find them done;
 - a file that is one deflate stream is decoded whole on all threads
-  (:mod:`.deflate_split`) into anonymous memory at the third read of a
-  pass, if its size is within ``nivox._codecs.gzip.READ_AHEAD``
-  (:class:`StreamAhead`); the following reads copy from it, and the pages
+  (:mod:`.gzwhole`) into anonymous memory at the third read of a pass, each
+  part staying where its thread decoded it, if its size is within
+  ``nivox._codecs.gzip.READ_AHEAD`` (:class:`StreamAhead`); the following
+  reads copy from those parts, and the pages
   the pass has gone beyond are given back to the system as it goes. A read
   elsewhere, or the end of the file, drops it.
 """
