@@ -352,7 +352,7 @@ def fileslice(
     basic = basic_selections(items, shape)
     if basic is not None:
         selections, counts = basic
-        out = np.empty(counts, dtype=dtype, order=order)
+        out = np.empty(counts, dtype=dtype, order="F" if order == "F" else "C")
         if out.size:
             _read_selection(_Source(fileobj), _byte_view(out), shape, dtype, offset, order, selections, heuristic, lock)
         return out

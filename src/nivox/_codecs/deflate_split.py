@@ -259,7 +259,7 @@ def find_block_start(body: np.ndarray, near: int, search: int = _SEARCH) -> int 
 def _decoded_pieces(stream: np.ndarray) -> Iterator[bytes]:
     """The raw-deflate ``stream`` decoded by a streaming decoder, in pieces of at most ``_TRACE_OUTPUT`` bytes."""
     decoder = backends.inflater()
-    source = memoryview(stream).cast("B")
+    source = stream.data.cast("B")
     for position in range(0, len(source), _TRACE_INPUT):
         data: Any = source[position : position + _TRACE_INPUT]
         while data:

@@ -130,7 +130,7 @@ class StreamAhead:
             for (_, data), start in zip(self._parts, self._starts):
                 lo, hi = max(at, start), min(at + count, start + len(data))
                 if lo < hi:
-                    view[lo - at : hi - at] = data[lo - start : hi - start]
+                    view[lo - at : hi - at] = data[lo - start : hi - start].data
             self._release_before(at)
             return count
 

@@ -66,7 +66,7 @@ def _inflate_read(stream: WholeStream, dest: np.ndarray, room: np.ndarray) -> in
     body = room[: stream.end - stream.start]
     got = 0
     while got < len(body):
-        count = os.preadv(stream.fd, [body[got:]], stream.start + got)
+        count = os.preadv(stream.fd, [body[got:].data], stream.start + got)
         if count <= 0:
             return None
         got += count
