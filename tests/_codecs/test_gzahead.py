@@ -156,3 +156,12 @@ def test_stream_ahead_reads_across_its_parts_and_gives_pages_back():
     if hasattr(mmap, "MADV_DONTNEED"):  # given-back private pages read as zeros
         assert not parts[0][1][:4096].any() and not parts[2][1][:4096].any()
         assert parts[2][1][-4096:].any()  # not read past: still held
+
+
+@pytest.mark.parametrize(("memory", "expected"), [(64 << 30, 1 << 30), (4 << 30, 512 << 20), (1 << 30, 128 << 20)])
+def test_reading_ahead_is_bounded_by_the_machines_memory(monkeypatch, memory, expected):
+    # a pass holds the whole decoded file: at most an eighth of memory on a small machine
+    page = 4096
+    values = {"SC_PHYS_PAGES": memory // page, "SC_PAGE_SIZE": page}
+    monkeypatch.setattr(nvgzip.os, "sysconf", lambda name: values[name])
+    assert nvgzip._default_read_ahead() == expected

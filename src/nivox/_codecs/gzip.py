@@ -41,8 +41,9 @@ Settings (module attributes, read at call time):
     Reading a file front to back (volume after volume) decodes ahead: the
     next members of a file nivox wrote, or the whole of a file that is one
     deflate stream, on all threads, if it decodes to at most this many bytes
-    (default 1 GiB; environment ``NIVOX_GZIP_READ_AHEAD``; 0 turns reading
-    ahead off). See :mod:`.gzahead`.
+    (default 1 GiB, or an eighth of the machine's memory where that is
+    less; environment ``NIVOX_GZIP_READ_AHEAD``; 0 turns reading ahead
+    off). See :mod:`.gzahead`.
 ``USE_INDEXED_GZIP``
     Use ``indexed_gzip`` (when installed) for seek points inside
     single-stream files (default True).
@@ -197,9 +198,20 @@ THREADS: int | None = None
 INDEX_BUDGET: int = int(os.environ.get("NIVOX_GZIP_INDEX_BUDGET", 256 << 20))
 #: move the streaming decoder forward up to this far rather than use indexed_gzip
 CURSOR_REACH: int = 8 << 20
-#: use indexed_gzip for seek points inside single-stream files when installed
-READ_AHEAD: int = int(os.environ.get("NIVOX_GZIP_READ_AHEAD", 1 << 30))
 
+
+def _default_read_ahead() -> int:
+    """1 GiB, or an eighth of the machine's memory where that is less."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - no sysconf (Windows)
+        return 1 << 30
+    return min(1 << 30, max(memory // 8, 0))
+
+
+#: a front-to-back pass decodes a single-stream file whole ahead if it holds at most this many bytes
+READ_AHEAD: int = int(os.environ.get("NIVOX_GZIP_READ_AHEAD", _default_read_ahead()))
+#: use indexed_gzip for seek points inside single-stream files when installed
 USE_INDEXED_GZIP: bool = True
 
 
