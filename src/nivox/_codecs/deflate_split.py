@@ -338,38 +338,33 @@ def anonymous_memory(size: int) -> tuple[mmap.mmap, np.ndarray]:
     return mapping, whole[skip : skip + size]
 
 
+def _crc_of_pieces(bounds: list[int], crc_of: Callable[[int, int], int], run: Callable[[list[Callable[[], None]]], None]) -> int:
+    """The CRC-32 (from 0) of bytes ``bounds[0]:bounds[-1]``, ``crc_of(lo, hi)`` giving each piece's, all at once."""
+    crcs = [0] * (len(bounds) - 1)
+
+    def piece(k: int) -> None:
+        crcs[k] = crc_of(bounds[k], bounds[k + 1])
+
+    run([functools.partial(piece, k) for k in range(len(crcs))])
+    crc = crcs[0]
+    for k in range(1, len(crcs)):
+        crc = crc32_combine(crc, crcs[k], bounds[k + 1] - bounds[k])
+    return crc
+
+
 def _move_out_in_parallel(
     mapping: mmap.mmap | None, source: np.ndarray, dest: np.ndarray, pieces: int,
     run: Callable[[list[Callable[[], None]]], None],
 ) -> int:
     """:func:`_move_out` in ``pieces`` pieces at once; the CRC of ``source`` (from 0)."""
     bounds = [len(dest) * k // pieces // _MOVE_STEP * _MOVE_STEP for k in range(pieces)] + [len(dest)]
-    crcs = [0] * pieces
-
-    def move(k: int) -> None:
-        lo, hi = bounds[k], bounds[k + 1]
-        crcs[k] = _move_out(mapping, source[lo:hi], dest[lo:hi], 0)
-
-    run([functools.partial(move, k) for k in range(pieces)])
-    crc = crcs[0]
-    for k in range(1, pieces):
-        crc = crc32_combine(crc, crcs[k], bounds[k + 1] - bounds[k])
-    return crc
+    return _crc_of_pieces(bounds, lambda lo, hi: _move_out(mapping, source[lo:hi], dest[lo:hi], 0), run)
 
 
 def _crc_in_parallel(data: np.ndarray, pieces: int, run: Callable[[list[Callable[[], None]]], None]) -> int:
     """The CRC-32 of ``data`` (from 0), computed in ``pieces`` pieces at once."""
     bounds = [len(data) * k // pieces for k in range(pieces + 1)]
-    crcs = [0] * pieces
-
-    def check(k: int) -> None:
-        crcs[k] = backends.crc32(data[bounds[k] : bounds[k + 1]])
-
-    run([functools.partial(check, k) for k in range(pieces)])
-    crc = crcs[0]
-    for k in range(1, pieces):
-        crc = crc32_combine(crc, crcs[k], bounds[k + 1] - bounds[k])
-    return crc
+    return _crc_of_pieces(bounds, lambda lo, hi: backends.crc32(data[lo:hi]), run)
 
 
 def _move_out(mapping: mmap.mmap | None, source: np.ndarray, dest: np.ndarray, crc: int) -> int:
