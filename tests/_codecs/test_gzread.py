@@ -14,7 +14,7 @@ from nivox._codecs import backends, gzfile, gzread
 from nivox._codecs import gzip as nvgzip
 from nivox._codecs.gzindex import CACHE, file_key
 from nivox._codecs.gzwrite import GzipMemberWriter
-from nivox.errors import CorruptStreamError
+from nivox.errors import CorruptStreamError, NivoxError
 
 from test_gzformat import bgzf_member, member  # a sibling module (pytest puts this folder on sys.path)
 
@@ -469,3 +469,17 @@ def test_a_file_replaced_between_its_stat_and_its_opening_is_looked_at_again(tmp
     buffer = bytearray(1000)
     assert reader.readinto_at(buffer, 400_000) == 1000
     assert buffer == new[400_000:401_000] and stats == []
+
+
+def test_a_file_replaced_at_every_look_gives_a_clear_error(tmp_path, monkeypatch):
+    path = tmp_path / "single.nii.gz"
+    path.write_bytes(gzip.compress(DATA, 6))
+    stale = os.stat(path)
+    replacement = tmp_path / "new.gz"
+    replacement.write_bytes(gzip.compress(DATA[::-1], 6))
+    os.replace(replacement, path)
+    reader = nvgzip.open_read(path)
+    monkeypatch.setattr(os, "stat", lambda *a, **k: stale)  # every look sees a file that is gone
+    with pytest.raises(OSError, match="replaced while it was read") as info:
+        reader.readinto_at(bytearray(1000), 400_000)
+    assert isinstance(info.value, NivoxError) and str(path) in str(info.value)

@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import NivoxError
+
 __all__ = ["FileAccess", "FileReplaced", "Pread", "pread_for", "real_path"]
 
 Pread = Callable[[int, int], bytes]
@@ -54,8 +56,8 @@ def pread_for(fd: int) -> Pread:
     return pread
 
 
-class FileReplaced(Exception):
-    """The file opened for a read is not the one its index was looked up for."""
+class FileReplaced(NivoxError, OSError):
+    """The file opened for a read is not the one its index was looked up for (it was replaced meanwhile)."""
 
 
 def _version(status: os.stat_result) -> tuple[int, int, int, int]:
@@ -95,7 +97,7 @@ class FileAccess:
                     fd = os.open(self._path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
                     if _version(os.fstat(fd)) != _version(self._looked_up):
                         os.close(fd)
-                        raise FileReplaced
+                        raise FileReplaced(f"{os.fsdecode(self._path)}: the file was replaced while it was read")
                     self._fd, self._mine = fd, True
                     self._pread = pread_for(fd)
         return self._pread(offset, count)

@@ -228,12 +228,14 @@ class GzipReader(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         if not len(view):
             return 0
-        for _ in range(3):
+        attempts = 4
+        while True:
             try:
                 return self._readinto_at(view, position)
-            except FileReplaced:
-                continue  # between looking at the file and opening it: look again
-        return self._readinto_at(view, position)
+            except FileReplaced:  # between looking at the file and opening it: look again
+                attempts -= 1
+                if not attempts:
+                    raise
 
     def _readinto_at(self, view: memoryview, position: int) -> int:
         if self.closed:
