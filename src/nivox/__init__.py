@@ -49,6 +49,7 @@ _LAZY_NAMES: dict[str, str] = {
     "aff2axcodes": "orientations",
     "OrthoSlicer3D": "viewers",
     "all_image_classes": "imageclasses",
+    "install_as_nibabel": "nibabel_alias",
 }
 
 # submodules reachable as attributes, like ``nib.nifti1``
@@ -56,7 +57,7 @@ _SUBMODULES = {
     "affines", "analyze", "arrayproxy", "arraywriters", "brikhead", "casting",
     "dataobj_images", "deprecator", "ecat", "errors", "eulerangles", "filebasedimages",
     "fileholders", "fileslice", "freesurfer", "funcs", "imageclasses", "loadsave",
-    "minc1", "minc2", "nifti1", "nifti2", "openers", "optpkg", "orientations",
+    "minc1", "minc2", "nibabel_alias", "nifti1", "nifti2", "openers", "optpkg", "orientations",
     "parrec", "processing", "quaternions", "spatialimages", "spm2analyze",
     "spm99analyze", "testing", "tmpdirs", "viewers", "volumeutils", "wrapstruct",
 }
