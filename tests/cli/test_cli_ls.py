@@ -137,7 +137,8 @@ def test_header_only_files_list_but_stats_fail(capsys, tmp_path):
     err = capsys.readouterr().err
     # one line naming the file once (in front, or in the library's message)
     assert err.startswith("nivox: error: ") and err.count(str(cut)) == 1
-    assert err.count("\n") == 1
+    assert err.splitlines()[1:] == [
+        "nivox ls: skipped 1 of 1 file that could not be read (reasons above)"]
 
 
 # ---- stats columns ----------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def test_bad_files_reported_good_files_listed(capsys, tmp_path):
     lines = err.splitlines()
     assert lines[0] == f"nivox: error: {missing}: No such file or directory"
     assert lines[1].startswith("nivox: error: ") and lines[1].count(str(text)) == 1
-    assert len(lines) == 2
+    assert lines[2:] == ["nivox ls: skipped 2 of 3 files that could not be read (reasons above)"]
     assert "Traceback" not in err
 
 
@@ -199,7 +200,8 @@ def test_subprocess_json(tmp_path):
     assert proc.returncode == 1
     assert [os.path.basename(r["file"]) for r in json.loads(proc.stdout)] == [
         "example4d.nii.gz", "example_nifti2.nii.gz", "float32.nii.gz"]
-    assert proc.stderr == f"nivox: error: {tmp_path / 'x.nii'}: No such file or directory\n"
+    assert proc.stderr == (f"nivox: error: {tmp_path / 'x.nii'}: No such file or directory\n"
+                           "nivox ls: skipped 1 of 4 files that could not be read (reasons above)\n")
 
 
 # ---- corpus ---------------------------------------------------------------------------------
@@ -209,7 +211,8 @@ def test_corpus_rows_match_nibabel(corpus, capsys):
     status, records, err = run_json(capsys, str(corpus / "**" / "*.nii*"),
                                     str(corpus / "**" / "*.hdr"))
     # the corpus holds one text file named .nii.gz; everything else lists
-    bad = [line for line in err.splitlines() if line]
+    bad = [line for line in err.splitlines() if line.startswith("nivox: error: ")]
+    assert err.splitlines()[-1].startswith("nivox ls: skipped 1 of ")
     assert status == 1 and len(bad) == 1 and "1stlevel_1.feat/mask.nii.gz" in bad[0]
     assert len(records) >= 50
     for record in records:
@@ -219,3 +222,29 @@ def test_corpus_rows_match_nibabel(corpus, capsys):
 def test_corpus_listing_reads_no_data(corpus, capsys, no_data_reads):
     status, records, _ = run_json(capsys, str(corpus / "mricron"), str(corpus / "dipy"))
     assert status == 0 and len(records) >= 10
+
+
+def test_recursive_listing_and_closing_counts(tmp_path, capsys):
+    import shutil
+
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    shutil.copy(EXAMPLE4D, tmp_path / "top.nii.gz")
+    shutil.copy(EXAMPLE4D, tmp_path / "sub" / "deeper" / "inner.nii.gz")
+    (tmp_path / "sub" / "notes.txt").write_text("not an image")
+    (tmp_path / "sub" / "broken.nii").write_text("not an image either" * 30)
+    status, records, err = run_json(capsys, str(tmp_path))
+    assert status == 0 and [os.path.basename(r["file"]) for r in records] == ["top.nii.gz"]
+    assert err == ""  # the subfolder is not entered without -r
+    status, records, err = run_json(capsys, "-r", str(tmp_path))
+    assert status == 1
+    assert sorted(os.path.basename(r["file"]) for r in records) == ["inner.nii.gz", "top.nii.gz"]
+    lines = err.splitlines()
+    assert lines[0].startswith("nivox: error: ") and "broken.nii" in lines[0]
+    assert lines[-1] == ("nivox ls: skipped 1 of 3 files that could not be read (reasons above); "
+                         "ignored 1 file in folders with no image extension (.txt)")
+
+
+def test_heading_printed_when_nothing_was_readable(tmp_path, capsys):
+    assert main(["ls", str(tmp_path / "missing.nii")]) == 1
+    out = capsys.readouterr().out
+    assert out.split() == ["file", "type", "dtype", "shape", "zooms", "units", "qform", "sform"]

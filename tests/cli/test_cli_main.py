@@ -118,3 +118,19 @@ def test_every_command_documented_in_package_docstring_and_readme():
         assert f"| `{name}`" in section, name
         assert f"nivox {name} " in section or name == DEFAULT_COMMAND, name
     assert "diff" in section and "exits 0 when the files" in section
+
+
+@pytest.mark.parametrize(("word", "hint"), [("lss", "ls"), ("stat", "stats"), ("xyzzy", None)])
+def test_mistyped_command_is_not_taken_for_a_file(capsys, word, hint):
+    assert main([word, "some_file.nii"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"nivox: error: '{word}' is not a command nor a file")
+    assert ("did you mean" in err) == (hint is not None)
+    if hint:
+        assert f"'{hint}'" in err
+    assert "describe, ls, header" in err
+
+
+def test_a_missing_file_name_is_still_described_as_missing(capsys, tmp_path):
+    assert main([str(tmp_path / "brain.nii")]) == 1
+    assert "No such file" in capsys.readouterr().err

@@ -216,9 +216,14 @@ def _image_suffixes() -> tuple[str, ...]:
     return tuple(ext + comp for ext in sorted(exts) for comp in ("", *_COMPRESSIONS))
 
 
-def _images_in(folder: str) -> list[str]:
+def _images_in(folder: str, recursive: bool = False,
+               ignored: list[str] | None = None) -> list[str]:
     suffixes = _image_suffixes()
-    names = sorted(name for name in os.listdir(folder) if name.lower().endswith(suffixes))
+    entries = sorted(os.listdir(folder))
+    names = [name for name in entries if name.lower().endswith(suffixes)]
+    if ignored is not None:
+        ignored.extend(os.path.join(folder, name) for name in entries
+                       if name not in names and not os.path.isdir(os.path.join(folder, name)))
     found = []
     for name in names:
         root, ext, comp = _split(name)
@@ -226,6 +231,11 @@ def _images_in(folder: str) -> list[str]:
         if ext == ".img" and any(f"{root}{hdr}{comp}" in names for hdr in (".hdr", ".HDR")):
             continue
         found.append(os.path.join(folder, name))
+    if recursive:
+        for name in entries:
+            path = os.path.join(folder, name)
+            if os.path.isdir(path) and not os.path.islink(path) and name not in names:
+                found.extend(_images_in(path, recursive, ignored))
     return found
 
 
@@ -236,18 +246,21 @@ def _split(path: str) -> tuple[str, str, str]:
     return root, ext.lower(), comp
 
 
-def expand_files(patterns: Sequence[str], folders: bool = False) -> list[str]:
+def expand_files(patterns: Sequence[str], folders: bool = False, recursive: bool = False,
+                 ignored: list[str] | None = None) -> list[str]:
     """File names from ``patterns``: globs expanded (sorted), other names kept as given.
 
     A glob matching nothing is kept, so that the caller reports it as missing.
-    With ``folders``, a folder stands for the image files directly inside it.
+    With ``folders``, a folder stands for the image files directly inside it
+    (and in its subfolders with ``recursive``); the other files found in
+    folders are appended to ``ignored`` when given.
     """
     files: list[str] = []
     for pattern in patterns:
         matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else []
         for name in matches or [pattern]:
             if folders and os.path.isdir(name):
-                files.extend(_images_in(name))
+                files.extend(_images_in(name, recursive, ignored))
             else:
                 files.append(name)
     return files

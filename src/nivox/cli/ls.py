@@ -47,6 +47,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     parser.add_argument("-H", "--header-fields", type=_field_list, default=[], metavar="F,F,...",
                         help="add columns with these header fields, as stored in the file")
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per file")
+    parser.add_argument("-r", "--recursive", action="store_true",
+                        help="list the images in the subfolders of folders too")
     parser.add_argument("--no-heading", action="store_true",
                         help="omit the line of column names")
     set_usage(parser)
@@ -84,9 +86,11 @@ def list_file(filename: str, stats: bool = False, fields: list[str] | tuple[str,
 
 def run(args: argparse.Namespace) -> int:
     """List ``args.files``; exit status 1 if any could not be read."""
-    files = expand_files(args.files or [os.curdir], folders=True)
+    ignored: list[str] = []
+    files = expand_files(args.files or [os.curdir], folders=True, recursive=args.recursive,
+                         ignored=ignored)
     records = []
-    status = 0
+    skipped = 0
     with one_line_warnings(), Progress(len(files), "reading headers",
                                        enabled=None if len(files) > 1 else False) as bar:
         for filename in files:
@@ -94,16 +98,31 @@ def run(args: argparse.Namespace) -> int:
                 records.append(list_file(filename, args.stats, args.header_fields,
                                          progress_label=filename if len(files) == 1 else None))
             except FileFailure as failure:
-                report_failure(failure, args.debug, bar)
-                status = 1
+                report_failure(failure, args.debug, bar)  # the file and why, one line
+                skipped += 1
             bar.advance(label=filename)
     if args.json:
         print_json(records)
-    elif records:
+    else:
         sys.stdout.write(format_table(records, args.header_fields, args.stats,
                                       heading=not args.no_heading))
         sys.stdout.flush()
-    return status
+    _report_skipped(skipped, len(files), ignored)
+    return 1 if skipped else 0
+
+
+def _report_skipped(skipped: int, total: int, ignored: list[str]) -> None:
+    """The closing count: files that could not be read, files in folders that are no images."""
+    notes = []
+    if skipped:
+        notes.append(f"skipped {skipped} of {total} file{'s' if total != 1 else ''} "
+                     "that could not be read (reasons above)")
+    if ignored:
+        kinds = sorted({os.path.splitext(name)[1].lower() or "no extension" for name in ignored})
+        notes.append(f"ignored {len(ignored)} file{'s' if len(ignored) != 1 else ''} in folders "
+                     f"with no image extension ({', '.join(kinds)})")
+    if notes:
+        print(f"nivox ls: {'; '.join(notes)}", file=sys.stderr, flush=True)
 
 
 # ---- table -----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The ``nivox`` command: argument parsing and dispatch to one module per command.
 
 Each command module provides ``add_parser(subparsers, parents)`` and
-``run(args) -> int``. ``nivox`` alone, or followed by something that is not a
-command name (``nivox brain.nii``), runs ``describe``.
+``run(args) -> int``. ``nivox`` alone, or followed by a file name
+(``nivox brain.nii``), runs ``describe``; a first word that is neither a
+command nor a file (``nivox lss``) is reported with the list of commands.
 """
 
 from __future__ import annotations
@@ -62,6 +63,27 @@ def _with_default_command(argv: list[str]) -> list[str]:
     return argv
 
 
+def _mistyped_command(word: str) -> str | None:
+    """The error for a first word that looks like a command but is none, else None.
+
+    ``nivox FILE`` describes FILE, so only a word that is no existing path and
+    has no file-name look (no dot, separator or glob) is taken as a mistyped command.
+    """
+    import glob
+    import os
+
+    if word in COMMANDS or word.startswith("-") or os.path.exists(word):
+        return None
+    if any(mark in word for mark in (".", os.sep, "/")) or glob.has_magic(word):
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return (f"{PROG}: error: '{word}' is not a command nor a file{hint}; "
+            f"commands: {', '.join(COMMANDS)}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``nivox`` command line; return the exit status.
 
@@ -71,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         Arguments without the program name; default ``sys.argv[1:]``.
     """
     args_list = list(sys.argv[1:] if argv is None else argv)
+    mistyped = _mistyped_command(args_list[0]) if args_list else None
+    if mistyped is not None:
+        print(mistyped, file=sys.stderr)
+        return 2
     parser = build_parser()
     try:
         args = parser.parse_args(_with_default_command(args_list))
