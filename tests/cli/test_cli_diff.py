@@ -51,7 +51,8 @@ def test_identical_copies_match(capsys, tmp_path):
                                  "max_rel_diff": 0}
 
 
-def test_changed_field_is_listed_with_labels(capsys, tmp_path):
+def test_changed_field_is_listed_with_labels(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")  # wide enough for the full names as headings
     a = make(tmp_path, "a.nii")
     b = make(tmp_path, "b.nii", descrip=b"other", intent_code=3)
     status, result, _ = run_json(capsys, a, b)
@@ -254,3 +255,25 @@ def test_corpus_diff(corpus, capsys):
     assert main(["diff", "-q", "--data", example, example]) == 0
     status, result, _ = run_json(capsys, example, nifti2)
     assert status == 1 and result["fields"]["magic"] == ["n+1", "n+2"]
+
+
+def test_text_fits_the_width_given():
+    from nivox.cli.diff import format_text
+
+    long_name = "/a/very/long/folder/name/that/goes/on/and/on/" * 2
+    result = {
+        "match": False,
+        "files": [long_name + "one.nii.gz", long_name + "two.nii.gz"],
+        "fields": {"dim_info": [57, 0], "affine": [[[1.5] * 4] * 4, [[2.5] * 4] * 4]},
+        "labels": {},
+    }
+    wide = format_text(result, width=1000)
+    assert wide.splitlines()[0].startswith("field") and long_name + "one.nii.gz" in wide
+    narrow = format_text(result, width=80)
+    lines = narrow.splitlines()
+    assert max(len(line) for line in lines[2:]) <= 80  # all but the file names themselves
+    # the files are numbered once above; short rows stay a table, long ones wrap below it
+    assert lines[:2] == [f"1: {long_name}one.nii.gz", f"2: {long_name}two.nii.gz"]
+    assert lines[2].split() == ["field", "1", "2"] and lines[3].split() == ["dim_info", "57", "0"]
+    assert lines[4] == "affine" and lines[5].startswith("  1: [[1.5, 1.5")
+    assert "".join(narrow.split()).count("1.5") == 16

@@ -14,7 +14,9 @@ Exit status: 0 when the files match, 1 when they differ, 2 on errors
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -225,12 +227,19 @@ def _data_text(entry: dict[str, Any] | None) -> str:
             f"max rel diff {entry['max_rel_diff']:.6g})")
 
 
-def format_text(result: dict[str, Any]) -> str:
-    """The differing fields as a table: a row per field, a column per file."""
+def format_text(result: dict[str, Any], width: int | None = None) -> str:
+    """The differing fields as a table, a row per field and a column per file, ``width`` wide.
+
+    When the full file names do not fit, the columns are numbered and the names
+    listed above; a row still too wide (an affine, long names) is printed below
+    the table with one wrapped line per file. ``width`` defaults to the terminal's.
+    """
     if result["match"]:
         return "files match\n"
+    if width is None:
+        width = shutil.get_terminal_size().columns
     files = result["files"]
-    rows = [["field", *(f"{i + 1}: {name}" for i, name in enumerate(files))]]
+    rows = []
     for name, values in result["fields"].items():
         coded = result["labels"].get(name, [None] * len(values))
         cells = []
@@ -240,6 +249,30 @@ def format_text(result: dict[str, Any]) -> str:
         rows.append([name, *cells])
     if "data" in result:
         rows.append(["DATA", *(_data_text(entry) for entry in result["data"])])
+    named = [["field", *(f"{i + 1}: {name}" for i, name in enumerate(files))], *rows]
+    text = _columns(named)
+    if max(len(line) for line in text.splitlines()) <= width:
+        return text
+    legend = "".join(f"{i + 1}: {name}\n" for i, name in enumerate(files))
+    heading = ["field", *(str(i + 1) for i in range(len(files)))]
+    narrow = [row for row in rows if len(_columns([heading, row]).rstrip("\n")) <= width]
+    while narrow and max(map(len, _columns([heading, *narrow]).splitlines())) > width:
+        narrow.remove(max(narrow, key=lambda row: max(map(len, row[1:]))))
+    wide = [row for row in rows if row not in narrow]
+    parts = [legend]
+    if narrow:
+        parts.append(_columns([heading, *narrow]))
+    for row in wide:
+        parts.append(row[0] + "\n")
+        for i, cell in enumerate(row[1:]):
+            lead = f"  {i + 1}: "
+            lines = textwrap.wrap(cell, max(width, len(lead) + 20), initial_indent=lead,
+                                  subsequent_indent=" " * len(lead), break_on_hyphens=False)
+            parts.append("\n".join(lines or [lead.rstrip()]) + "\n")
+    return "".join(parts)
+
+
+def _columns(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() + "\n"
                    for row in rows)
