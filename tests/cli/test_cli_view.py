@@ -142,3 +142,28 @@ def test_corpus_snapshot(corpus, tmp_path):
     out = tmp_path / "c.png"
     assert main(["view", path, "-o", str(out), "--world", "0", "-20", "10"]) == 0
     assert out.stat().st_size > 1000
+
+
+def test_long_title_wrapped_inside_the_figure_above_the_panels():
+    img = nivox.load(os.path.join(data_path, "anatomical.nii"))
+    title = "sub-01_ses-baseline_task-rest_acq-highresolution_run-01_desc-preproc_T1w.nii" * 2
+    viewer = render(img, title=title + "  voxel (1, 2, 3)")
+    try:
+        fig = viewer.figs[0]
+        renderer = fig.canvas.get_renderer()
+        box = fig._suptitle.get_window_extent(renderer)
+        figure_box = fig.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= figure_box.width
+        assert fig._suptitle.get_text().count("\n") >= 1
+        shown = "".join(fig._suptitle.get_text().split())
+        assert shown == "".join((title + "  voxel (1, 2, 3)").split())
+        top_of_panels = max(axes.get_window_extent(renderer).y1 for axes in fig.axes)
+        assert box.y0 >= top_of_panels
+    finally:
+        viewer.close()
+
+
+def test_help_names_the_panels_in_the_order_they_are_drawn(capsys):
+    assert main(["view", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "coronal at top left, sagittal at top right and axial at bottom left" in text

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -29,9 +30,10 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     """Register the ``view`` subcommand."""
     parser = subparsers.add_parser(
         NAME, parents=parents, help="save an orthogonal-slice snapshot",
-        description="Save sagittal, coronal and axial slices through a voxel of FILE to an "
-                    "image file (PNG, SVG, PDF, ... by extension), labelled with anatomical "
-                    "directions. Needs matplotlib (pip install nivox[viewer]).",
+        description="Save three slices through a voxel of FILE to an image file (PNG, SVG, "
+                    "PDF, ... by extension): coronal at top left, sagittal at top right and "
+                    "axial at bottom left, each labelled with anatomical directions. Needs "
+                    "matplotlib (pip install nivox[viewer]).",
     )
     parser.add_argument("file", nargs="?", metavar="FILE", help="image file to show")
     parser.add_argument("-o", "--output", metavar="OUT", help="picture file to write (.png, ...)")
@@ -100,11 +102,42 @@ def render(img: Any, voxel: Any = None, world: Any = None, volume: int | None = 
         if title is None:
             title = _default_title(img, viewer, affine, volume)
         if title:
-            viewer.figs[0].suptitle(title)
+            fit_title(viewer.figs[0], title)
     except Exception:
         viewer.close()
         raise
     return viewer
+
+
+def fit_title(fig: Any, title: str) -> None:
+    """Put ``title`` above the panels, wrapped to the figure's width.
+
+    Parts of the title separated by two spaces are kept whole where they fit; the
+    figure grows by the extra lines, so the title never covers the panels.
+    """
+    text = fig.suptitle(title)
+    renderer = fig.canvas.get_renderer()
+    fig_width = fig.get_window_extent(renderer).width
+    title_width = text.get_window_extent(renderer).width
+    if title_width <= 0.96 * fig_width:
+        return
+    chars = max(10, int(0.92 * fig_width * len(title) / title_width))
+    lines: list[str] = []
+    for part in title.split("  "):
+        for piece in textwrap.wrap(part, chars, break_long_words=True, break_on_hyphens=False):
+            if lines and len(lines[-1]) + 2 + len(piece) <= chars:
+                lines[-1] += "  " + piece
+            else:
+                lines.append(piece)
+    text.set_text("\n".join(lines))
+    line_height = text.get_window_extent(renderer).height / len(lines)
+    extra = (len(lines) - 1) * line_height / fig.dpi  # inches added above the panels
+    height = fig.get_figheight()
+    scale = height / (height + extra)
+    for axes in fig.axes:  # keep every panel where it was, in inches from the bottom
+        x0, y0, width, panel_height = axes.get_position().bounds
+        axes.set_position([x0, y0 * scale, width, panel_height * scale])
+    fig.set_figheight(height + extra)
 
 
 def _default_title(img: Any, viewer: Any, affine: np.ndarray, volume: int | None) -> str:
