@@ -94,3 +94,21 @@ def test_load_errors_say_why(tmp_path):
     (tmp_path / "t.foo").write_bytes(b"x" * 400)
     with pytest.raises(ImageFileError, match="no image format uses the extension '.foo'"):
         nivox.load(tmp_path / "t.foo")
+
+
+def test_unknown_extension_error_lists_the_formats_read(tmp_path):
+    from nivox.imageclasses import FORMATS
+
+    odd = tmp_path / "brain.xyz"
+    odd.write_bytes(b"\0" * 400)
+    with pytest.raises(ImageFileError) as load_error:
+        nivox.load(odd)
+    img = nivox.Nifti1Image(np.zeros((2, 2, 2), np.float32), np.eye(4))
+    with pytest.raises(ImageFileError) as save_error:
+        nivox.save(img, tmp_path / "out.xyz")
+    assert not (tmp_path / "out.xyz").exists()
+    for message in (str(load_error.value), str(save_error.value)):
+        assert "'.xyz'" in message and "nivox reads" in message
+        for entry in FORMATS:
+            assert all(ext in message for ext in entry.extensions)
+        assert ".gz" in message

@@ -55,12 +55,23 @@ def guessed_image_type(filename: FileSpec) -> type:
     raise ImageFileError(f'Cannot work out file type of "{path}": {_why_not_an_image(path, classes)}')
 
 
+def _formats_read() -> str:
+    """The extensions of the registered formats, for errors about an unknown one."""
+    from . import _codecs
+    from .imageclasses import FORMATS
+
+    exts = list(dict.fromkeys(ext for entry in FORMATS for ext in entry.extensions))
+    compressions = sorted({ext for codec in _codecs.CODECS for ext in codec.extensions})
+    return (f"nivox reads {', '.join(exts)} (also compressed as {', '.join(compressions)})"
+            if compressions else f"nivox reads {', '.join(exts)}")
+
+
 def _why_not_an_image(path: str, classes: list[type]) -> str:
     """A short reason for the load error: wrong extension, not really compressed, no header."""
     from . import _codecs
 
     if not classes:
-        return f"no image format uses the extension {_extension(path)!r}"
+        return f"no image format uses the extension {_extension(path)!r}; {_formats_read()}"
     with open(path, "rb") as raw:
         prefix = raw.read(16)
     named = _codecs.for_path(path)
@@ -117,7 +128,8 @@ def save(img: Any, filename: FileSpec, **kwargs: Any) -> None:
     candidates = [c for c in classes_for_extension(ext) if c.__name__ == sibling] if sibling else []
     candidates += [c for c in classes_for_extension(ext) if c.rw and c not in candidates]
     if not candidates:
-        raise ImageFileError(f'Cannot work out file type of "{path}"')
+        raise ImageFileError(f'Cannot work out file type of "{path}": no image format nivox '
+                             f'writes uses the extension {ext!r}; {_formats_read()}')
     failures = []
     for klass in candidates:
         try:
