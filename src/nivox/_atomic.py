@@ -59,6 +59,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 
+from .errors import ImageFileNotFoundError, InvalidArgumentError
 from .fileholders import FileHolder, FileMap
 
 __all__ = ["DURABILITY", "DURABILITY_MODES", "TEMP_PREFIX", "replacing_files"]
@@ -82,7 +83,7 @@ _active_temps: ContextVar[frozenset[str]] = ContextVar("nivox_active_temps", def
 def _durability() -> str:
     mode = str(DURABILITY).strip().lower()
     if mode not in DURABILITY_MODES:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"nivox._atomic.DURABILITY (or NIVOX_FSYNC) must be one of {', '.join(DURABILITY_MODES)}, "
             f"not {DURABILITY!r}"
         )
@@ -104,7 +105,12 @@ class _Temp:
         folder, name = os.path.split(os.path.abspath(target))
         # the temporary name ends with the target's name so extension-driven
         # choices (compression, file type) come out the same
-        self.fd, self.path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=f"-{name}", dir=folder)
+        try:
+            self.fd, self.path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=f"-{name}", dir=folder)
+        except FileNotFoundError:
+            # the error would name the temporary; the user knows only the target
+            raise ImageFileNotFoundError(
+                f"cannot save {target}: the folder {folder} does not exist") from None
         self.error: OSError | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, TypeVar
 
 import numpy as np
 
 from .arrayproxy import is_proxy
 from .deprecator import expired
+from .errors import ImageDataError, ImageDataTypeError, InvalidArgumentError
 from .filebasedimages import FileBasedImage
 from .fileholders import FileMap
 from .validation import mode as validation_mode
@@ -65,17 +67,35 @@ class DataobjImage(FileBasedImage):
             again in the dtype asked for.
         """
         if caching not in ("fill", "unchanged"):
-            raise ValueError(f"caching value should be 'fill' or 'unchanged', not {caching!r}")
+            raise InvalidArgumentError(
+                f"caching value should be 'fill' or 'unchanged', not {caching!r}")
         dtype = np.dtype(dtype)
         if not issubclass(dtype.type, np.inexact):
-            raise ValueError(f"{dtype} should be a floating point type")
+            raise InvalidArgumentError(f"{dtype} should be a floating point type")
         cached = self._fdata_cache
         if cached is not None and cached.dtype.type == dtype.type:
             return cached
+        self._check_float_data(dtype)
         data = np.asanyarray(self._dataobj, dtype=dtype)
         if caching == "fill":
             self._fdata_cache = data
         return data
+
+    def _check_float_data(self, dtype: np.dtype) -> None:
+        """Refuse, naming the file, data that cannot become an array of floats ``dtype``."""
+        stored = getattr(self._dataobj, "dtype", None)
+        where = self.get_filename() or "in-memory image"
+        if stored is not None and np.dtype(stored).fields is not None:
+            raise ImageDataTypeError(
+                f"{where}: {np.dtype(stored)} data (such as RGB) have no floating point values; "
+                "read them with np.asanyarray(img.dataobj)")
+        count = 1
+        for length in self.shape:
+            count *= int(length)
+        if count * dtype.itemsize > sys.maxsize:
+            raise ImageDataError(
+                f"{where}: shape {self.shape} of {dtype} needs {count * dtype.itemsize} bytes, "
+                "more than this machine can address")
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

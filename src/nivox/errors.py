@@ -21,6 +21,11 @@ __all__ = [
     "CorruptStreamError",
     "ExpiredDeprecationError",
     "CastingError",
+    "ImageDataTypeError",
+    "ImageIndexError",
+    "ImageMismatchError",
+    "InvalidArgumentError",
+    "RemoteFileError",
     "FloatingError",
     "WriterError",
     "ScalingError",
@@ -70,6 +75,26 @@ class CorruptStreamError(ImageDataError, OSError, EOFError):
 
     Also an OSError and EOFError: what gzip and friends raise for such streams.
     """
+
+
+class ImageDataTypeError(NivoxError, TypeError):
+    """Data of a type the operation cannot handle (floats from RGB data, dtypes that do not mix)."""
+
+
+class ImageIndexError(NivoxError, IndexError):
+    """An index that cannot slice an image or its data."""
+
+
+class ImageMismatchError(NivoxError, ValueError):
+    """Images that must share a grid (shape, affine) and do not."""
+
+
+class InvalidArgumentError(NivoxError, ValueError):
+    """An argument outside the values a function accepts; the message lists the valid ones."""
+
+
+class RemoteFileError(NivoxError, OSError):
+    """A file at a URL that could not be fetched; the message names the URL and the reason."""
 
 
 class ExpiredDeprecationError(NivoxError, RuntimeError):

@@ -14,7 +14,7 @@ from typing import IO, Any, ClassVar, TypeVar
 
 from ._atomic import replacing_files
 from .deprecator import expired
-from .errors import CorruptStreamError, ImageFileError
+from .errors import CorruptStreamError, ImageFileError, RemoteFileError
 from .filename_parser import TypesFilenamesError, _stringify_path, splitext_addext, types_filenames
 from .fileholders import FileHolder, FileMap
 from .validation import mode as validation_mode
@@ -288,7 +288,12 @@ class SerializableImage(FileBasedImage):
     @classmethod
     def from_url(cls: type[ImgT], url: str, timeout: float = 5) -> ImgT:
         """Load an image from a URL (read whole into memory)."""
-        from urllib import request
+        from urllib import error, request
 
-        with request.urlopen(url, timeout=timeout) as response:
-            return cls.from_bytes(response.read())  # type: ignore[attr-defined]
+        try:
+            with request.urlopen(url, timeout=timeout) as response:
+                content = response.read()
+        except (error.URLError, OSError) as err:  # HTTPError and timeouts included
+            reason = getattr(err, "reason", None) or err
+            raise RemoteFileError(f"{url}: cannot fetch it: {reason}") from err
+        return cls.from_bytes(content)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ImageDataError, ImageMismatchError, InvalidArgumentError
 from .orientations import OrientationError, io_orientation
 
 __all__ = ["ConcatProxy", "as_closest_canonical", "concat_images", "four_to_three", "squeeze_image"]
@@ -120,18 +121,18 @@ def concat_images(images: Sequence[Any], check_affines: bool = True, axis: int |
     """
     images = [_as_image(img) for img in images]
     if not images:
-        raise ValueError("Cannot concatenate an empty list of images")
+        raise InvalidArgumentError("Cannot concatenate an empty list of images")
     first = images[0]
     shape0, affine0 = first.shape, first.affine
     for index, img in enumerate(images[1:], start=1):
         if check_affines and not np.allclose(img.affine, affine0):
-            raise ValueError(f"Affine of image {index} does not match the first image's")
+            raise ImageMismatchError(f"Affine of image {index} does not match the first image's")
         if axis is None and img.shape != shape0:
-            raise ValueError(f"Image {index} has shape {img.shape}, expected {shape0}")
+            raise ImageMismatchError(f"Image {index} has shape {img.shape}, expected {shape0}")
         if axis is not None:
             other_axes = [n for n in range(len(shape0)) if n != axis % len(shape0)]
             if len(img.shape) != len(shape0) or any(img.shape[n] != shape0[n] for n in other_axes):
-                raise ValueError(f"Image {index} shape {img.shape} does not fit {shape0} on axis {axis}")
+                raise ImageMismatchError(f"Image {index} shape {img.shape} does not fit {shape0} on axis {axis}")
     joined = ConcatProxy([img.dataobj for img in images], axis)
     return first.__class__(joined, affine0, first.header, first.extra)
 
@@ -139,7 +140,7 @@ def concat_images(images: Sequence[Any], check_affines: bool = True, axis: int |
 def four_to_three(img: Any) -> list[Any]:
     """One 3D image per volume of a 4D image."""
     if img.ndim != 4:
-        raise ValueError(f"Expecting four dimensions, got shape {img.shape}")
+        raise ImageDataError(f"Expecting four dimensions, got shape {img.shape}")
     klass = img.__class__
     data = img.dataobj
     return [klass(np.asanyarray(data[..., index]), img.affine, img.header)

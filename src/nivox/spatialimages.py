@@ -14,7 +14,9 @@ import numpy as np
 
 from .dataobj_images import DataobjImage
 from .deprecator import expired
-from .errors import HeaderDataError, HeaderTypeError, ImageDataError
+from .errors import (
+    HeaderDataError, HeaderTypeError, ImageDataError, ImageIndexError, InvalidArgumentError,
+)
 from .filebasedimages import FileBasedHeader, ImageFileError
 from .fileholders import FileMap
 from .volumeutils import shape_zoom_affine
@@ -161,14 +163,14 @@ class SpatialFirstSlicer:
 
     def __init__(self, img: SpatialImage) -> None:
         if not isinstance(img, SpatialImage):
-            raise ValueError("SpatialFirstSlicer works with SpatialImage objects")
+            raise InvalidArgumentError("SpatialFirstSlicer works with SpatialImage objects")
         self.img = img
 
     def __getitem__(self, slicer: Any) -> SpatialImage:
         slicer = self.check_slicing(slicer)
         dataobj = self.img.dataobj[slicer]
         if any(size == 0 for size in dataobj.shape):
-            raise IndexError("Empty slice requested")
+            raise ImageIndexError("Empty slice requested")
         affine = self.slice_affine(slicer)
         return self.img.__class__(np.array(dataobj, copy=True), affine, self.img.header, self.img.extra)
 
@@ -185,17 +187,17 @@ class SpatialFirstSlicer:
             else:
                 expanded.append(item)
         if sum(1 for s in expanded if s is not None) > ndim:
-            raise IndexError(f"too many indices for an image with {ndim} dimensions")
+            raise ImageIndexError(f"too many indices for an image with {ndim} dimensions")
         spatial = expanded[:3] + [slice(None)] * max(0, 3 - len(expanded))
         for item in spatial:
             if item is None:
-                raise IndexError("New axis not permitted in spatial dimensions")
+                raise ImageIndexError("New axis not permitted in spatial dimensions")
             if isinstance(item, (int, np.integer)):
-                raise IndexError("Scalar indices disallowed in spatial dimensions; use [x] or x:x+1")
+                raise ImageIndexError("Scalar indices disallowed in spatial dimensions; use [x] or x:x+1")
             if not isinstance(item, slice):
-                raise IndexError("Cannot handle fancy indexing")
+                raise ImageIndexError("Cannot handle fancy indexing")
             if item.step == 0:
-                raise ValueError("slice step cannot be 0")
+                raise InvalidArgumentError("slice step cannot be 0")
         if return_spatial:
             return tuple(spatial)
         return tuple(spatial + expanded[3:])
