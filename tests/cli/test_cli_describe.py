@@ -354,3 +354,24 @@ def test_corpus_big_endian_reported(corpus, capsys):
     path = str(corpus / "nibabel/tests_data/analyze.hdr")
     _, (record,), _ = run_json(capsys, path)
     assert record["byte_order"] == "big"
+
+
+def test_qform_orientation_shown_when_it_differs(capsys, tmp_path):
+    nib = pytest.importorskip("nibabel")
+    source = nib.load(os.path.join(data_path, "anatomical.nii"))
+    flipped = source.affine.copy()
+    flipped[2, 2] = -1
+    header = source.header.copy()
+    header.set_qform(flipped, 1)
+    path = str(tmp_path / "qflip.nii")
+    nib.save(nib.Nifti1Image(np.asanyarray(source.dataobj), source.affine, header), path)
+    expected = "".join(nib.aff2axcodes(nib.load(path).header.get_qform()))
+    status, records, _ = run_json(capsys, path)
+    assert status == 0 and records[0]["qform_orientation"] == expected == "LAI"
+    assert records[0]["orientation"] == "LAS"
+    assert main([path]) == 0
+    rows = [line.split(None, 2) for line in capsys.readouterr().out.splitlines()[1:]]
+    assert ["qform", "orientation", "LAI (differs: tools reading the qform see this)"] in rows
+    # a file whose qform agrees shows no such row
+    assert main([os.path.join(data_path, "example4d.nii.gz")]) == 0
+    assert "qform orientation" not in capsys.readouterr().out

@@ -92,6 +92,7 @@ def describe_file(filename: str | os.PathLike[str], stats: bool = False) -> dict
     else:
         record["orientation"] = None
         record["affine"] = None
+    record["qform_orientation"] = _qform_orientation(header)
     for field in ("qform_code", "sform_code"):
         record[field] = coded_field(header, field)
     record["intent"] = _intent(header)
@@ -100,6 +101,25 @@ def describe_file(filename: str | os.PathLike[str], stats: bool = False) -> dict
     if stats:
         record["stats"] = volume_stats(img.dataobj, shape)
     return record
+
+
+def _qform_orientation(header: Any) -> str | None:
+    """Axis codes of the header's stored qform (whatever its code); None without a qform.
+
+    Tools that fall back to the qform see this orientation, so describe shows it
+    when it differs from the image's.
+    """
+    get_qform = getattr(header, "get_qform", None)
+    if get_qform is None:
+        return None
+    from ..orientations import aff2axcodes
+
+    try:
+        qform = get_qform()
+        codes = aff2axcodes(qform)
+    except Exception:  # an unusable stored quaternion: nothing to compare
+        return None
+    return "".join(c if c is not None else "?" for c in codes)
 
 
 def _byte_order(dtype: np.dtype, header: Any) -> str:
@@ -183,6 +203,9 @@ def format_text(record: dict[str, Any]) -> str:
         ("zooms", _zooms_text(record)),
         ("orientation", record["orientation"] or "unknown"),
     ]
+    qform = record.get("qform_orientation")
+    if qform is not None and record["orientation"] is not None and qform != record["orientation"]:
+        rows.append(("qform orientation", f"{qform} (differs: tools reading the qform see this)"))
     affine = record["affine"]
     if affine is not None:
         lines = _affine_lines(affine)
