@@ -35,7 +35,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ._scaling import convert_in_parallel, converter, is_identity, scaled_dtype, scaling
-from .errors import ImageDataError, ImageFileNotFoundError, TruncatedDataError
+from .errors import (
+    ArgumentTypeError, ImageDataError, ImageFileNotFoundError, InvalidArgumentError, TruncatedDataError,
+)
 from .fileslice import _byte_view, fileslice, read_array, read_file_threaded
 from .openers import ImageOpener
 
@@ -96,9 +98,9 @@ def _check_keep_file_open(value: Any) -> bool:
     if value is None:
         value = KEEP_FILE_OPEN_DEFAULT
         if value not in (True, False):
-            raise ValueError(f"nivox.arrayproxy.KEEP_FILE_OPEN_DEFAULT must be True or False, not {value!r}")
+            raise InvalidArgumentError(f"nivox.arrayproxy.KEEP_FILE_OPEN_DEFAULT must be True or False, not {value!r}")
     if value not in (True, False):
-        raise ValueError(f"keep_file_open must be one of {{None, True, False}}, not {value!r}")
+        raise InvalidArgumentError(f"keep_file_open must be one of {{None, True, False}}, not {value!r}")
     return bool(value)
 
 
@@ -112,10 +114,10 @@ def _parse_spec(spec: Any) -> tuple[tuple[int, ...], np.dtype, int, Any, Any]:
     elif isinstance(spec, tuple) and 2 <= len(spec) <= 5:
         shape, dtype, offset, slope, inter = spec + (0, None, None)[len(spec) - 2 :]
     else:
-        raise TypeError("spec must be a header (with get_data_shape, ...) or a tuple (shape, dtype[, offset[, slope[, inter]]])")
+        raise ArgumentTypeError("spec must be a header (with get_data_shape, ...) or a tuple (shape, dtype[, offset[, slope[, inter]]])")
     shape = tuple(int(n) for n in shape)
     if any(n < 0 for n in shape):
-        raise ValueError(f"array shape {shape} has a negative length")
+        raise InvalidArgumentError(f"array shape {shape} has a negative length")
     return (
         shape,
         np.dtype(dtype),
@@ -161,10 +163,10 @@ class ArrayProxy:
         keep_file_open: bool | None = None,
     ) -> None:
         if mmap not in (True, False, "c", "r"):
-            raise ValueError(f"mmap should be one of {{True, False, 'c', 'r'}}, not {mmap!r}")
+            raise InvalidArgumentError(f"mmap should be one of {{True, False, 'c', 'r'}}, not {mmap!r}")
         order = self._default_order if order is None else order
         if order not in ("F", "C"):
-            raise ValueError(f"order should be 'F' or 'C', not {order!r}")
+            raise InvalidArgumentError(f"order should be 'F' or 'C', not {order!r}")
         self.file_like = file_like
         self._shape, self._dtype, self._offset, self._slope, self._inter = _parse_spec(spec)
         self._mmap = mmap
@@ -358,16 +360,16 @@ class ArrayProxy:
         size = math.prod(self._shape)
         unknown = [i for i, n in enumerate(shape) if n == -1]
         if len(unknown) > 1:
-            raise ValueError("can only specify one unknown dimension")
+            raise InvalidArgumentError("can only specify one unknown dimension")
         if any(n < -1 for n in shape):
-            raise ValueError(f"negative dimensions not allowed: {shape}")
+            raise InvalidArgumentError(f"negative dimensions not allowed: {shape}")
         if unknown:
             known = math.prod([n for n in shape if n != -1])
             if known == 0 or size % known:
-                raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
+                raise InvalidArgumentError(f"cannot reshape array of size {size} into shape {shape}")
             shape = shape[: unknown[0]] + (size // known,) + shape[unknown[0] + 1 :]
         if math.prod(shape) != size:
-            raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
+            raise InvalidArgumentError(f"cannot reshape array of size {size} into shape {shape}")
         reshaped = self.copy()
         reshaped._shape = shape
         return reshaped

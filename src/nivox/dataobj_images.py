@@ -25,7 +25,7 @@ _MMAP_VALUES = (True, False, "c", "r")
 def check_mmap(mmap: Any) -> None:
     """Refuse a ``mmap`` argument outside True, False, 'c', 'r'."""
     if not any(mmap is value or (isinstance(value, str) and mmap == value) for value in _MMAP_VALUES):
-        raise ValueError(f"mmap should be one of {{True, False, 'c', 'r'}}, not {mmap!r}")
+        raise InvalidArgumentError(f"mmap should be one of {{True, False, 'c', 'r'}}, not {mmap!r}")
 
 
 class DataobjImage(FileBasedImage):

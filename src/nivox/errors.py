@@ -9,6 +9,8 @@ Modules that nibabel users import these names from (``nivox.filebasedimages``,
 
 from __future__ import annotations
 
+import io
+
 __all__ = [
     "NivoxError",
     "NivoxWarning",
@@ -25,6 +27,11 @@ __all__ = [
     "ImageIndexError",
     "ImageMismatchError",
     "InvalidArgumentError",
+    "ArgumentTypeError",
+    "UnknownNameError",
+    "UnsupportedOperationError",
+    "ImageFileExistsError",
+    "ImageIsADirectoryError",
     "RemoteFileError",
     "FloatingError",
     "WriterError",
@@ -47,8 +54,20 @@ class ImageFileError(NivoxError, ValueError):
     """A file is not an image nivox can read or write, or cannot be opened as one."""
 
 
-class ImageFileNotFoundError(ImageFileError, FileNotFoundError):
-    """The file named does not exist or cannot be accessed."""
+class ImageFileNotFoundError(FileNotFoundError, ImageFileError):
+    """The file named does not exist or cannot be accessed.
+
+    FileNotFoundError comes first so that ``(errno, strerror, filename)`` arguments
+    fill the OSError fields, as they do for the builtin.
+    """
+
+
+class ImageFileExistsError(FileExistsError, ImageFileError):
+    """The output file exists and replacing it was not asked for."""
+
+
+class ImageIsADirectoryError(IsADirectoryError, ImageFileError):
+    """A folder was given where an image file was expected."""
 
 
 class HeaderDataError(NivoxError, ValueError):
@@ -91,6 +110,21 @@ class ImageMismatchError(NivoxError, ValueError):
 
 class InvalidArgumentError(NivoxError, ValueError):
     """An argument outside the values a function accepts; the message lists the valid ones."""
+
+
+class ArgumentTypeError(NivoxError, TypeError):
+    """An argument of a type a function does not accept."""
+
+
+class UnknownNameError(NivoxError, KeyError):
+    """A name or code looked up in one of nivox's tables that is not there."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class UnsupportedOperationError(NivoxError, io.UnsupportedOperation):
+    """A file operation the stream cannot do (seeking backwards while writing, ...)."""
 
 
 class RemoteFileError(NivoxError, OSError):

@@ -14,7 +14,7 @@ from typing import IO, Any, ClassVar, TypeVar
 
 from ._atomic import replacing_files
 from .deprecator import expired
-from .errors import CorruptStreamError, ImageFileError, RemoteFileError
+from .errors import ArgumentTypeError, CorruptStreamError, ImageFileError, RemoteFileError
 from .filename_parser import TypesFilenamesError, _stringify_path, splitext_addext, types_filenames
 from .fileholders import FileHolder, FileMap
 from .validation import mode as validation_mode
@@ -85,7 +85,7 @@ class FileBasedImage:
         return self._header
 
     def __getitem__(self, key: Any) -> None:
-        raise TypeError(
+        raise ArgumentTypeError(
             "Cannot slice image objects; use `img.slicer[...]` for a sliced image, "
             "or slice the data: `img.dataobj[...]` or `img.get_fdata()[...]`"
         )

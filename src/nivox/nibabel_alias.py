@@ -30,7 +30,8 @@ from typing import Any
 
 from .errors import NivoxError
 
-__all__ = ["NIBABEL_API_VERSION", "NibabelAlreadyImportedError", "install_as_nibabel",
+__all__ = ["NIBABEL_API_VERSION", "NibabelAlreadyImportedError", "NibabelModuleNotFoundError",
+           "install_as_nibabel",
            "is_installed_as_nibabel", "uninstall_as_nibabel"]
 
 #: the nibabel release whose API (and test suite) nivox follows
@@ -41,6 +42,10 @@ _TARGET = "nivox"
 
 class NibabelAlreadyImportedError(NivoxError, RuntimeError):
     """The real nibabel was imported before nivox was asked to stand in for it."""
+
+
+class NibabelModuleNotFoundError(NivoxError, ModuleNotFoundError):
+    """A ``nibabel.X`` that nivox, standing in for nibabel, does not provide."""
 
 
 class _ExistingModuleLoader(importlib.abc.Loader):
@@ -89,7 +94,7 @@ class _NibabelFinder(importlib.abc.MetaPathFinder):
                 target_name == err.name or target_name.startswith(err.name + "."))
             if not missing:
                 raise  # nivox has the module, but something it imports is missing
-            raise ModuleNotFoundError(
+            raise NibabelModuleNotFoundError(
                 f"No module named {fullname!r}: nivox stands in for nibabel in this process "
                 f"(nivox.install_as_nibabel) and has no {target_name!r}",
                 name=fullname) from None

@@ -233,7 +233,7 @@ class SpatialImage(DataobjImage):
         if affine is not None:
             affine = np.array(affine, dtype=np.float64)
             if affine.shape != (4, 4):
-                raise ValueError(f"Affine should be shape 4,4, not {affine.shape}")
+                raise InvalidArgumentError(f"Affine should be shape 4,4, not {affine.shape}")
         self._affine: np.ndarray | None = affine
         if header is None and hasattr(dataobj, "dtype"):
             self._header.set_data_dtype(dataobj.dtype)

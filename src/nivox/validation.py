@@ -45,7 +45,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from .batteryrunners import BatteryRunner, Report
-from .errors import HeaderDataError, HeaderFixWarning, NivoxError, TruncatedDataError
+from .errors import (
+    HeaderDataError, HeaderFixWarning, InvalidArgumentError, NivoxError, TruncatedDataError,
+)
 
 __all__ = [
     "ERROR_LEVEL",
@@ -97,7 +99,7 @@ _NIVOX_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _checked(value: str) -> str:
     if value not in MODES:
-        raise ValueError(f"validation mode should be one of {MODES}, not {value!r}")
+        raise InvalidArgumentError(f"validation mode should be one of {MODES}, not {value!r}")
     return value
 
 

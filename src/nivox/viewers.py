@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .affines import AffineError, voxel_sizes
-from .errors import ImageDataError, MissingDependencyError
+from .errors import ArgumentTypeError, ImageDataError, InvalidArgumentError, MissingDependencyError
 from .orientations import aff2axcodes, apply_orientation, inv_ornt_aff, io_orientation
 
 __all__ = ["OrthoSlicer3D"]
@@ -165,7 +165,7 @@ class OrthoSlicer3D:
         else:
             axes = list(axes)
             if len(axes) not in (3, 4):
-                raise ValueError(f"axes must hold 3 or 4 matplotlib Axes, got {len(axes)}")
+                raise InvalidArgumentError(f"axes must hold 3 or 4 matplotlib Axes, got {len(axes)}")
         views = [_View(ax, spec) for ax, spec in zip(axes[:3], _VIEWS)]
         time_ax = axes[3] if len(axes) == 4 else None
         if time_ax is not None and not want_time:
@@ -299,9 +299,9 @@ class OrthoSlicer3D:
     def clim(self, clim: ArrayLike) -> None:
         values = np.asarray(clim, dtype=np.float64)
         if values.shape != (2,) or not np.all(np.isfinite(values)):
-            raise ValueError(f"clim must be two finite numbers, got {clim!r}")
+            raise InvalidArgumentError(f"clim must be two finite numbers, got {clim!r}")
         if values[0] > values[1]:
-            raise ValueError(f"clim minimum {values[0]} is above its maximum {values[1]}")
+            raise InvalidArgumentError(f"clim minimum {values[0]} is above its maximum {values[1]}")
         self._clim = (float(values[0]), float(values[1]))
         for view in self._views:
             view.image.set_clim(*self._clim)
@@ -326,7 +326,7 @@ class OrthoSlicer3D:
     def link_to(self, other: OrthoSlicer3D) -> None:
         """Move `other`'s cursor with this one's, and back, in world coordinates."""
         if not isinstance(other, OrthoSlicer3D):
-            raise TypeError(f"can only link to another OrthoSlicer3D, got {type(other).__name__}")
+            raise ArgumentTypeError(f"can only link to another OrthoSlicer3D, got {type(other).__name__}")
         if other is self:
             return
         self._links.add(other)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any, Callable
 
-from ..errors import CorruptStreamError, MissingDependencyError
+from ..errors import CorruptStreamError, MissingDependencyError, UnknownNameError
 
 __all__ = [
     "Codec",
@@ -117,7 +117,7 @@ def by_name(name: str) -> Codec:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise KeyError(f"no compression codec named {name!r}; known: {sorted(_BY_NAME)}") from None
+        raise UnknownNameError(f"no compression codec named {name!r}; known: {sorted(_BY_NAME)}") from None
 
 
 def for_extension(ext: str) -> Codec | None:

@@ -76,7 +76,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import MissingDependencyError
+from ..errors import InvalidArgumentError, MissingDependencyError
 
 __all__ = [
     "BACKENDS",
@@ -119,7 +119,7 @@ def _check_name(name: str) -> str:
     if name in ("", "auto"):
         return "auto"
     if name not in BACKENDS:
-        raise ValueError(f"unknown gzip backend {name!r}; choose one of {', '.join(('auto',) + BACKENDS)}")
+        raise InvalidArgumentError(f"unknown gzip backend {name!r}; choose one of {', '.join(('auto',) + BACKENDS)}")
     if _module(name) is None:
         raise MissingDependencyError(
             f"gzip backend {name!r} is not installed; install it with `pip install nivox[fast]`"

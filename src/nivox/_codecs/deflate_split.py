@@ -94,12 +94,12 @@ def _shift_block(tail: bytes, shift: int) -> tuple[bytes, int]:
     bits.put(0b010, 3)  # not final, fixed Huffman
     for byte in tail:
         if byte < 144:
-            raise ValueError("literals must be >= 144 (9-bit codes)")
+            raise ValueError("literals must be >= 144 (9-bit codes)")  # internal error
         _fixed_literal(bits, byte)
     bits.put_code(0, 7)  # end of block
     whole, partial = divmod(bits.count, 8)
     if partial != shift:
-        raise ValueError(f"{len(tail)} literals do not end {shift} bits into a byte")
+        raise ValueError(f"{len(tail)} literals do not end {shift} bits into a byte")  # internal error
     value = bits.value.to_bytes(whole + 1, "little")
     return value[:whole], value[whole]
 
@@ -151,7 +151,7 @@ def _patch_start(body: np.ndarray, start_bit: int, window: bytes) -> int:
     prefix, partial = _window_prefix(window, shift)
     begin = first - len(prefix)
     if begin < 0:
-        raise ValueError("a part starts too close to the stream's start")
+        raise ValueError("a part starts too close to the stream's start")  # internal error
     body[begin:first] = np.frombuffer(prefix, dtype=np.uint8)
     body[first] = partial | (int(body[first]) & (0xFF << shift) & 0xFF)
     return begin

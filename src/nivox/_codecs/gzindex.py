@@ -394,7 +394,7 @@ def import_index(key: Key, blob: bytes, source: str = "<index>") -> GzipIndex:
         meta = json.loads(blob[start : start + length])
         igz = blob[start + length :]
         if len(igz) != meta["igz"]:
-            raise ValueError("truncated")
+            raise ValueError("truncated")  # internal error
         points = [(int(c), int(u)) for c, u in meta["points"]]
         stale = (meta["size"], meta["mtime_ns"]) != key[1:3] or meta["tail"] != _tail(path, key[1])
     except (ValueError, KeyError, TypeError) as err:

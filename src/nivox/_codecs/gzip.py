@@ -66,6 +66,7 @@ from .._threads import cpu_threads
 from . import StreamGuard, backends, gzindex
 from .gzread import GzipReader, record_igz_points
 from .gzwrite import GzipMemberWriter
+from ..errors import InvalidArgumentError
 
 __all__ = [
     "CURSOR_REACH",
@@ -260,7 +261,7 @@ def open_write(fileish: Any, compresslevel: int | None, *, mtime: float = 0) -> 
             fileish, level, mtime=mtime, member_size=MEMBER_SIZE, threads=threads()
         )
     if LAYOUT != "single":
-        raise ValueError(f"nivox._codecs.gzip.LAYOUT must be 'members' or 'single', not {LAYOUT!r}")
+        raise InvalidArgumentError(f"nivox._codecs.gzip.LAYOUT must be 'members' or 'single', not {LAYOUT!r}")
     klass = _stream_class(WRITERS)
     if isinstance(fileish, (str, bytes, os.PathLike)):
         return klass(fileish, "wb", level, mtime=mtime)

@@ -50,6 +50,7 @@ from .gzdecode import _OUT_CHUNK, _Cursor, decode_member, decode_member_into
 from .gzfile import FileAccess, FileReplaced, Pread, pread_for, real_path
 from .gzformat import HEADER_PROBE, parse_header
 from .gzindex import CACHE, GzipIndex, file_key
+from ..errors import InvalidArgumentError
 
 __all__ = ["GzipReader", "decode_member", "decode_member_into", "thread_pool"]
 
@@ -151,9 +152,9 @@ class GzipReader(io.RawIOBase):
         elif whence == io.SEEK_END:
             target = self.data_size() + offset
         else:
-            raise ValueError(f"invalid whence ({whence}, should be 0, 1 or 2)")
+            raise InvalidArgumentError(f"invalid whence ({whence}, should be 0, 1 or 2)")
         if target < 0:
-            raise ValueError(f"negative seek position {target}")
+            raise InvalidArgumentError(f"negative seek position {target}")
         self._pos = target
         return target
 
@@ -178,7 +179,7 @@ class GzipReader(io.RawIOBase):
 
     def _open(self) -> tuple[int, bool]:
         if self.closed:
-            raise ValueError("I/O operation on closed file")
+            raise InvalidArgumentError("I/O operation on closed file")
         if self._fd is not None:
             return self._fd, False
         return os.open(self.name, os.O_RDONLY | getattr(os, "O_BINARY", 0)), True
@@ -239,7 +240,7 @@ class GzipReader(io.RawIOBase):
 
     def _readinto_at(self, view: memoryview, position: int) -> int:
         if self.closed:
-            raise ValueError("I/O operation on closed file")
+            raise InvalidArgumentError("I/O operation on closed file")
         access = FileAccess(self.name, self._fd, self._index_for)
         try:
             pread = access.pread

@@ -35,6 +35,7 @@ from typing import IO, Any
 from .._threads import thread_pool
 from . import backends
 from .gzformat import NV_HEADER_SIZE, build_header, build_trailer, xfl_for_level
+from ..errors import InvalidArgumentError
 
 __all__ = ["GzipMemberWriter", "compress_member"]
 
@@ -75,7 +76,7 @@ class GzipMemberWriter(io.RawIOBase):
     ) -> None:
         super().__init__()
         if member_size < 1:
-            raise ValueError(f"member_size must be positive, not {member_size}")
+            raise InvalidArgumentError(f"member_size must be positive, not {member_size}")
         self._owned = isinstance(target, (str, bytes, os.PathLike))
         if isinstance(target, (str, bytes, os.PathLike)):
             self._raw: IO[bytes] = builtins.open(target, "wb")
@@ -116,7 +117,7 @@ class GzipMemberWriter(io.RawIOBase):
 
     def write(self, data: Any) -> int:
         if self.closed:
-            raise ValueError("write to closed file")
+            raise InvalidArgumentError("write to closed file")
         try:
             view = memoryview(data).cast("B")
         except TypeError:  # not C-contiguous

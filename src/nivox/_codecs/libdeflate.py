@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import backends
+from ..errors import InvalidArgumentError
 
 __all__ = ["available", "deflate", "deflate_available", "inflate_into"]
 
@@ -97,7 +98,7 @@ def _inflate(source: Any, dest: Any) -> tuple[int, int, int]:
     src_at, src_len, src_keep = _address(source)
     dst_at, dst_len, dst_keep = _address(dest)
     if not dst_keep.flags.writeable:
-        raise ValueError("the output buffer is read-only")
+        raise InvalidArgumentError("the output buffer is read-only")
     used, written = ctypes.c_size_t(0), ctypes.c_size_t(0)
     code = lib.libdeflate_deflate_decompress_ex(
         _decompressor.get(lib), src_at, src_len, dst_at, dst_len, ctypes.byref(used), ctypes.byref(written)
@@ -169,5 +170,5 @@ def deflate(data: Any, level: int) -> bytes:
             _state.out = out
     size = lib.libdeflate_deflate_compress(compressor.handle, source.ctypes.data, source.size, out.ctypes.data, bound)
     if size == 0 and source.size:  # pragma: no cover - the bound guarantees room
-        raise RuntimeError("libdeflate's output exceeded its own bound")
+        raise RuntimeError("libdeflate's output exceeded its own bound")  # internal error
     return out[:size].tobytes()

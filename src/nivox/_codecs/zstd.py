@@ -14,6 +14,7 @@ import os
 from typing import IO, Any
 
 from . import corrupt_stream_error
+from ..errors import InvalidArgumentError, UnsupportedOperationError
 
 __all__ = ["ZstdReader", "ZstdWriter", "available", "open_read", "open_write"]
 
@@ -113,7 +114,7 @@ class ZstdReader(io.RawIOBase):
         elif whence != io.SEEK_SET:
             raise io.UnsupportedOperation("zstd streams can only seek from the start or current position")
         if offset < 0:
-            raise ValueError(f"negative seek position {offset}")
+            raise InvalidArgumentError(f"negative seek position {offset}")
         if offset < self._pos:
             self._source.seek(self._start)
             self._reset()
@@ -178,7 +179,7 @@ class ZstdWriter(io.BufferedIOBase):
         elif whence != io.SEEK_SET:
             raise io.UnsupportedOperation("zstd writers can only seek from the start or current position")
         if offset < self._pos:
-            raise OSError("negative seek in write mode")
+            raise UnsupportedOperationError("negative seek in write mode")
         zeros = bytes(min(offset - self._pos, _READ_SIZE))
         while self._pos < offset:
             self.write(zeros[: offset - self._pos])

@@ -26,6 +26,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import (
+    ImageFileExistsError, ImageFileNotFoundError, ImageIsADirectoryError, InvalidArgumentError,
+)
+
 if TYPE_CHECKING:
     from ._progress import Progress
 
@@ -271,9 +275,9 @@ def load_image(filename: str) -> Any:
     import nivox
 
     if not os.path.exists(filename):
-        raise FileNotFoundError(2, "No such file or directory", filename)
+        raise ImageFileNotFoundError(2, "No such file or directory", filename)
     if os.path.isdir(filename):
-        raise IsADirectoryError(21, "Is a directory, not an image file", filename)
+        raise ImageIsADirectoryError(21, "Is a directory, not an image file", filename)
     return nivox.load(filename)
 
 
@@ -314,16 +318,16 @@ def pick_volume(img: Any, volume: int | None) -> Any:
     if volume is None:
         if all(n == 1 for n in extra):
             return img.slicer[(slice(None),) * 3 + (0,) * len(extra)] if extra else img
-        raise ValueError(f"the image has {len(shape)} axes (shape {shape}); pick one volume "
+        raise InvalidArgumentError(f"the image has {len(shape)} axes (shape {shape}); pick one volume "
                          "with --volume")
     if not extra:
         if volume == 0:
             return img
-        raise ValueError(f"volume {volume} out of range: the image is 3D (shape {shape}), "
+        raise InvalidArgumentError(f"volume {volume} out of range: the image is 3D (shape {shape}), "
                          "its only volume is 0")
     count = n_volumes(shape)
     if not 0 <= volume < count:
-        raise ValueError(f"volume {volume} out of range: the image has {count} volumes")
+        raise InvalidArgumentError(f"volume {volume} out of range: the image has {count} volumes")
     index = tuple(int(i) for i in np.unravel_index(volume, extra))
     return img.slicer[(slice(None),) * 3 + index]
 
@@ -388,7 +392,7 @@ def _check_free(klass: Any, filename: str, force: bool) -> None:
     for holder in klass.filespec_to_file_map(filename).values():
         target = holder.filename
         if target and os.path.exists(target) and not force:
-            raise FileExistsError(17, "File exists; use --force to replace it", target)
+            raise ImageFileExistsError(17, "File exists; use --force to replace it", target)
 
 
 def _save_accepts(klass: Any, keyword: str) -> bool:

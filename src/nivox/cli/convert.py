@@ -22,6 +22,7 @@ from ._common import (
     save_image, set_usage, usage_error,
 )
 from ._progress import Progress
+from ..errors import WriterError
 
 __all__ = ["add_parser", "check_representable", "convert", "read_volumes", "run"]
 
@@ -130,33 +131,33 @@ def read_volumes(img: Any, label: str = "reading") -> tuple[np.ndarray, _Range]:
 def check_representable(found: _Range, dtype: np.dtype, can_scale: bool) -> None:
     """Raise ValueError when the values in ``found`` cannot be stored as ``dtype``."""
     if found.complex and dtype.kind != "c":
-        raise ValueError(f"complex data cannot be stored as {dtype.name}")
+        raise WriterError(f"complex data cannot be stored as {dtype.name}")
     if dtype.kind == "c" or found.complex:
         return
     span = f"[{found.low:.6g}, {found.high:.6g}]"
     empty = found.low > found.high
     if dtype.kind in "iub":
         if found.nonfinite:
-            raise ValueError(f"{found.nonfinite} NaN or infinite values cannot be stored "
+            raise WriterError(f"{found.nonfinite} NaN or infinite values cannot be stored "
                              f"as {dtype.name}")
         if can_scale or empty:
             return
         info = np.iinfo(dtype) if dtype.kind != "b" else np.iinfo(np.uint8)
         if found.low < info.min or found.high > info.max:
-            raise ValueError(f"values in {span} do not fit {dtype.name} [{info.min}, {info.max}] "
+            raise WriterError(f"values in {span} do not fit {dtype.name} [{info.min}, {info.max}] "
                              "and the output format stores no scale factor")
         if found.fractional:
-            raise ValueError(f"values in {span} are not all whole numbers, so {dtype.name} "
+            raise WriterError(f"values in {span} are not all whole numbers, so {dtype.name} "
                              "cannot hold them, and the output format stores no scale factor")
         return
     if dtype.kind == "f" and not empty:
         finfo = np.finfo(dtype)
         if found.low < -float(finfo.max) or found.high > float(finfo.max):
-            raise ValueError(f"values in {span} exceed the range of {dtype.name} "
+            raise WriterError(f"values in {span} exceed the range of {dtype.name} "
                              f"(+-{float(finfo.max):.6g})")
         exact = 2.0 ** (finfo.nmant + 1)
         if found.integer and max(abs(found.low), abs(found.high)) > exact:
-            raise ValueError(f"whole values in {span} cannot all be stored exactly as "
+            raise WriterError(f"whole values in {span} cannot all be stored exactly as "
                              f"{dtype.name} (exact up to {exact:.0f})")
 
 

@@ -27,6 +27,7 @@ from ._common import (
     read_raw_header, run_guarded, set_usage, usage_error, value_text,
 )
 from ._progress import Progress
+from ..errors import ImageDataError
 
 __all__ = ["add_parser", "compare_data", "diff_files", "format_text", "run", "values_agree"]
 
@@ -158,7 +159,7 @@ def _float_volumes(img: Any, shape: tuple[int, ...], name: str) -> Iterator[np.n
     with about(name):
         for volume in image_volumes(img.dataobj, shape):
             if volume.dtype.kind == "c":
-                raise ValueError("comparing complex data is not supported")
+                raise ImageDataError("comparing complex data is not supported")
             yield volume.astype(np.float64, copy=False)
 
 

@@ -13,6 +13,7 @@ import argparse
 from typing import Any
 
 from ._common import add_io_arguments, axcodes_arg, run_transform, set_usage
+from ..errors import ImageDataError
 
 __all__ = ["add_parser", "reorient", "run"]
 
@@ -39,9 +40,9 @@ def reorient(img: Any, codes: str = "RAS") -> Any:
     from ..orientations import axcodes2ornt, io_orientation, ornt_transform
 
     if len(img.shape) < 3:
-        raise ValueError(f"reorienting needs 3 spatial axes; image shape is {img.shape}")
+        raise ImageDataError(f"reorienting needs 3 spatial axes; image shape is {img.shape}")
     if img.affine is None:
-        raise ValueError("the image has no affine, so its orientation is unknown")
+        raise ImageDataError("the image has no affine, so its orientation is unknown")
     transform = ornt_transform(io_orientation(img.affine), axcodes2ornt(codes))
     return img.as_reoriented(transform)
 

@@ -14,6 +14,7 @@ import argparse
 from typing import Any
 
 from ._common import add_io_arguments, run_transform, set_usage
+from ..errors import ImageIndexError
 
 __all__ = ["add_parser", "crop", "parse_range", "run"]
 
@@ -64,10 +65,10 @@ def _check_in_bounds(axis: str, item: slice, size: int) -> None:
     # a backward range may stop at -size-1, just before index 0
     if (start is not None and not -size <= start < size) or (
             stop is not None and not -size - 1 <= stop <= size):
-        raise IndexError(f"{axis} range {_text(item)} is outside the image's {size} voxels "
+        raise ImageIndexError(f"{axis} range {_text(item)} is outside the image's {size} voxels "
                          f"along {axis} (0..{size - 1})")
     if len(range(*item.indices(size))) == 0:
-        raise IndexError(f"{axis} range {_text(item)} selects no voxels")
+        raise ImageIndexError(f"{axis} range {_text(item)} selects no voxels")
 
 
 def _text(item: slice) -> str:
@@ -85,7 +86,7 @@ def crop(img: Any, ranges: dict[str, slice | None]) -> Any:
         item = ranges.get(axis)
         if index >= len(shape):
             if item is not None:
-                raise IndexError(f"--{axis} given but the image has {len(shape)} axes")
+                raise ImageIndexError(f"--{axis} given but the image has {len(shape)} axes")
             continue
         item = slice(None) if item is None else item
         _check_in_bounds(axis, item, shape[index])

@@ -27,6 +27,7 @@ from ._common import (
     set_usage, usage_error,
 )
 from ._progress import Progress
+from ..errors import ImageDataError
 
 __all__ = ["add_parser", "image_stats", "mask_from_image", "run", "select_ranks", "stream_stats"]
 
@@ -77,14 +78,14 @@ def mask_from_image(mask_img: Any, shape: Sequence[int], affine: Any) -> np.ndar
     while len(mask_shape) > 3 and mask_shape[-1] == 1:
         mask_shape = mask_shape[:-1]
     if mask_shape != tuple(shape[:3]):
-        raise ValueError(f"mask shape {mask_shape} does not match the image's spatial "
+        raise ImageDataError(f"mask shape {mask_shape} does not match the image's spatial "
                          f"shape {tuple(shape[:3])}")
     if affine is not None and mask_img.affine is not None and not np.allclose(
             mask_img.affine, affine, rtol=0, atol=1e-3):
-        raise ValueError("mask affine differs from the image's: the voxel grids do not match")
+        raise ImageDataError("mask affine differs from the image's: the voxel grids do not match")
     data = np.asanyarray(mask_img.dataobj).reshape(mask_shape)
     if data.dtype.kind == "c":
-        raise ValueError("complex mask data")
+        raise ImageDataError("complex mask data")
     return (data != 0) & ~np.isnan(data) if data.dtype.kind == "f" else data != 0
 
 
@@ -100,7 +101,7 @@ def _mask_size(mask: np.ndarray, affine: Any) -> dict[str, Any]:
 def _finite(volume: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, int, int]:
     """The finite values of ``volume`` inside ``mask``, and the NaN and infinity counts."""
     if volume.dtype.kind not in "biuf":
-        raise ValueError(f"no statistics for {volume.dtype} data")
+        raise ImageDataError(f"no statistics for {volume.dtype} data")
     # order "K": no copy for Fortran-ordered data (NIfTI's); order does not matter here
     values = volume[mask] if mask is not None else volume.ravel(order="K")
     if values.dtype.kind == "b":

@@ -20,6 +20,7 @@ import numpy as np
 from ._common import (
     about, load_image, pick_volume, run_guarded, set_usage, usage_error,
 )
+from ..errors import ImageFileExistsError, InvalidArgumentError
 
 __all__ = ["add_parser", "render", "run"]
 
@@ -59,7 +60,7 @@ def _voxel_of_world(affine: np.ndarray, world: Any, shape: tuple[int, ...]) -> n
     voxel = np.linalg.solve(affine[:3, :3], np.asarray(world, float) - affine[:3, 3])
     index = np.round(voxel).astype(int)
     if np.any(index < 0) or np.any(index >= np.array(shape[:3])):
-        raise ValueError(f"world point {tuple(float(w) for w in world)} mm lies outside the "
+        raise InvalidArgumentError(f"world point {tuple(float(w) for w in world)} mm lies outside the "
                          f"image (voxel {tuple(np.round(voxel, 2).tolist())}, shape "
                          f"{shape[:3]})")
     return index
@@ -81,12 +82,12 @@ def render(img: Any, voxel: Any = None, world: Any = None, volume: int | None = 
     vol_img = pick_volume(img, volume)
     shape = tuple(int(n) for n in vol_img.shape)
     if len(shape) != 3:
-        raise ValueError(f"cannot show data of shape {tuple(img.shape)}: it needs 3 spatial axes")
+        raise InvalidArgumentError(f"cannot show data of shape {tuple(img.shape)}: it needs 3 spatial axes")
     affine = np.eye(4) if vol_img.affine is None else np.asarray(vol_img.affine, float)
     if voxel is not None:
         index = np.asarray(voxel, int)
         if np.any(index < 0) or np.any(index >= np.array(shape)):
-            raise ValueError(f"voxel {tuple(index.tolist())} lies outside the image of shape "
+            raise InvalidArgumentError(f"voxel {tuple(index.tolist())} lies outside the image of shape "
                              f"{shape}")
     elif world is not None:
         index = _voxel_of_world(affine, world, shape)
@@ -157,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     def body() -> int:
         with about(args.output):
             if os.path.exists(args.output) and not args.force:
-                raise FileExistsError(17, "File exists; use --force to replace it", args.output)
+                raise ImageFileExistsError(17, "File exists; use --force to replace it", args.output)
         with about(args.file):
             img = load_image(args.file)
             viewer = render(img, args.voxel, args.world, args.volume, args.cmap, args.clim,
