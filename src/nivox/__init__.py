@@ -50,11 +50,12 @@ _LAZY_NAMES: dict[str, str] = {
     "OrthoSlicer3D": "viewers",
     "all_image_classes": "imageclasses",
     "install_as_nibabel": "nibabel_alias",
+    "to_dask": "daskarrays",
 }
 
 # submodules reachable as attributes, like ``nib.nifti1``
 _SUBMODULES = {
-    "affines", "analyze", "arrayproxy", "arraywriters", "brikhead", "casting",
+    "affines", "analyze", "arrayproxy", "arraywriters", "brikhead", "casting", "daskarrays",
     "dataobj_images", "deprecator", "ecat", "errors", "eulerangles", "filebasedimages",
     "fileholders", "fileslice", "freesurfer", "funcs", "imageclasses", "loadsave",
     "minc1", "minc2", "nibabel_alias", "nifti1", "nifti2", "openers", "optpkg", "orientations",

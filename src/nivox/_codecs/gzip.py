@@ -302,6 +302,22 @@ def build_index(path: str | os.PathLike[str]) -> None:
                 index.total = index.igz.seek(0, io.SEEK_END)
 
 
+def member_starts(path: str | os.PathLike[str]) -> list[int] | None:
+    """Uncompressed offsets at which the members of ``path`` start, when all are sized.
+
+    Files nivox writes are made of members that record their size, so any
+    member start is a seek point; for other files (one deflate stream) this
+    returns None. Only member headers are read.
+    """
+    with GzipReader(path) as reader:
+        reader.readinto_at(bytearray(1), 0)  # walks the member table
+    index = gzindex.CACHE.lookup(_key(path))
+    with index.lock:
+        if not index.complete or len(index.points) < 2:
+            return None
+        return [data for _, data in index.points[:-1]]
+
+
 def _igz() -> Any:
     try:
         import indexed_gzip
