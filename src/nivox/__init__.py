@@ -51,13 +51,14 @@ _LAZY_NAMES: dict[str, str] = {
     "all_image_classes": "imageclasses",
     "install_as_nibabel": "nibabel_alias",
     "to_dask": "daskarrays",
+    "ImageWriter": "imagewriter",
 }
 
 # submodules reachable as attributes, like ``nib.nifti1``
 _SUBMODULES = {
     "affines", "analyze", "arrayproxy", "arraywriters", "brikhead", "casting", "daskarrays",
     "dataobj_images", "deprecator", "ecat", "errors", "eulerangles", "filebasedimages",
-    "fileholders", "fileslice", "freesurfer", "funcs", "imageclasses", "loadsave",
+    "fileholders", "fileslice", "freesurfer", "funcs", "imageclasses", "imagewriter", "loadsave",
     "minc1", "minc2", "nibabel_alias", "nifti1", "nifti2", "openers", "optpkg", "orientations",
     "parrec", "processing", "quaternions", "spatialimages", "spm2analyze",
     "spm99analyze", "testing", "tmpdirs", "viewers", "volumeutils", "wrapstruct",
