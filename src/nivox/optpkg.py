@@ -6,7 +6,7 @@ a placeholder that raises :class:`TripWireError`, naming the missing package,
 on the first attribute access. Modules can therefore import optional packages
 at the top and still import when they are absent.
 
-Why ``TripWireError`` is not a :class:`~nivox.errors.MissingDependencyError`:
+The placeholder lives in :mod:`nivox.tripwire`. Why ``TripWireError`` is not a :class:`~nivox.errors.MissingDependencyError`:
 that class is an ``ImportError``, and CPython cannot make one exception class
 both an ``ImportError`` and an ``AttributeError`` (their instance layouts
 clash). ``AttributeError`` wins because ``hasattr(tripwire, name)`` must stay
@@ -21,42 +21,9 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NoReturn
 
-from .errors import NivoxError
+from .tripwire import TripWire, TripWireError, is_tripwire
 
 __all__ = ["TripWire", "TripWireError", "is_tripwire", "optional_package"]
-
-
-class TripWireError(NivoxError, AttributeError):
-    """An optional package was needed but could not be imported (or was too old)."""
-
-
-class TripWire:
-    """Stand-in for a missing module: any attribute access raises :class:`TripWireError`.
-
-    Parameters
-    ----------
-    msg : str
-        Message of the error raised on access.
-    cause : BaseException, optional
-        The original import problem, chained to the raised error.
-    """
-
-    def __init__(self, msg: str, cause: BaseException | None = None) -> None:
-        self._msg = msg
-        self._cause = cause
-
-    def __getattr__(self, name: str) -> NoReturn:
-        # read through __dict__: copy/pickle probe attributes before __init__ has run
-        state = self.__dict__
-        raise TripWireError(state.get("_msg", "missing optional package")) from state.get("_cause")
-
-    def __repr__(self) -> str:
-        return f"<TripWire: {self._msg}>"
-
-
-def is_tripwire(obj: Any) -> bool:
-    """True when ``obj`` is a :class:`TripWire` (a module that failed to import)."""
-    return isinstance(obj, TripWire)
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
