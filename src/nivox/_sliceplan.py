@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import SlicerError
+
 _INVALID_INDEX = (
     "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
     "integer or boolean arrays are valid indices"
@@ -64,10 +66,10 @@ def _axes_used(items: Sequence[Any]) -> int:
 def _ellipsis_fill(items: Sequence[Any], ndim: int) -> int:
     """How many axes the Ellipsis of ``items`` (or an implicit trailing one) stands for."""
     if sum(item is Ellipsis for item in items) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
+        raise SlicerError("an index can only have a single ellipsis ('...')")
     used = _axes_used(items)
     if used > ndim:
-        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but {used} were indexed")
+        raise SlicerError(f"too many indices for array: array is {ndim}-dimensional, but {used} were indexed")
     return ndim - used
 
 
@@ -81,31 +83,31 @@ def _expand(items: Sequence[Any], ndim: int) -> list[Any]:
 
 
 def _canonical_slice(item: slice, length: int) -> slice:
-    start, stop, step = item.indices(length)
-    count = len(range(start, stop, step))
-    if count == 0:
-        return slice(0, 0)
-    if step == 1 and start == 0 and count == length:
+    """``slice(None)`` for a slice written out as the whole axis, else ``item`` as given.
+
+    nibabel's rule: only ``[:n]``, ``[0:n]`` and ``[0:n:1]`` on an axis of
+    length n count as whole; other slices are kept, so code comparing
+    canonical slicers with the ones it passed sees them unchanged.
+    """
+    if item.start in (None, 0) and item.stop == length and item.step in (None, 1):
         return slice(None)
-    last = start + (count - 1) * step
-    if step > 0:
-        return slice(start, last + 1, None if step == 1 else step)
-    return slice(start, last - 1 if last > 0 else None, step)
+    return item
 
 
 def canonical_slicers(sliceobj: Any, shape: Sequence[int], check_inds: bool = True) -> tuple[Any, ...]:
     """``sliceobj`` in a standard form for an array of ``shape``.
 
     The result has one entry per axis plus the ``None`` (new axis) entries, in
-    order; Ellipsis is expanded, integers are non-negative, slices that select
-    a whole axis are ``slice(None)`` and other slices have explicit, tight
-    bounds. Two indices selecting the same elements give equal results.
+    order; Ellipsis is expanded, integers are non-negative, slices written as
+    the whole axis (``[:n]``, ``[0:n]``) are ``slice(None)`` and other slices
+    are kept as given, as nibabel does.
 
     Raises
     ------
-    IndexError
-        For out-of-range integers (unless ``check_inds`` is False), too many
-        indices, several Ellipses or objects that are not indices.
+    SlicerError
+        (an IndexError and a ValueError) for out-of-range integers (unless
+        ``check_inds`` is False), too many indices, several Ellipses or
+        objects that are not indices.
     ValueError
         For fancy (array) indices, which have no canonical form.
     """
@@ -125,9 +127,9 @@ def canonical_slicers(sliceobj: Any, shape: Sequence[int], check_inds: bool = Tr
         else:
             index = _as_int(item)
             if index is None:
-                raise IndexError(_INVALID_INDEX)
+                raise SlicerError(_INVALID_INDEX)
             if check_inds and not -length <= index < length:
-                raise IndexError(f"index {index} is out of bounds for axis {axis} with size {length}")
+                raise SlicerError(f"index {index} is out of bounds for axis {axis} with size {length}")
             canonical.append(index + length if index < 0 else index)
         axis += 1
     return tuple(canonical)

@@ -20,6 +20,7 @@ __all__ = [
     "TruncatedDataError",
     "CorruptStreamError",
     "ExpiredDeprecationError",
+    "SlicerError",
     "CastingError",
     "FloatingError",
     "WriterError",
@@ -69,6 +70,14 @@ class CorruptStreamError(ImageDataError, OSError, EOFError):
     """A compressed stream that is corrupt or ends too early.
 
     Also an OSError and EOFError: what gzip and friends raise for such streams.
+    """
+
+
+class SlicerError(NivoxError, IndexError, ValueError):
+    """An index that cannot select from an array of the given shape.
+
+    An IndexError as numpy raises, and a ValueError as nibabel's
+    ``fileslice.canonical_slicers`` raises.
     """
 
 
