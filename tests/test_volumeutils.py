@@ -857,3 +857,14 @@ def test_stream_too_short_for_a_huge_shape_fails_before_allocating():
 
     with pytest.raises(TruncatedDataError, match="Expected 11390625000000000000 bytes, got 0"):
         array_from_file((1500,) * 6, np.int8, Empty())
+
+
+def test_recoder_refuses_field_names_of_its_own_attributes():
+    from nivox.volumeutils import Recoder
+
+    codes = ((1, "one", "1", "first"), (2, "two"))
+    rc = Recoder(codes, ["code1", "label"])
+    assert rc.code1["first"] == 1 and rc.label[1] == "one"
+    for bad in (["field1"], ["code", "keys"], ["fields"]):
+        with pytest.raises(KeyError):
+            Recoder(codes, bad)

@@ -21,6 +21,7 @@ __all__ = [
     "CorruptStreamError",
     "ExpiredDeprecationError",
     "SlicerError",
+    "ArgumentTypeError",
     "CastingError",
     "FloatingError",
     "WriterError",
@@ -71,6 +72,10 @@ class CorruptStreamError(ImageDataError, OSError, EOFError):
 
     Also an OSError and EOFError: what gzip and friends raise for such streams.
     """
+
+
+class ArgumentTypeError(NivoxError, TypeError):
+    """An argument of a type a function does not accept."""
 
 
 class SlicerError(NivoxError, IndexError, ValueError):

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NoReturn
 
+from .pkg_info import cmp_pkg_version
 from .tripwire import TripWire, TripWireError, is_tripwire
 
 __all__ = ["TripWire", "TripWireError", "is_tripwire", "optional_package"]
@@ -43,7 +44,8 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _new_enough(module: ModuleType, min_version: str) -> bool:
+def _new_enough(module: ModuleType, min_version: Any) -> bool:
+    min_version = str(min_version)  # also a packaging.version.Version
     version = getattr(module, "__version__", None)
     if not isinstance(version, str):
         try:
@@ -52,13 +54,16 @@ def _new_enough(module: ModuleType, min_version: str) -> bool:
             version = dist_version(module.__name__.split(".")[0])
         except Exception:  # no metadata: cannot prove it is new enough
             return False
-    return _version_tuple(version) >= _version_tuple(min_version)
+    try:
+        return cmp_pkg_version(version, min_version) >= 0  # PEP 440 order ('1.0rc1' < '1.0')
+    except ValueError:  # not PEP 440: compare the leading numbers
+        return _version_tuple(version) >= _version_tuple(min_version)
 
 
 def optional_package(
     name: str,
     trip_msg: str | None = None,
-    min_version: str | Callable[[ModuleType], bool] | None = None,
+    min_version: Any = None,
 ) -> tuple[ModuleType | TripWire, bool, Callable[[], None]]:
     """Import ``name`` if possible, else return a :class:`TripWire` standing in for it.
 
@@ -68,8 +73,8 @@ def optional_package(
         Module to import, dotted names allowed ('scipy.ndimage').
     trip_msg : str, optional
         Message for the error raised when the missing module is used.
-    min_version : str or callable, optional
-        Oldest acceptable version ('1.8'), or a function taking the module and
+    min_version : str, version object or callable, optional
+        Oldest acceptable version ('1.8' or a ``packaging`` Version), or a function taking the module and
         returning True when it is acceptable.
 
     Returns

@@ -40,6 +40,9 @@ class Recoder:
         map_maker: type = dict,
     ) -> None:
         self.fields = tuple(fields)
+        taken = [name for name in self.fields if hasattr(type(self), name) or name in ("field1", "fields")]
+        if taken:
+            raise KeyError(f"Recoder field names cannot be {taken}: they name Recoder attributes")
         self.field1: dict[Any, Any] = {}
         self._map_maker = map_maker
         for field in self.fields:
