@@ -209,7 +209,9 @@ def test_dot_reduce():
     assert np.allclose(na.dot_reduce(a, b, c), nba.dot_reduce(a, b, c))
     assert na.dot_reduce(a) is a
     assert na.dot_reduce([1, 2], [3, 4]) == 11
-    with pytest.raises(AffineError):
+    with pytest.raises(TypeError):  # as nibabel; also a NivoxError
+        na.dot_reduce()
+    with pytest.raises(NivoxError):
         na.dot_reduce()
 
 

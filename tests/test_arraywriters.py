@@ -439,3 +439,20 @@ def test_written_data_reads_back_through_volumeutils():
     back = apply_read_scaling(stored, writer.slope, writer.inter)
     assert back.dtype == np.float32
     assert np.abs(back - data).max() <= writer.slope
+
+
+def test_forced_calc_scale_sees_a_changed_array_and_structured_data_has_no_range():
+    from nivox.arraywriters import ArrayWriter, SlopeInterArrayWriter, get_slope_inter
+
+    aw = SlopeInterArrayWriter(np.array((1, 511)), np.uint8)
+    assert np.allclose(get_slope_inter(aw), (2, 1))
+    aw.array[:] = aw.array * 2
+    aw.calc_scale()  # cached
+    assert np.allclose(get_slope_inter(aw), (2, 1))
+    aw.calc_scale(force=True)
+    assert np.allclose(get_slope_inter(aw), (4, 2))
+    structured = np.array([[1.0, 0, 1], [2, 3, 4]]).view([("f1", "f")])
+    writer = ArrayWriter(structured, structured.dtype)
+    with pytest.raises(TypeError):
+        writer.finite_range()
+    assert not writer.has_nan

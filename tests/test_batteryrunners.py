@@ -75,3 +75,16 @@ def test_report_problem_sets_items_only_when_fixing():
     _, report = report_problem(obj, True, ValueError, 30, "x should be positive", "setting x to 1", {"x": 1})
     assert obj == {"x": 1}
     assert report == Report(ValueError, 30, "x should be positive", "setting x to 1")
+
+
+def test_report_text_as_nibabel_writes_it():
+    import io
+
+    from nivox.batteryrunners import Report
+
+    assert str(Report()) != ""
+    stream = io.StringIO()
+    rep = Report(ValueError, 30, "msg", "fix")
+    rep.write_raise(stream)
+    assert stream.getvalue() == "Level 30: msg; fix\n"
+    assert str(rep) == "msg; fix"

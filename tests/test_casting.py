@@ -313,3 +313,34 @@ def test_int_to_float_is_deprecated_and_rounds_correctly():
         # Exact with 64 significant bits; through float64 it would be 2**63.
         assert int(big) == 2**63 + 1
         assert int(arr[0]) == 2**62 + 1
+
+
+def test_able_int_type_keeps_big_python_ints_exact():
+    from nivox.casting import able_int_type
+
+    assert able_int_type([0, 2**64 - 1]) is np.uint64
+    assert able_int_type([-1, 2**64 - 1]) is None
+    assert able_int_type([0, 2**64]) is None
+    assert able_int_type([[1, 2], [3, 300]]) is np.uint16
+    assert able_int_type([0.5, 1]) is None and able_int_type([np.inf]) is None
+
+
+def test_float_to_int_nan2zero_none_passes_nans_through():
+    from nivox.casting import float_to_int
+
+    arr = np.array([np.nan, 1.4], np.float32)
+    with np.errstate(invalid="ignore"):
+        expected = np.float32(np.nan).astype(np.int32)
+    np.testing.assert_array_equal(float_to_int(arr, np.int32, nan2zero=None), [expected, 1])
+    np.testing.assert_array_equal(float_to_int(arr, np.int32), [0, 1])
+
+
+@pytest.mark.parametrize("ftype", [np.float16, np.float32, np.float64, np.longdouble])
+def test_measured_float_layout(ftype):
+    from nivox.casting import _check_maxexp, _check_nmant
+
+    info = np.finfo(ftype)
+    assert _check_nmant(ftype, info.nmant)
+    assert not _check_nmant(ftype, info.nmant - 1) and not _check_nmant(ftype, info.nmant + 1)
+    assert _check_maxexp(ftype, info.maxexp)
+    assert not _check_maxexp(ftype, info.maxexp - 1) and not _check_maxexp(ftype, info.maxexp + 1)

@@ -23,15 +23,38 @@ def test_warns_before_the_removal_version():
     assert "Will raise" in f.__doc__
 
 
-def test_raises_at_the_removal_version():
+def test_raises_after_the_removal_version():
+    # ``until`` is the last version that only warns, as in nibabel
     dep = Deprecator(_compare)
 
     @dep("use g", since="1.0", until="2.0")
+    def at_until():
+        return 42
+
+    with pytest.warns(DeprecationWarning, match="use g"):
+        assert at_until() == 42
+
+    @dep("use g", since="0.5", until="1.0")
     def f():
         return 42
 
     with pytest.raises(ExpiredDeprecationError, match="use g"):
         f()
+    assert "Raises" in f.__doc__
+
+
+def test_docstring_gets_the_message_after_its_summary():
+    dep = Deprecator(_compare)
+
+    def documented():
+        pass
+
+    documented.__doc__ = "Summary line.\n\n    Details here.\n"
+
+    doc = dep("use g", since="1.0")(documented).__doc__
+    assert doc.startswith("Summary line.\n    \n    use g\n    \n    * deprecated from version: 1.0\n")
+    assert doc.index("testsetup") < doc.index("Details here.") < doc.index("testcleanup")
+    assert "testsetup" in doc and doc.rstrip().endswith("_deprecation_ctx.__exit__(None, None, None)")
 
 
 def test_default_deprecator_uses_nivox_version():

@@ -50,3 +50,37 @@ def test_pathlike_and_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     names = types_filenames("~/x.hdr", PAIR)
     assert names["image"] == str(tmp_path / "x.img")
+
+
+def test_extension_only_names_and_dots():
+    from nivox.filename_parser import splitext_addext
+
+    assert splitext_addext(".nii") == ("", ".nii", "")
+    assert splitext_addext("...nii") == ("..", ".nii", "")
+    assert splitext_addext("dir.d/.nii.gz") == ("dir.d/", ".nii", ".gz")
+    for dots in (".", "..", "..."):
+        assert splitext_addext(dots) == (dots, "", "")
+    assert splitext_addext("dir.d/name") == ("dir.d/name", "", "")
+
+
+def test_types_filenames_trailing_dot_case_and_bare_suffix():
+    from nivox.filename_parser import TypesFilenamesError, types_filenames
+
+    pair = (("image", ".img"), ("header", ".hdr"))
+    assert types_filenames("test.", pair) == {"image": "test.img", "header": "test.hdr"}
+    assert types_filenames("test.img", (("image", ".IMG"), ("header", ".HDR"))) == {
+        "image": "test.img", "header": "test.hdr"}
+    assert types_filenames("t.IMG.Gz", pair) == {"image": "t.IMG.Gz", "header": "t.HDR.Gz"}
+    with pytest.raises(TypesFilenamesError):
+        types_filenames("test.gz", pair)  # a suffix with no extension before it
+    assert types_filenames("test.gz", pair, enforce_extensions=False) == {
+        "image": "test.gz", "header": "test.hdr.gz"}
+
+
+def test_parse_filename_matches_type_endings():
+    from nivox.filename_parser import parse_filename
+
+    types = (("t1", "ext1"), ("t2", "ext2"))
+    assert parse_filename("/p/fname.funny", types, ()) == ("/p/fname", ".funny", None, None)
+    assert parse_filename("/p/fnameext2.gz", types, (".gz",)) == ("/p/fname", "ext2", ".gz", "t2")
+    assert parse_filename("/p/fnameEXT2.gz", types, (".gz",), True) == ("/p/fnameEXT2", "", ".gz", None)

@@ -163,8 +163,10 @@ def test_canonical_slicers_examples():
     assert canonical_slicers((), shape) == (full, full, full)
     assert canonical_slicers((-1, Ellipsis, None), shape) == (2, full, full, None)
     assert canonical_slicers(slice(0, 3), shape) == (full, full, full)
-    assert canonical_slicers(slice(None, None, -1), shape) == (slice(2, None, -1), full, full)
-    assert canonical_slicers((full, slice(1, 100, 2)), shape) == (full, slice(1, 4, 2), full)
+    # slices other than the whole axis are kept as given (nibabel's canonical form)
+    assert canonical_slicers(slice(None, None, -1), shape) == (slice(None, None, -1), full, full)
+    assert canonical_slicers((full, slice(1, 100, 2)), shape) == (full, slice(1, 100, 2), full)
+    assert canonical_slicers((slice(4), slice(0, 4, 1)), shape) == (slice(4), full, full)
     assert canonical_slicers((full, slice(3, 0, -2)), shape) == (full, slice(3, 0, -2), full)
     assert canonical_slicers(np.int64(1), shape) == (1, full, full)
     assert canonical_slicers(5, shape, check_inds=False) == (5, full, full)
@@ -492,3 +494,109 @@ def test_a_file_cut_while_read_is_truncated_data_error(tmp_path):
         assert (array.view(np.uint8)[:900] == 1).all()
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------- nibabel's planning steps
+
+
+def test_canonical_slicers_errors_are_index_and_value_errors():
+    from nivox.errors import SlicerError
+
+    for bad in ((10,), (1, 10), (Ellipsis, 1, Ellipsis)):
+        with pytest.raises(SlicerError) as info:
+            canonical_slicers(bad, (10, 10))
+        assert isinstance(info.value, IndexError) and isinstance(info.value, ValueError)
+
+
+def test_slice_lengths_and_fills_match_python():
+    from nivox.fileslice import fill_slicer, slice2len, slice2outax
+
+    for sl in (slice(None), slice(11), slice(1, 11, 3), slice(None, None, -1), slice(None, 0, -3),
+               slice(None, -4, -1), slice(-4, -2), slice(3, 2), slice(2, 3, -1)):
+        assert slice2len(sl, 10) == len(range(10)[sl])
+        assert list(range(10)[sl]) == list(range(10)[fill_slicer(sl, 10)])
+    assert fill_slicer(slice(None, None, -2), 10) == slice(9, None, -2)
+    assert slice2outax(3, (slice(None), None, slice(None), None, slice(None))) == (0, 2, 4)
+    assert slice2outax(2, (None, 1, None, 2)) == (None, None)
+
+
+def test_threshold_heuristic_and_optimize_slicer():
+    from nivox.fileslice import optimize_slicer, threshold_heuristic
+
+    assert threshold_heuristic(1, 9, 2, skip_thresh=16) == "full"
+    assert threshold_heuristic(1, 9, 2, skip_thresh=15) is None
+    assert threshold_heuristic(slice(2, 9, 1), 9, 2, skip_thresh=3) == "contiguous"
+    assert threshold_heuristic(slice(0, 9, 2), 9, 2, skip_thresh=3) is None
+
+    def always(slicer, dim_len, stride):
+        return "full"
+
+    def partial(slicer, dim_len, stride):
+        return "contiguous"
+
+    assert optimize_slicer(slice(9), 10, True, False, 4, always) == (slice(None), slice(0, 9, 1))
+    assert optimize_slicer(slice(9), 10, True, True, 4, always) == (slice(0, 9, 1), slice(None))
+    assert optimize_slicer(slice(10, None, -2), 10, True, False, 4, always) == (
+        slice(None), slice(9, None, -2))
+    assert optimize_slicer(slice(2, 8, 2), 10, True, False, 4, partial) == (
+        slice(2, 8, 1), slice(None, None, 2))
+    assert optimize_slicer(-1, 10, True, False, 4, lambda *a: None) == (
+        9, "dropped")
+    with pytest.raises(ValueError):
+        optimize_slicer(0, 10, True, False, 4, partial)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize(
+    "index", [(1, slice(0, 15, 2), slice(None)), (slice(None), -1, None), (slice(None, None, -3), 2, 5),
+              (None, slice(2, 9), Ellipsis)])
+def test_calc_slicedefs_reads_what_numpy_selects(order, index):
+    from nivox.fileslice import calc_slicedefs, read_segments, threshold_heuristic
+
+    shape = (15, 16, 17)
+    arr = np.arange(np.prod(shape), dtype=np.int16).reshape(shape)
+    stream = io.BytesIO(b"\0" * 20 + arr.tobytes(order=order))
+    for heuristic in (threshold_heuristic, lambda *a: None):
+        segments, read_shape, post = calc_slicedefs(index, shape, 2, 20, order, heuristic)
+        n_bytes = int(np.prod(read_shape)) * 2
+        data = read_segments(stream, segments, n_bytes)
+        got = np.ndarray(read_shape, np.int16, buffer=data, order=order)[post]
+        np.testing.assert_array_equal(got, arr[index])
+
+
+def test_read_segments_checks_sizes_and_uses_the_lock():
+    import threading
+
+    from nivox.fileslice import read_segments
+
+    stream = io.BytesIO(bytes(range(200)))
+    assert bytes(read_segments(stream, [(10, 5), (100, 3)], 8)) == bytes([10, 11, 12, 13, 14, 100, 101, 102])
+    assert read_segments(stream, [], 0) == b""
+    with pytest.raises(ValueError):
+        read_segments(stream, [], 1)
+    with pytest.raises(ValueError):
+        read_segments(stream, [(0, 200)], 199)
+    entered = []
+
+    class Recording:
+        def __enter__(self):
+            entered.append(threading.get_ident())
+
+        def __exit__(self, *args):
+            return None
+
+    read_segments(stream, [(0, 2), (5, 2)], 4, Recording())
+    assert len(entered) == 2
+
+
+def test_fileslice_accepts_nibabel_heuristics():
+    from nivox.fileslice import threshold_heuristic
+    from nivox.fileslice import _simple_fileslice
+
+    shape = (15, 16, 17)
+    arr = np.arange(np.prod(shape)).reshape(shape)
+    stream = io.BytesIO(arr.tobytes())
+    index = (1, slice(0, 15, 2), slice(None))
+    for heuristic in (threshold_heuristic, lambda slicer, dim_len, stride: "full"):
+        np.testing.assert_array_equal(fileslice(stream, index, shape, arr.dtype, 0, "C", heuristic), arr[index])
+    np.testing.assert_array_equal(_simple_fileslice(stream, index, shape, arr.dtype), arr[index])

@@ -122,3 +122,12 @@ def test_concat_reads_only_selected_pieces():
     before = [p.reads for p in pieces]
     assert proxy[..., 2].tolist() == [[2, 2], [2, 2]]
     assert [p.reads - b for p, b in zip(pieces, before)] == [0, 0, 1, 0]
+
+
+def test_concat_images_with_empty_axes():
+    from nivox import Nifti1Image
+    from nivox.funcs import concat_images
+
+    empty = Nifti1Image(np.zeros((0, 2, 1), np.int32), np.eye(4))
+    assert concat_images([empty, empty], axis=1).shape == (0, 4, 1)
+    assert concat_images([empty, empty]).get_fdata().shape == (0, 2, 1, 2)

@@ -118,3 +118,21 @@ def test_tripwire_direct_use_and_copies():
     for clone in (copy.copy(wire), copy.deepcopy(wire), pickle.loads(pickle.dumps(wire))):
         with pytest.raises(TripWireError, match="needs foo"):
             clone.attr
+
+
+def test_min_version_as_version_object_and_pep440_order():
+    class V:  # stands for packaging.version.Version: only str() is used
+        def __init__(self, text):
+            self.text = text
+
+        def __str__(self):
+            return self.text
+
+    _, have, _ = optional_package("numpy", min_version=V("1.0"))
+    assert have
+    _, have, _ = optional_package("numpy", min_version=V("1000.0"))
+    assert not have
+    import numpy
+
+    _, have, _ = optional_package("numpy", min_version=numpy.__version__ + "rc1")
+    assert have  # a release candidate is older than the release

@@ -194,8 +194,8 @@ def test_resample_from_to_errors():
     img3 = nivox.Nifti1Image(np.zeros((4, 5, 6), np.float32), np.eye(4))
     with pytest.raises(ValueError, match="grid"):
         vp.resample_from_to(img3, ((4, 4, 4, 2), np.eye(4)))
-    with pytest.raises(AffineError):
-        vp.resample_from_to(img3, ((4, 4), np.eye(4)))
+    # a 2D target is a slice through the input (as nibabel allows)
+    assert vp.resample_from_to(img3, ((4, 4), np.eye(4))).shape == (4, 4)
 
 
 def test_resample_reads_data_once():
@@ -369,3 +369,28 @@ def test_corpus(corpus, relpath):
         _same(bp.resample_to_output(theirs_img, 3.0), vp.resample_to_output(ours_img, 3.0))
         _same(bp.conform(theirs_img, (40, 40, 40), (2, 2, 2), orientation="LIA"),
               vp.conform(ours_img, (40, 40, 40), (2, 2, 2), orientation="LIA"))
+
+
+def test_sigma_fwhm_on_sequences():
+    from nivox.processing import fwhm2sigma, sigma2fwhm
+
+    np.testing.assert_allclose(sigma2fwhm([1, 2, 3]), np.arange(1, 4) * 2.35482, rtol=1e-5)
+    np.testing.assert_allclose(fwhm2sigma(sigma2fwhm((0.5, 4))), [0.5, 4])
+
+
+def test_resample_onto_a_2d_slice_and_2d_to_output():
+    pytest.importorskip("scipy")
+    from nivox import Nifti1Image
+    from nivox.processing import resample_from_to, resample_to_output
+
+    data = np.arange(24, dtype="int32").reshape((2, 3, 4))
+    img = Nifti1Image(data, np.eye(4))
+    slice_img = Nifti1Image(data[:, :, 0], np.eye(4))
+    np.testing.assert_array_equal(resample_from_to(img, slice_img).dataobj, data[:, :, 0])
+    np.testing.assert_array_equal(resample_from_to(img, (slice_img.shape, np.eye(4))).dataobj,
+                                  data[:, :, 0])
+    flat = Nifti1Image(data[0], np.eye(4))
+    for sizes in (None, 1, (1, 1), (1, 1, 1)):
+        out = resample_to_output(flat, sizes)
+        assert out.shape == (3, 4, 1)
+        np.testing.assert_array_equal(out.dataobj, data[0][..., None])

@@ -227,7 +227,7 @@ def test_array_from_file_truncated_names_file_and_sizes(tmp_path):
         message = str(info.value)
         assert "240" in message and "96" in message and "short.img" in message
         assert isinstance(info.value, EOFError) and isinstance(info.value, ValueError)
-    with pytest.raises(TruncatedDataError, match="Expected 24 bytes.*only 3"):
+    with pytest.raises(TruncatedDataError, match="Expected 24 bytes, got 3 bytes"):
         array_from_file((2, 3), np.float32, io.BytesIO(b"abc"))
 
 
@@ -775,3 +775,96 @@ def test_unscaled_round_trip_is_exact(dtype, shape, order, offset):
     assert len(sink.getvalue()) == (offset + arr.nbytes if arr.size else 0)
     back = array_from_file(shape, arr.dtype, sink, offset=offset, order=order)
     assert back.dtype == arr.dtype and _same_values(back.tobytes(), arr)
+
+
+def test_private_helpers_nibabel_code_imports(tmp_path):
+    import bz2
+    import gzip
+    import threading
+    import warnings
+
+    from nivox._compression import zstd_open, HAVE_ZSTD
+    from nivox.openers import Opener
+    from nivox.volumeutils import _dt_min_max, _ftype4scaled_finite, _is_compressed_fobj, _write_data
+
+    assert _dt_min_max(np.int8) == (-128, 127)
+    assert _dt_min_max("f4", 1) == (1, np.inf)
+    with pytest.raises(ValueError):
+        _dt_min_max("S3")
+
+    big = np.array([np.finfo(np.float32).min, np.finfo(np.float32).max], np.float32)
+    assert _ftype4scaled_finite(big, 1.0, 0.0) is np.float32
+    assert _ftype4scaled_finite(big, 2.0, 1.0, default=np.float16) is np.float64
+    assert _ftype4scaled_finite(big, 0.5, 0.0, "write") is np.float64
+    # the answer must not depend on another thread emptying the warnings filters
+    stop = threading.Event()
+
+    def meddle():
+        with warnings.catch_warnings():
+            while not stop.is_set():
+                warnings.filters[:] = []
+
+    t = threading.Thread(target=meddle)
+    t.start()
+    try:
+        for _ in range(100):
+            assert _ftype4scaled_finite(big, 2.0, 1.0, default=np.float16) is np.float64
+    finally:
+        stop.set()
+        t.join()
+
+    data = np.array([[1.0, np.nan], [30.0, -5.0]])
+    keep = data.copy()
+    out = io.BytesIO()
+    _write_data(data, out, np.int8, "F", pre_clips=(-2, 20), inter=1.0, slope=0.5,
+                post_clips=(-128, 127), nan_fill=0)
+    written = np.frombuffer(out.getvalue(), np.int8).reshape((2, 2), order="F")
+    np.testing.assert_array_equal(written, [[0, 0], [38, -6]])
+    np.testing.assert_array_equal(data, keep)
+
+    plain = tmp_path / "a.bin"
+    plain.write_bytes(b"x")
+    with open(plain, "rb") as f:
+        assert not _is_compressed_fobj(f)
+    for name, opener in (("a.gz", gzip.open), ("a.bz2", bz2.BZ2File)):
+        with opener(tmp_path / name, "wb") as f:
+            assert _is_compressed_fobj(f)
+        with Opener(str(tmp_path / name), "rb") as f:
+            assert _is_compressed_fobj(f.fobj) and _is_compressed_fobj(f)
+    if HAVE_ZSTD:
+        with zstd_open(tmp_path / "a.zst", "w") as f:
+            assert _is_compressed_fobj(f)
+
+
+def test_scale_type_rules():
+    from nivox.volumeutils import best_write_scale_ftype, better_float_of, fname_ext_ul_case
+
+    assert better_float_of("i4", "i8", "f8") is np.float64
+    arr = np.array([0, np.finfo(np.float32).max], np.float32)
+    assert best_write_scale_ftype(arr, np.float32(0.99), 0) is np.float64
+    arr[0] = np.inf  # infinities stay infinite: the default type is kept
+    assert best_write_scale_ftype(arr, np.float32(0.5), 0) is np.float32
+    assert fname_ext_ul_case("nofile.TxT") == "nofile.TxT"
+
+
+def test_stream_too_short_for_a_huge_shape_fails_before_allocating():
+    class Empty:
+        def seek(self, n):
+            pass
+
+        def read(self, n):
+            return b""
+
+    with pytest.raises(TruncatedDataError, match="Expected 11390625000000000000 bytes, got 0"):
+        array_from_file((1500,) * 6, np.int8, Empty())
+
+
+def test_recoder_refuses_field_names_of_its_own_attributes():
+    from nivox.volumeutils import Recoder
+
+    codes = ((1, "one", "1", "first"), (2, "two"))
+    rc = Recoder(codes, ["code1", "label"])
+    assert rc.code1["first"] == 1 and rc.label[1] == "one"
+    for bad in (["field1"], ["code", "keys"], ["fields"]):
+        with pytest.raises(KeyError):
+            Recoder(codes, bad)

@@ -8,6 +8,7 @@ name is resolved from the table below the first time it is used.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -52,6 +53,8 @@ _LAZY_NAMES: dict[str, str] = {
     "install_as_nibabel": "nibabel_alias",
     "to_dask": "daskarrays",
     "ImageWriter": "imagewriter",
+    "OrientationError": "orientations",
+    "get_info": "pkg_info",
 }
 
 # submodules reachable as attributes, like ``nib.nifti1``
@@ -62,19 +65,48 @@ _SUBMODULES = {
     "minc1", "minc2", "nibabel_alias", "nifti1", "nifti2", "openers", "optpkg", "orientations",
     "parrec", "processing", "quaternions", "spatialimages", "spm2analyze",
     "spm99analyze", "testing", "tmpdirs", "viewers", "volumeutils", "wrapstruct",
+    "_compression", "batteryrunners", "filename_parser", "imageglobals", "onetime",
+    "pkg_info", "spaces", "tripwire",
 }
 
-__all__ = sorted(set(_LAZY_NAMES) | _SUBMODULES | {"__version__"})
+
+
+def _present(module: str) -> bool:
+    """True when submodule ``module`` ('freesurfer.mghformat') exists, checked without importing.
+
+    A branch or build may lack a format module; ``from nivox import *`` and
+    ``hasattr(nivox, name)`` must then skip its names, not fail.
+    """
+    path = os.path.join(os.path.dirname(__file__), *module.split("."))
+    return os.path.isfile(path + ".py") or os.path.isfile(os.path.join(path, "__init__.py"))
+
+
+__all__ = sorted(
+    {name for name, module in _LAZY_NAMES.items() if _present(module)}
+    | {name for name in _SUBMODULES if _present(name) and not name.startswith("_")}
+    | {"__version__"}
+)
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY_NAMES:
-        module = importlib.import_module(f"{__name__}.{_LAZY_NAMES[name]}")
-        value = getattr(module, name)
+        target = _LAZY_NAMES[name]
     elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
+        target = name
     else:
         raise AttributeError(f"module 'nivox' has no attribute {name!r}")
+    try:
+        module = importlib.import_module(f"{__name__}.{target}")
+    except ModuleNotFoundError as exc:
+        # only this module's own absence becomes "no such attribute"; a
+        # missing dependency inside it still surfaces as the real error
+        full = f"{__name__}.{target}"
+        if exc.name is not None and (full == exc.name or full.startswith(exc.name + ".")):
+            raise AttributeError(
+                f"module 'nivox' has no attribute {name!r}: nivox.{target} is not available"
+            ) from exc
+        raise
+    value = getattr(module, name) if name in _LAZY_NAMES else module
     globals()[name] = value  # resolve once; later lookups skip __getattr__
     return value
 

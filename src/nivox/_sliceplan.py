@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ImageIndexError, InvalidArgumentError
+from .errors import SlicerError
 
 _INVALID_INDEX = (
     "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
@@ -66,10 +66,10 @@ def _axes_used(items: Sequence[Any]) -> int:
 def _ellipsis_fill(items: Sequence[Any], ndim: int) -> int:
     """How many axes the Ellipsis of ``items`` (or an implicit trailing one) stands for."""
     if sum(item is Ellipsis for item in items) > 1:
-        raise ImageIndexError("an index can only have a single ellipsis ('...')")
+        raise SlicerError("an index can only have a single ellipsis ('...')")
     used = _axes_used(items)
     if used > ndim:
-        raise ImageIndexError(f"too many indices for array: array is {ndim}-dimensional, but {used} were indexed")
+        raise SlicerError(f"too many indices for array: array is {ndim}-dimensional, but {used} were indexed")
     return ndim - used
 
 
@@ -83,37 +83,37 @@ def _expand(items: Sequence[Any], ndim: int) -> list[Any]:
 
 
 def _canonical_slice(item: slice, length: int) -> slice:
-    start, stop, step = item.indices(length)
-    count = len(range(start, stop, step))
-    if count == 0:
-        return slice(0, 0)
-    if step == 1 and start == 0 and count == length:
+    """``slice(None)`` for a slice written out as the whole axis, else ``item`` as given.
+
+    nibabel's rule: only ``[:n]``, ``[0:n]`` and ``[0:n:1]`` on an axis of
+    length n count as whole; other slices are kept, so code comparing
+    canonical slicers with the ones it passed sees them unchanged.
+    """
+    if item.start in (None, 0) and item.stop == length and item.step in (None, 1):
         return slice(None)
-    last = start + (count - 1) * step
-    if step > 0:
-        return slice(start, last + 1, None if step == 1 else step)
-    return slice(start, last - 1 if last > 0 else None, step)
+    return item
 
 
 def canonical_slicers(sliceobj: Any, shape: Sequence[int], check_inds: bool = True) -> tuple[Any, ...]:
     """``sliceobj`` in a standard form for an array of ``shape``.
 
     The result has one entry per axis plus the ``None`` (new axis) entries, in
-    order; Ellipsis is expanded, integers are non-negative, slices that select
-    a whole axis are ``slice(None)`` and other slices have explicit, tight
-    bounds. Two indices selecting the same elements give equal results.
+    order; Ellipsis is expanded, integers are non-negative, slices written as
+    the whole axis (``[:n]``, ``[0:n]``) are ``slice(None)`` and other slices
+    are kept as given, as nibabel does.
 
     Raises
     ------
-    IndexError
-        For out-of-range integers (unless ``check_inds`` is False), too many
-        indices, several Ellipses or objects that are not indices.
+    SlicerError
+        (an IndexError and a ValueError) for out-of-range integers (unless
+        ``check_inds`` is False), too many indices, several Ellipses or
+        objects that are not indices.
     ValueError
         For fancy (array) indices, which have no canonical form.
     """
     items = _as_tuple(sliceobj)
     if is_fancy(items):
-        raise InvalidArgumentError("fancy indexing (integer or boolean arrays) has no canonical slicers")
+        raise ValueError("fancy indexing (integer or boolean arrays) has no canonical slicers")
     shape = tuple(int(n) for n in shape)
     canonical: list[Any] = []
     axis = 0
@@ -127,9 +127,9 @@ def canonical_slicers(sliceobj: Any, shape: Sequence[int], check_inds: bool = Tr
         else:
             index = _as_int(item)
             if index is None:
-                raise ImageIndexError(_INVALID_INDEX)
+                raise SlicerError(_INVALID_INDEX)
             if check_inds and not -length <= index < length:
-                raise ImageIndexError(f"index {index} is out of bounds for axis {axis} with size {length}")
+                raise SlicerError(f"index {index} is out of bounds for axis {axis} with size {length}")
             canonical.append(index + length if index < 0 else index)
         axis += 1
     return tuple(canonical)
@@ -314,14 +314,14 @@ def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any
         if index is not None:
             length = shape[axis]
             if not -length <= index < length:
-                raise ImageIndexError(f"index {index} is out of bounds for axis {axis} with size {length}")
+                raise IndexError(f"index {index} is out of bounds for axis {axis} with size {length}")
             index %= length
             box.append(slice(index, index + 1))
             rest.append(0)
             axis += 1
             continue
         if not isinstance(item, (list, tuple, np.ndarray)):
-            raise ImageIndexError(_INVALID_INDEX)
+            raise IndexError(_INVALID_INDEX)
         arr = np.asarray(item)
         if arr.dtype == bool and arr.ndim == 0:  # adds an axis, consumes none
             rest.append(arr)
@@ -329,7 +329,7 @@ def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any
         if arr.dtype == bool:
             lengths = shape[axis : axis + arr.ndim]
             if arr.shape != lengths:
-                raise ImageIndexError(
+                raise IndexError(
                     f"boolean index did not match indexed array along axis {axis}; "
                     f"size of axis is {lengths} but size of corresponding boolean index is {arr.shape}"
                 )
@@ -342,13 +342,13 @@ def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any
         if arr.size == 0:
             arr = arr.astype(np.intp)
         if arr.dtype.kind not in "iu":
-            raise ImageIndexError("arrays used as indices must be of integer (or boolean) type")
+            raise IndexError("arrays used as indices must be of integer (or boolean) type")
         length = shape[axis]
         if arr.size and not unchecked:
             low, high = int(arr.min()), int(arr.max())
             if low < -length or high >= length:
                 bad = low if low < -length else high
-                raise ImageIndexError(f"index {bad} is out of bounds for axis {axis} with size {length}")
+                raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {length}")
             arr = np.where(arr < 0, arr + length, arr)
             low, high = int(arr.min()), int(arr.max())
             box.append(slice(low, high + 1))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import NivoxError
+from .errors import ArgumentTypeError, NivoxError
 
 __all__ = [
     "AffineError",
@@ -191,7 +191,7 @@ def dot_reduce(*args: ArrayLike) -> NDArray[Any]:
     ``dot_reduce(A, B, C)`` is ``A.dot(B.dot(C))``.
     """
     if not args:
-        raise AffineError("dot_reduce needs at least one array")
+        raise ArgumentTypeError("dot_reduce needs at least one array")  # a TypeError, as in nibabel
     return reduce(lambda right, left: np.dot(left, right), reversed(args))
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .casting import best_float, floor_exact, int_abs, shared_range, type_info
-from .errors import ScalingError, WriterError
+from .errors import ArgumentTypeError, ScalingError, WriterError
 from .volumeutils import array_to_file, finite_range, working_type
 
 __all__ = [
@@ -85,10 +85,12 @@ class ArrayWriter:
     def finite_range(self) -> tuple[Any, Any]:
         """Least and greatest finite values of the array (computed once)."""
         if self._range is None:
-            if self._array.dtype.kind in "iufc":
-                self._range = finite_range(self._array, check_nan=True)
-            else:
-                self._range = (np.inf, -np.inf, False)
+            kind = self._array.dtype.kind
+            if kind not in "biufc":
+                raise ArgumentTypeError(
+                    f"no finite range for non-numeric data of dtype {self._array.dtype}")
+            self._range = (np.inf, -np.inf, False) if kind == "b" else \
+                finite_range(self._array, check_nan=True)
         return self._range[:2]
 
     @property
@@ -192,6 +194,8 @@ class SlopeArrayWriter(ArrayWriter):
         """Compute the scaling for the array, unless done already (or `force`)."""
         if self._scale_calced and not force:
             return
+        if force:
+            self._range = None  # the array may have changed since
         self.reset()
         if self.scaling_needed():
             self._do_scaling()

@@ -67,7 +67,8 @@ class Report:
     __hash__ = None  # type: ignore[assignment]
 
     def __str__(self) -> str:
-        return self.message
+        # the message; a report of no problem describes itself rather than print as ''
+        return self.message or repr(self)
 
     def __repr__(self) -> str:
         return f"Report({self.error.__name__}, {self.problem_level}, {self.problem_msg!r}, {self.fix_msg!r})"
@@ -90,8 +91,7 @@ class Report:
     def write_raise(self, stream: IO[str], error_level: int = 40, log_level: int = 30) -> None:
         """Write the problem to ``stream`` if at ``log_level`` or above; raise at ``error_level``."""
         if self.problem_level >= log_level and self.problem_msg:
-            level_name = logging.getLevelName(self.problem_level)
-            stream.write(f"Level {self.problem_level} ({level_name}): {self.message}\n")
+            stream.write(f"Level {self.problem_level}: {self.message}\n")
         if self.problem_level and self.problem_level >= error_level and self.error:
             raise self.error(self.problem_msg)
 

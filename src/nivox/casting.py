@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .errors import CastingError
+from .errors import CastingError, FloatingError
 
 __all__ = [
+    "FloatingError",
     "CastingError",
     "OK_FLOATS",
     "able_int_type",
@@ -104,6 +105,29 @@ def type_info(np_type: DTypeLike) -> dict[str, Any]:
 
 def _is_double_double(info: np.finfo) -> bool:
     return info.dtype == np.dtype(np.longdouble) and info.nexp == 11 and info.nmant > 52
+
+
+def _check_nmant(np_type: DTypeLike, nmant: int) -> bool:
+    """True if float type `np_type` behaves as having `nmant` stored significand bits.
+
+    Measured, not read from ``finfo``: integers are exact up to
+    ``2 ** (nmant + 1)``, and the first one above it that is odd rounds away.
+    """
+    ftype = np.dtype(np_type).type
+    top = ftype(2 ** (nmant + 1))
+    probe = np.array([-2, -1, 0, 1, 2], dtype=ftype)
+    return bool(np.all((top + probe) - top == np.array([-2, -1, 0, 0, 2], dtype=ftype)))
+
+
+def _check_maxexp(np_type: DTypeLike, maxexp: int) -> bool:
+    """True if float type `np_type` has numpy's ``maxexp`` of `maxexp`.
+
+    That is, ``2 ** (maxexp - 1)`` is finite in the type and ``2 ** maxexp`` overflows.
+    """
+    two = np.ones((1,), dtype=np.dtype(np_type)) * 2  # an array: no promotion to float64
+    with np.errstate(over="ignore"):
+        below, at = two ** (maxexp - 1), two ** maxexp
+    return bool(np.isfinite(below).all() and not np.isfinite(at).any())
 
 
 def on_powerpc() -> bool:
@@ -254,11 +278,16 @@ def able_int_type(values: Any) -> type[np.integer] | None:
     (True, True)
     """
     ints = []
-    for value in np.asarray(values).ravel().tolist():
-        as_python = int(value)
-        if as_python != value:
+    # object dtype keeps Python ints exact (a list holding 2**64 - 1 would become float64)
+    raw = values.ravel().tolist() if isinstance(values, np.ndarray) else \
+        np.asarray(values, dtype=object).ravel().tolist()
+    for value in raw:
+        if isinstance(value, (int, np.integer)):
+            ints.append(int(value))
+            continue
+        if not np.isfinite(value) or int(value) != value:
             return None
-        ints.append(as_python)
+        ints.append(int(value))
     lo, hi = min(ints), max(ints)
     for itype in _INT_TYPES_BY_SIZE:
         if lo < 0 and np.dtype(itype).kind == "u":
@@ -375,8 +404,9 @@ def float_to_int(
 ) -> np.ndarray:
     """Round floats to the nearest integers of `int_type`, clipping to its range.
 
-    NaN becomes 0 if `nan2zero` is True (or None); if False, NaNs raise
-    :class:`CastingError`. With `infmax`, +/-inf become the type's extremes;
+    NaN becomes 0 if `nan2zero` is True; if False, NaNs raise
+    :class:`CastingError`; if None, they are not checked and become whatever
+    numpy's cast makes of them. With `infmax`, +/-inf become the type's extremes;
     otherwise they become the extremes of :func:`shared_range`. Complex input
     raises :class:`CastingError` (nibabel silently drops the imaginary part).
 
@@ -401,8 +431,10 @@ def float_to_int(
     rounded = values.astype(values.dtype, copy=True)  # stays an array even when 0-d
     np.rint(rounded, out=rounded)
     np.clip(rounded, lo, hi, out=rounded)
-    rounded[nans] = 0
-    result = rounded.astype(itype)
+    if nan2zero is not None:
+        rounded[nans] = 0
+    with np.errstate(invalid="ignore"):  # None: NaNs become whatever the cast makes of them
+        result = rounded.astype(itype)
     if infmax:
         info = np.iinfo(itype)
         result[values == np.inf] = info.max

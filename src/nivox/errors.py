@@ -22,6 +22,7 @@ __all__ = [
     "TruncatedDataError",
     "CorruptStreamError",
     "ExpiredDeprecationError",
+    "SlicerError",
     "CastingError",
     "ImageDataTypeError",
     "ImageIndexError",
@@ -129,6 +130,14 @@ class UnsupportedOperationError(NivoxError, io.UnsupportedOperation):
 
 class RemoteFileError(NivoxError, OSError):
     """A file at a URL that could not be fetched; the message names the URL and the reason."""
+
+
+class SlicerError(NivoxError, IndexError, ValueError):
+    """An index that cannot select from an array of the given shape.
+
+    An IndexError as numpy raises, and a ValueError as nibabel's
+    ``fileslice.canonical_slicers`` raises.
+    """
 
 
 class ExpiredDeprecationError(NivoxError, RuntimeError):

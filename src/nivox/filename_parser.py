@@ -26,6 +26,19 @@ def _stringify_path(filepath: FileSpec) -> str:
     return os.path.expanduser(os.fspath(filepath))
 
 
+def _splitext(name: str) -> tuple[str, str]:
+    """``name`` split before its last dot, if text follows the dot in the last path part.
+
+    Unlike :func:`os.path.splitext`, a name that is only an extension
+    (``'.nii'``) has that extension; ``'.'`` and ``'..'`` have none.
+    """
+    dot = name.rfind(".")
+    base_start = max(name.rfind("/"), name.rfind(os.sep)) + 1
+    if dot < base_start or dot == len(name) - 1:
+        return name, ""
+    return name[:dot], name[dot:]
+
+
 def splitext_addext(
     filename: FileSpec,
     addexts: Sequence[str] = (".gz", ".bz2", ".zst"),
@@ -35,6 +48,8 @@ def splitext_addext(
 
     >>> splitext_addext('brain.nii.gz')
     ('brain', '.nii', '.gz')
+    >>> splitext_addext('.nii')
+    ('', '.nii', '')
     """
     name = _stringify_path(filename)
     addext = ""
@@ -44,7 +59,7 @@ def splitext_addext(
             addext = name[-len(candidate):]
             name = name[: -len(candidate)]
             break
-    root, ext = os.path.splitext(name)
+    root, ext = _splitext(name)
     return root, ext, addext
 
 
@@ -53,15 +68,29 @@ def parse_filename(
     types_exts: Sequence[tuple[str, str | None]],
     trailing_suffixes: Sequence[str],
     match_case: bool = False,
-) -> tuple[str, str, str, str | None]:
-    """Split ``filename`` into (root, extension, suffix, file type whose extension matched)."""
-    root, ext, suffix = splitext_addext(filename, trailing_suffixes, match_case)
-    guessed = None
-    for name, type_ext in types_exts:
-        if type_ext and _same_ext(ext, type_ext, match_case):
-            guessed = name
+) -> tuple[str, str, str | None, str | None]:
+    """Split ``filename`` into (root, extension, trailing suffix, file type).
+
+    A type's extension matches the end of the name (after removing a trailing
+    suffix such as '.gz'), with or without a dot; otherwise the extension is
+    what follows the last dot. The suffix and the type are None when absent.
+    """
+    name = _stringify_path(filename)
+    suffix = None
+    for candidate in trailing_suffixes:
+        if candidate and _ends_with(name, candidate, match_case):
+            suffix = name[-len(candidate):]
+            name = name[: -len(candidate)]
             break
-    return root, ext, suffix, guessed
+    for type_name, type_ext in types_exts:
+        if type_ext and _ends_with(name, type_ext, match_case):
+            return name[: -len(type_ext)], name[-len(type_ext):], suffix, type_name
+    root, ext = _splitext(name)
+    return root, ext, suffix, None
+
+
+def _ends_with(name: str, ending: str, match_case: bool) -> bool:
+    return name.endswith(ending) if match_case else name.lower().endswith(ending.lower())
 
 
 def _same_ext(a: str, b: str, match_case: bool) -> bool:
@@ -84,16 +113,26 @@ def types_filenames(
         of the types.
     """
     template = _stringify_path(template_fname)
+    if template.endswith("."):  # 'test.' names the files 'test.img', 'test.hdr'
+        template = template[:-1]
     root, ext, suffix, direct = parse_filename(template, types_exts, trailing_suffixes, match_case)
+    suffix = suffix or ""
     known_exts = [e for _, e in types_exts if e]
-    if direct is None and ext:
+    if direct is None and (ext or suffix):
         if enforce_extensions and known_exts:
+            what = repr(ext) if ext else f"no extension before {suffix!r}"
             raise TypesFilenamesError(
-                f"File extension of {template!r} must be one of {known_exts}, not {ext!r}"
+                f"File extension of {template!r} must be one of {known_exts}, not {what}"
             )
         # an extension no type claims: the first type keeps the name as given
         direct = types_exts[0][0]
-    upper = ext != "" and ext == ext.upper() and ext != ext.lower()
+    # other files follow the case of the extension given ('x.IMG' -> 'x.HDR')
+    if ext and ext == ext.upper() and ext != ext.lower():
+        recase = str.upper
+    elif ext and ext == ext.lower() and ext != ext.upper():
+        recase = str.lower
+    else:
+        recase = str
     names = {}
     for name, type_ext in types_exts:
         if name == direct:
@@ -102,5 +141,5 @@ def types_filenames(
         if type_ext is None:
             names[name] = root + ext + suffix
             continue
-        names[name] = root + (type_ext.upper() if upper else type_ext) + suffix
+        names[name] = root + recase(type_ext) + suffix
     return names

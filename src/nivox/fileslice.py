@@ -18,6 +18,10 @@ other file objects (compressed streams, ``BytesIO``) are read with seek and
 Fancy indices (integer or boolean arrays) read the bounding box of what they
 select and index it in memory, with numpy's semantics.
 
+nibabel's planning steps (``calc_slicedefs``, ``optimize_slicer``,
+``threshold_heuristic``, ...) are importable from here too; they live in
+:mod:`nivox._slicedefs` and give nibabel's results.
+
 :func:`read_file_threaded` reads a whole array from an uncompressed file on
 all cores, converting each chunk as it arrives when asked.
 """
@@ -36,6 +40,20 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ._scaling import PARALLEL_MIN
+from ._slicedefs import (
+    _positive_slice,
+    _simple_fileslice,
+    calc_slicedefs,
+    fill_slicer,
+    is_axis_heuristic,
+    optimize_read_slicers,
+    optimize_slicer,
+    read_segments,
+    slice2len,
+    slice2outax,
+    slicers2segments,
+    threshold_heuristic,
+)
 from ._sliceplan import (
     _as_tuple,
     _offset_grid,
@@ -56,13 +74,22 @@ from .openers import Opener
 __all__ = [
     "SKIP_THRESH",
     "STREAM_SKIP_THRESH",
+    "calc_slicedefs",
     "canonical_slicers",
     "fileslice",
+    "fill_slicer",
     "is_fancy",
     "merge_heuristic",
+    "optimize_read_slicers",
+    "optimize_slicer",
     "predict_shape",
     "read_array",
+    "read_segments",
+    "slice2len",
+    "slice2outax",
+    "slicers2segments",
     "strided_scalar",
+    "threshold_heuristic",
 ]
 
 #: gaps between wanted runs up to this many bytes are read rather than skipped
@@ -328,7 +355,9 @@ def fileslice(
     heuristic : callable, optional
         ``heuristic(gap, run) -> bool``: read through a gap of ``gap`` bytes
         between runs of ``run`` bytes rather than skip it. Default
-        :func:`merge_heuristic`.
+        :func:`merge_heuristic`. A nibabel-style ``heuristic(slicer, dim_len,
+        stride)`` (such as :func:`threshold_heuristic`) is accepted and, as in
+        nibabel 5, does not change the result; the default plans the reads.
     lock : context manager, optional
         Held while reading from a file object shared with other threads.
 
@@ -348,6 +377,8 @@ def fileslice(
     dtype = np.dtype(dtype)
     shape = tuple(int(n) for n in shape)
     _check_order(order)
+    if heuristic is not None and is_axis_heuristic(heuristic):
+        heuristic = None
     items = _as_tuple(sliceobj)
     basic = basic_selections(items, shape)
     if basic is not None:

@@ -61,7 +61,9 @@ class ConcatProxy:
             self._shape = tuple(shape)
         self._starts = np.cumsum([0] + self._lengths[:-1])
         # the dtype each piece gives when read, without reading more than one value
-        self._dtype = np.result_type(*(np.asanyarray(p[(0,) * p.ndim]).dtype for p in self._pieces))
+        # (a [0:1] slice on every axis also works for pieces with no elements)
+        self._dtype = np.result_type(
+            *(np.asanyarray(p[(slice(0, 1),) * p.ndim]).dtype for p in self._pieces))
 
     @property
     def shape(self) -> tuple[int, ...]:

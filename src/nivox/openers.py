@@ -22,7 +22,8 @@ import contextvars
 import io
 import operator
 import os
-from collections.abc import Iterable, Iterator
+from bz2 import BZ2File
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 
@@ -30,7 +31,10 @@ from . import _codecs
 from ._codecs.gzip import DeterministicGzipFile
 from .errors import ImageFileNotFoundError
 
-__all__ = ["Fileish", "Opener", "ImageOpener", "DeterministicGzipFile", "default_compresslevel", "write_options"]
+__all__ = [
+    "BZ2File", "Fileish", "Opener", "ImageOpener", "DeterministicGzipFile",
+    "default_compresslevel", "write_options",
+]
 
 #: compression level for writes that give none; None defers to ``Opener.default_compresslevel``
 default_compresslevel: int | None = None
@@ -97,8 +101,12 @@ class Opener:
 
     #: compression level when writing and none is given (gzip, bz2)
     default_compresslevel: ClassVar[int] = 1
-    #: extra suffix -> codec name, on top of the registry's (matched in any case)
-    compress_ext_map: ClassVar[dict[str, str]] = {}
+    #: extra suffix -> codec name, on top of the registry's; a value may also be
+    #: nibabel's ``(opener, argument_names)`` pair: ``opener(fileish, **kwargs)``
+    #: is called with the keyword arguments (``mode`` among them) it names
+    compress_ext_map: ClassVar[dict[str, Any]] = {}
+    #: match compressed suffixes in any case ('.GZ' is gzip); False: exact case only
+    compress_ext_icase: ClassVar[bool] = True
     # codec names under the attribute names nibabel code uses, so
     # ``ImageOpener.compress_ext_map['.mgz'] = ImageOpener.gz_def`` works
     gz_def: ClassVar[str] = "gzip"
@@ -129,6 +137,13 @@ class Opener:
             raise TypeError(f"{unknown[0]!r} is an invalid keyword argument for Opener")
         self._name = fileish
         self.me_opened = True
+        custom = self._custom_opener(fileish)
+        if custom is not None:
+            func, arg_names = custom
+            self._mode = mode
+            given = dict(kwargs, mode=mode)
+            self.fobj = func(fileish, **{key: given[key] for key in arg_names if key in given})
+            return
         codec = self.codec_for(fileish)
         try:
             if codec is None:
@@ -169,16 +184,45 @@ class Opener:
         return codec.open_write(path, level, **options)
 
     @classmethod
+    def _custom_opener(cls, fileish: Any) -> tuple[Callable[..., Any], tuple[str, ...]] | None:
+        """A user's ``(opener, argument_names)`` pair registered for this file's suffix, if any."""
+        name = os.fsdecode(fileish)
+        for ext, value in cls.compress_ext_map.items():
+            if isinstance(value, tuple) and isinstance(ext, str) and cls._ends_with(name, ext):
+                func, arg_names = value
+                return func, tuple(arg_names)
+        return None
+
+    @classmethod
+    def _ends_with(cls, name: str, ext: str) -> bool:
+        if cls.compress_ext_icase:
+            return name.lower().endswith(ext.lower())
+        return name.endswith(ext)
+
+    @classmethod
     def codec_for(cls, fileish: Any) -> _codecs.Codec | None:
         """The codec a file name's suffix selects for this class, or None."""
         if _is_fileobj(fileish):
             return None
-        return _codecs.for_path(os.fsdecode(fileish), extra=cls.compress_ext_map)
+        name = os.fsdecode(fileish)
+        extra = {ext: value for ext, value in cls.compress_ext_map.items()
+                 if isinstance(ext, str) and isinstance(value, str)}
+        codec = _codecs.for_path(name, extra=extra)
+        if codec is not None and not cls.compress_ext_icase:
+            # exact case only: '.GZ' is not gzip for this class
+            suffixes = [*codec.extensions, *(ext for ext, value in extra.items() if value == codec.name)]
+            if not any(name.endswith(ext) for ext in suffixes):
+                return None
+        return codec
 
     @classmethod
-    def register_extension(cls, ext: str, codec: str) -> None:
-        """Make files ending in ``ext`` open through codec ``codec`` for this class."""
-        _codecs.by_name(codec)  # fail now on unknown names
+    def register_extension(cls, ext: str, codec: str | tuple[Callable[..., Any], tuple[str, ...]]) -> None:
+        """Make files ending in ``ext`` open through codec ``codec`` for this class.
+
+        ``codec`` is a codec name ('gzip'), or nibabel's ``(opener, argument_names)`` pair.
+        """
+        if isinstance(codec, str):
+            _codecs.by_name(codec)  # fail now on unknown names
         if "compress_ext_map" not in vars(cls):
             # a subclass registering must not change its parent's table
             cls.compress_ext_map = dict(cls.compress_ext_map)

@@ -6,7 +6,7 @@ a placeholder that raises :class:`TripWireError`, naming the missing package,
 on the first attribute access. Modules can therefore import optional packages
 at the top and still import when they are absent.
 
-Why ``TripWireError`` is not a :class:`~nivox.errors.MissingDependencyError`:
+The placeholder lives in :mod:`nivox.tripwire`. Why ``TripWireError`` is not a :class:`~nivox.errors.MissingDependencyError`:
 that class is an ``ImportError``, and CPython cannot make one exception class
 both an ``ImportError`` and an ``AttributeError`` (their instance layouts
 clash). ``AttributeError`` wins because ``hasattr(tripwire, name)`` must stay
@@ -21,42 +21,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NoReturn
 
-from .errors import NivoxError
+from .pkg_info import cmp_pkg_version
+from .tripwire import TripWire, TripWireError, is_tripwire
 
 __all__ = ["TripWire", "TripWireError", "is_tripwire", "optional_package"]
-
-
-class TripWireError(NivoxError, AttributeError):
-    """An optional package was needed but could not be imported (or was too old)."""
-
-
-class TripWire:
-    """Stand-in for a missing module: any attribute access raises :class:`TripWireError`.
-
-    Parameters
-    ----------
-    msg : str
-        Message of the error raised on access.
-    cause : BaseException, optional
-        The original import problem, chained to the raised error.
-    """
-
-    def __init__(self, msg: str, cause: BaseException | None = None) -> None:
-        self._msg = msg
-        self._cause = cause
-
-    def __getattr__(self, name: str) -> NoReturn:
-        # read through __dict__: copy/pickle probe attributes before __init__ has run
-        state = self.__dict__
-        raise TripWireError(state.get("_msg", "missing optional package")) from state.get("_cause")
-
-    def __repr__(self) -> str:
-        return f"<TripWire: {self._msg}>"
-
-
-def is_tripwire(obj: Any) -> bool:
-    """True when ``obj`` is a :class:`TripWire` (a module that failed to import)."""
-    return isinstance(obj, TripWire)
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -76,7 +44,8 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _new_enough(module: ModuleType, min_version: str) -> bool:
+def _new_enough(module: ModuleType, min_version: Any) -> bool:
+    min_version = str(min_version)  # also a packaging.version.Version
     version = getattr(module, "__version__", None)
     if not isinstance(version, str):
         try:
@@ -85,13 +54,16 @@ def _new_enough(module: ModuleType, min_version: str) -> bool:
             version = dist_version(module.__name__.split(".")[0])
         except Exception:  # no metadata: cannot prove it is new enough
             return False
-    return _version_tuple(version) >= _version_tuple(min_version)
+    try:
+        return cmp_pkg_version(version, min_version) >= 0  # PEP 440 order ('1.0rc1' < '1.0')
+    except ValueError:  # not PEP 440: compare the leading numbers
+        return _version_tuple(version) >= _version_tuple(min_version)
 
 
 def optional_package(
     name: str,
     trip_msg: str | None = None,
-    min_version: str | Callable[[ModuleType], bool] | None = None,
+    min_version: Any = None,
 ) -> tuple[ModuleType | TripWire, bool, Callable[[], None]]:
     """Import ``name`` if possible, else return a :class:`TripWire` standing in for it.
 
@@ -101,8 +73,8 @@ def optional_package(
         Module to import, dotted names allowed ('scipy.ndimage').
     trip_msg : str, optional
         Message for the error raised when the missing module is used.
-    min_version : str or callable, optional
-        Oldest acceptable version ('1.8'), or a function taking the module and
+    min_version : str, version object or callable, optional
+        Oldest acceptable version ('1.8' or a ``packaging`` Version), or a function taking the module and
         returning True when it is acceptable.
 
     Returns

@@ -22,17 +22,17 @@ coefficients scipy makes exist for one volume instead of the whole series.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .affines import AffineError, append_diag, apply_affine, rescale_affine, to_matvec
+from .affines import AffineError, append_diag, rescale_affine, to_matvec
 from .errors import MissingDependencyError
 from .imageclasses import spatial_axes_first
 from .nifti1 import Nifti1Image
 from .orientations import axcodes2ornt, inv_ornt_aff, io_orientation, ornt_transform
+from .spaces import vox2out_vox
 
 __all__ = [
     "fwhm2sigma",
@@ -59,13 +59,13 @@ def _ndimage() -> Any:
 
 
 def fwhm2sigma(fwhm: ArrayLike) -> Any:
-    """Standard deviation of a Gaussian with full width at half maximum `fwhm`."""
-    return fwhm / _FWHM_PER_SIGMA
+    """Standard deviation of a Gaussian with full width at half maximum `fwhm` (scalar or array)."""
+    return np.asarray(fwhm) / _FWHM_PER_SIGMA
 
 
 def sigma2fwhm(sigma: ArrayLike) -> Any:
-    """Full width at half maximum of a Gaussian with standard deviation `sigma`."""
-    return sigma * _FWHM_PER_SIGMA
+    """Full width at half maximum of a Gaussian with standard deviation `sigma` (scalar or array)."""
+    return np.asarray(sigma) * _FWHM_PER_SIGMA
 
 
 def adapt_affine(affine: ArrayLike, n_dim: int) -> NDArray[Any]:
@@ -155,8 +155,16 @@ def resample_from_to(
     from_shape = tuple(from_img.shape)
     if len(from_shape) < 3:
         raise AffineError(f"from_img must be at least 3D, its shape is {from_shape}")
+    kwargs = dict(order=order, mode=mode, cval=cval)
     if len(to_shape) < 3:
-        raise AffineError(f"to_vox_map must be at least 3D, its shape is {to_shape}")
+        # a lower-dimensional target (a slice): its voxels map into the input
+        # grid without inverting the target's affine
+        to_vox2from_vox = np.linalg.inv(adapt_affine(from_img.affine, len(from_shape))) @ \
+            adapt_affine(to_affine, len(to_shape))
+        rzs, trans = to_matvec(to_vox2from_vox)
+        data = np.asanyarray(from_img.dataobj)
+        out = ndimage.affine_transform(data, rzs, trans, to_shape, **kwargs)
+        return out_class(out, to_affine, from_img.header)
     if len(to_shape) == 3:
         out_shape = to_shape + from_shape[3:]
     elif len(to_shape) == len(from_shape):
@@ -169,7 +177,6 @@ def resample_from_to(
     from_affine = adapt_affine(from_img.affine, 3)
     to_vox2from_vox = np.linalg.inv(from_affine) @ adapt_affine(to_affine, 3)
     data = np.asanyarray(from_img.dataobj)
-    kwargs = dict(order=order, mode=mode, cval=cval)
     if len(from_shape) == 3 or out_shape[3:] != from_shape[3:]:
         # one call over all axes; when extra axes change length only this
         # N-d call gives nibabel's values
@@ -184,19 +191,6 @@ def resample_from_to(
                 data[volume], rzs, trans, out_shape[:3], **kwargs
             )
     return out_class(out, to_affine, from_img.header)
-
-
-def _output_grid(
-    shape: tuple[int, ...], affine: NDArray[Any], voxel_sizes: NDArray[Any]
-) -> tuple[tuple[int, ...], NDArray[np.float64]]:
-    """Smallest world-aligned grid with `voxel_sizes` covering the voxel centres of a 3D grid."""
-    corners = list(itertools.product(*[(0, n - 1) for n in shape]))
-    world = apply_affine(affine, corners)
-    low, high = world.min(axis=0), world.max(axis=0)
-    out_shape = tuple(int(n) for n in np.ceil((high - low) / voxel_sizes) + 1)
-    out_affine = np.diag([*voxel_sizes, 1.0])
-    out_affine[:3, 3] = low
-    return out_shape, out_affine
 
 
 def resample_to_output(
@@ -237,6 +231,8 @@ def resample_to_output(
         given = np.asarray(voxel_sizes, dtype=np.float64)
         if given.ndim == 0:
             given = np.repeat(given, n_spatial)
+        if len(in_shape) < 3 and given.shape == (3,):
+            given = given[:n_spatial]  # sizes for the padded 3D grid, as nibabel accepts
         if given.shape != (n_spatial,):
             raise ValueError(
                 f"voxel_sizes must be a scalar or have {n_spatial} values for an image "
@@ -248,7 +244,7 @@ def resample_to_output(
     if len(in_shape) < 3:
         data = np.asanyarray(in_img.dataobj).reshape(in_shape + (1,) * (3 - len(in_shape)))
         in_img = out_class(data, in_img.affine, in_img.header)
-    grid = _output_grid(tuple(in_img.shape[:3]), adapt_affine(in_img.affine, 3), sizes)
+    grid = vox2out_vox((tuple(in_img.shape[:3]), adapt_affine(in_img.affine, 3)), sizes)
     return resample_from_to(in_img, grid, order, mode, cval, out_class)
 
 

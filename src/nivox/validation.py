@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from . import imageglobals
 from .batteryrunners import BatteryRunner, Report
 from .errors import (
     HeaderDataError, HeaderFixWarning, InvalidArgumentError, NivoxError, TruncatedDataError,
@@ -76,10 +77,8 @@ WARN_LEVEL = logging.WARNING
 #: problems at this level or above are errors in 'warn' mode (and in 'ignore' when unfixed)
 ERROR_LEVEL = logging.ERROR
 
-logger = logging.getLogger("nivox.global")
-# problems reach users as warnings; without this, Python's last-resort
-# handler would print each one a second time
-logger.addHandler(logging.NullHandler())
+# the logger is imageglobals', so replacing or silencing it there reaches every check
+logger = imageglobals.logger
 
 # The global default is a plain module attribute: assigning a str is atomic,
 # and every read goes through get_mode(), so threads never see a torn value.
@@ -174,7 +173,7 @@ def _warn(text: str) -> None:
 def handle_reports(
     reports: Iterable[Report],
     *,
-    log: logging.Logger = logger,
+    log: logging.Logger | None = None,
     error_level: int | None = None,
     remaining: Callable[[], Iterable[Report]] | None = None,
 ) -> None:
@@ -184,16 +183,19 @@ def handle_reports(
     ----------
     reports : iterable of Report
         What the checks found (and fixed).
-    log : Logger
-        Where problems are logged.
+    log : Logger, optional
+        Where problems are logged; :data:`nivox.imageglobals.logger` by default.
     error_level : int, optional
         Raise problems at this level or above, replacing the mode's threshold
         (``check_fix(error_level=...)``); 'ignore' mode still raises nothing
         that was fixed.
     remaining : callable, optional
         Reports of checking the fixed object again; in 'ignore' mode the
-        problems left at ``error_level`` (default :data:`ERROR_LEVEL`) raise.
+        problems left at ``error_level`` (default
+        :data:`nivox.imageglobals.error_level`, read at call time) raise.
     """
+    if log is None:
+        log = imageglobals.logger
     current = get_mode()
     for report in reports:
         if not report.problem_msg:
@@ -205,13 +207,13 @@ def handle_reports(
             continue
         log.log(level, text)
         threshold = error_level if error_level is not None else (
-            WARN_LEVEL if current == "raise" else ERROR_LEVEL)
+            WARN_LEVEL if current == "raise" else imageglobals.error_level)
         if level and level >= threshold:
             raise report.error(named(report.problem_msg))
         if current == "warn" and level >= WARN_LEVEL:
             _warn(text)
     if current == "ignore" and remaining is not None:
-        threshold = ERROR_LEVEL if error_level is None else error_level
+        threshold = imageglobals.error_level if error_level is None else error_level
         for report in remaining():
             if report.problem_msg and report.problem_level >= threshold:
                 raise report.error(named(report.problem_msg))

@@ -7,14 +7,15 @@ import math
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .casting import OK_FLOATS, shared_range, type_info
-from .errors import TruncatedDataError, WriterError
+from ._a2f import _block_converter, _dt_min_max, _ftype4scaled_finite, _write_data
+from .errors import TruncatedDataError
 
 native_code: str = "<" if sys.byteorder == "little" else ">"
 swapped_code: str = ">" if native_code == "<" else "<"
@@ -39,6 +40,9 @@ class Recoder:
         map_maker: type = dict,
     ) -> None:
         self.fields = tuple(fields)
+        taken = [name for name in self.fields if hasattr(type(self), name) or name in ("field1", "fields")]
+        if taken:
+            raise KeyError(f"Recoder field names cannot be {taken}: they name Recoder attributes")
         self.field1: dict[Any, Any] = {}
         self._map_maker = map_maker
         for field in self.fields:
@@ -135,7 +139,6 @@ sys_is_le: bool = sys.byteorder == "little"
 
 _BLOCK_BYTES = 8 * 2**20  # bounds every temporary made while reading, writing or scanning
 _MMAP_MODES = (True, False, "c", "r", "r+")
-_MAPPABLE = (io.FileIO, io.BufferedReader, io.BufferedRandom)
 
 
 def make_dt_codes(codes_seqs: Sequence[Sequence[Any]]) -> Recoder:
@@ -156,14 +159,17 @@ def make_dt_codes(codes_seqs: Sequence[Sequence[Any]]) -> Recoder:
 
 
 def fname_ext_ul_case(fname: str) -> str:
-    """`fname`, or `fname` with its extension's case flipped if only that exists."""
+    """`fname`, or `fname` with its all-lower (all-upper) extension upper- (lower-) cased if only that exists."""
     if os.path.exists(fname):
         return fname
     stem, ext = os.path.splitext(fname)
-    for flipped in (stem + ext.upper(), stem + ext.lower()):
-        if flipped != fname and os.path.exists(flipped):
-            return flipped
-    return fname
+    if ext == ext.lower():
+        flipped = stem + ext.upper()
+    elif ext == ext.upper():
+        flipped = stem + ext.lower()
+    else:  # mixed case: no single other case to try
+        return fname
+    return flipped if os.path.exists(flipped) else fname
 
 
 def shape_zoom_affine(
@@ -220,7 +226,7 @@ def better_float_of(
     """The more precise of two types if both are real floats, the float one if one is, else `default`."""
     floats = [np.dtype(t) for t in (first, second) if np.dtype(t).kind == "f"]
     if not floats:
-        return default
+        return np.dtype(default).type
     return max(floats, key=lambda dt: (type_info(dt)["nmant"], dt.itemsize)).type
 
 
@@ -270,13 +276,15 @@ def best_write_scale_ftype(
 ) -> type[np.floating]:
     """Least float type, from `default` or `arr`'s float type up, keeping ``(arr - inter) / slope`` finite.
 
-    Only the finite extremes of `arr` are tried; if no type works the most
-    precise one is returned.
+    Only the extremes of `arr` are tried; if no type works the most precise
+    one is returned. An `arr` holding NaN or infinities gives the start type.
     """
     arr = np.asarray(arr)
     start = better_float_of(arr.dtype, default, default)
     if arr.size == 0:
         return start
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        return start  # infinities stay infinite whatever the type: nothing to gain
     mn, mx = finite_range(arr)
     if mn > mx:  # nothing finite
         return start
@@ -380,11 +388,6 @@ def _inexact_range(arr: np.ndarray) -> tuple[Any, Any, bool]:
 
 
 
-def _name_of(fileobj: Any) -> str:
-    name = getattr(fileobj, "name", None)
-    return f" from {name!r}" if isinstance(name, (str, os.PathLike)) else ""
-
-
 def write_zeros(fileobj: IO[bytes], count: int, block_size: int = 8194) -> None:
     """Write `count` zero bytes, at most `block_size` at a time."""
     block = bytes(block_size)
@@ -422,9 +425,9 @@ def seek_tell(fileobj: IO[bytes], offset: int, write0: bool = False) -> None:
 def _memmap(infile: Any, dtype: np.dtype, shape: tuple[int, ...], offset: int,
             order: str, mode: str, n_bytes: int) -> np.memmap | None:
     """A memory map of the data, or None if `infile` is not a plain file."""
-    target = infile if isinstance(infile, _MAPPABLE) else getattr(infile, "fobj", None)
+    target = infile if _plain_file(infile) is not None else getattr(infile, "fobj", None)
     # Only plain files: a compressed stream also has a fileno, of the wrong bytes.
-    if not isinstance(target, _MAPPABLE):
+    if _plain_file(target) is None:
         return None
     try:
         status = os.fstat(target.fileno())
@@ -434,10 +437,7 @@ def _memmap(infile: Any, dtype: np.dtype, shape: tuple[int, ...], offset: int,
         return None
     size = status.st_size
     if offset + n_bytes > size:
-        raise TruncatedDataError(
-            f"Expected {n_bytes} bytes of data at offset {offset}, but only "
-            f"{max(size - offset, 0)} are available{_name_of(infile)}; is the file truncated?"
-        )
+        raise _truncated(n_bytes, max(size - offset, 0), infile)
     try:
         return np.memmap(target, dtype, mode=mode, offset=offset, shape=shape, order=order)
     except (OSError, ValueError, TypeError):
@@ -488,22 +488,60 @@ def array_from_file(
     n_bytes = math.prod(shape) * dtype.itemsize
     if n_bytes == 0:
         return np.empty(shape, dtype, order=order)
+    available = _bytes_after(infile, offset)
+    if available is not None and available < n_bytes:
+        raise _truncated(n_bytes, available, infile)
     if mmap:
         mode = "c" if mmap is True else mmap
         mapped = _memmap(infile, dtype, shape, offset, order, mode, n_bytes)
         if mapped is not None:
             return mapped
+    seek_tell(infile, offset)
+    if n_bytes > _BLOCK_BYTES and available is None:
+        # size unknown (a stream): see that data are there before allocating
+        probe = infile.read(_BLOCK_BYTES)
+        if len(probe) < _BLOCK_BYTES:
+            raise _truncated(n_bytes, len(probe), infile)
+        seek_tell(infile, offset)
     arr = np.empty(shape, dtype, order=order)
     # A flat byte view of the new array, so the file is read straight into it.
     raw = (arr.T if order == "F" else arr).reshape(-1).view(np.uint8)
-    seek_tell(infile, offset)
     got = _read_fully(infile, memoryview(raw))
     if got < n_bytes:
-        raise TruncatedDataError(
-            f"Expected {n_bytes} bytes of data at offset {offset}, but only {got} "
-            f"are available{_name_of(infile)}; is the file truncated?"
-        )
+        raise _truncated(n_bytes, got, infile)
     return arr
+
+
+def _plain_file(fileobj: Any) -> Any:
+    """The ``io.FileIO`` under `fileobj` if it is a plain file object, else None.
+
+    Exact types only: a codec's reader may subclass ``BufferedReader`` and
+    has a ``fileno``, but of the compressed bytes.
+    """
+    raw = fileobj.raw if type(fileobj) in (io.BufferedReader, io.BufferedRandom) else fileobj
+    return raw if type(raw) is io.FileIO else None
+
+
+def _bytes_after(infile: Any, offset: int) -> int | None:
+    """Bytes a plain file on disk holds after `offset`; None for anything else (streams, codecs)."""
+    raw = _plain_file(infile)
+    if raw is None:
+        return None
+    try:
+        info = os.fstat(raw.fileno())
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return max(info.st_size - offset, 0)
+
+
+def _truncated(n_bytes: int, got: int, infile: Any) -> TruncatedDataError:
+    name = getattr(infile, "name", None)
+    label = os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else "object"
+    return TruncatedDataError(
+        f"Expected {n_bytes} bytes, got {got} bytes from {label}\n - could the file be damaged?"
+    )
 
 
 def _iter_blocks(arr: np.ndarray, order: str, max_items: int) -> Iterator[np.ndarray]:
@@ -572,125 +610,13 @@ def array_to_file(
         fileobj.write(np.ascontiguousarray(out).view(np.uint8))
 
 
-Converter = Callable[[np.ndarray], np.ndarray]
+# ---------------------------------------------------------------------------
+# Small helpers nibabel keeps private here and code written for it imports
+# (_dt_min_max, _ftype4scaled_finite and _write_data live in _a2f).
 
 
-def _block_converter(arr: np.ndarray, out_dt: np.dtype, inter: Any, slope: Any,
-                     mn: Any, mx: Any, nan2zero: bool) -> Converter:
-    """A function turning a 1-D block of `arr` into its output representation."""
-    in_dt = arr.dtype
-    unscaled = inter == 0 and slope == 1
-    clipped = mn is not None or mx is not None
-    if in_dt.hasobject or out_dt.hasobject:
-        raise ValueError("Cannot write object arrays to a file")
-    if in_dt.kind not in "biufc":
-        if not unscaled:
-            raise ValueError("Cannot scale non-numeric types")
-        if clipped:
-            raise ValueError("Cannot clip non-numeric types")
-        return lambda block: block.astype(out_dt, copy=False)
-    if in_dt.kind == "c" and out_dt.kind != "c":
-        raise WriterError(f"Cannot write complex data ({in_dt}) as non-complex type {out_dt}")
-    if out_dt.kind not in "iu":
-        return _float_output(in_dt, out_dt, inter, slope, mn, mx, unscaled)
-    if in_dt.kind in "biu" and unscaled:
-        return _int_to_int(in_dt, out_dt, mn, mx)
-    return _scaled_to_int(arr, out_dt, inter, slope, mn, mx, nan2zero and in_dt.kind == "f")
+def _is_compressed_fobj(fobj: Any) -> bool:
+    """True when `fobj` is a compressed file object (gzip, bz2, zstd; nivox's or the stdlib's)."""
+    from ._compression import is_compressed_fobj
 
-
-def _float_output(in_dt: np.dtype, out_dt: np.dtype, inter: Any, slope: Any,
-                  mn: Any, mx: Any, unscaled: bool) -> Converter:
-    wtype = working_type(in_dt, slope, inter)
-    inter_w = np.asarray(inter).astype(wtype)[()]
-    slope_w = np.asarray(slope).astype(wtype)[()]
-
-    def convert(block: np.ndarray) -> np.ndarray:
-        if mn is not None or mx is not None:
-            block = np.clip(block, mn, mx)
-        if unscaled:
-            with np.errstate(over="ignore"):
-                return block.astype(out_dt, copy=False)
-        work = block.astype(wtype)
-        if inter != 0:
-            work -= inter_w
-        if slope != 1:
-            work /= slope_w
-        with np.errstate(over="ignore"):
-            return work.astype(out_dt)
-
-    return convert
-
-
-def _int_to_int(in_dt: np.dtype, out_dt: np.dtype, mn: Any, mx: Any) -> Converter:
-    if in_dt.kind == "b":
-        return lambda block: block.astype(out_dt, copy=False)
-    # Clip to what both types (and mn, mx) allow, with bounds in the input's type.
-    own, other = np.iinfo(in_dt), np.iinfo(out_dt)
-    lo, hi = max(own.min, other.min), min(own.max, other.max)
-    if mn is not None:
-        lo = max(lo, math.ceil(mn))
-    if mx is not None:
-        hi = min(hi, math.floor(mx))
-    if (lo, hi) == (own.min, own.max):
-        return lambda block: block.astype(out_dt, copy=False)
-    lo_t, hi_t = in_dt.type(lo), in_dt.type(hi)
-    return lambda block: np.clip(block, lo_t, hi_t).astype(out_dt)
-
-
-def _scaled_to_int(arr: np.ndarray, out_dt: np.dtype, inter: Any, slope: Any,
-                   mn: Any, mx: Any, nan2zero: bool) -> Converter:
-    in_dt = arr.dtype
-    # Scale in float; float16 is too coarse to work in.
-    cast_dt = np.dtype(np.float32) if in_dt.kind == "f" and in_dt.itemsize == 2 else in_dt
-    cast_dt = cast_dt.newbyteorder("=")
-    # As 1-element arrays their type (not value) promotes; integers act as float64.
-    slope_a, inter_a = (np.atleast_1d(v) for v in (slope, inter))
-    slope_a, inter_a = (v.astype(np.float64) if v.dtype.kind in "biu" else v
-                        for v in (slope_a, inter_a))
-    if cast_dt.kind in "iu":
-        info: Any = np.iinfo(cast_dt)
-    else:
-        info = np.finfo(cast_dt)
-    # Thresholds beyond the input type's range would wrap when cast to it.
-    lo = info.min if mn is None else max(mn, info.min)
-    hi = info.max if mx is None else min(mx, info.max)
-    extremes = np.array([lo, hi], dtype=cast_dt)
-    wtype = best_write_scale_ftype(extremes, slope_a, inter_a,
-                                   working_type(cast_dt, slope_a, inter_a))
-    slope_w, inter_w = slope_a.astype(wtype)[0], inter_a.astype(wtype)[0]
-    # Where the extremes and zero land after scaling and rounding.
-    with np.errstate(all="ignore"):
-        specials = np.rint((np.array([lo, hi, 0], dtype=cast_dt).astype(wtype) - inter_w)
-                           / slope_w)
-    post_lo, post_hi = sorted(specials[:2])
-    nan_fill = specials[2]
-    safe_lo, safe_hi = shared_range(wtype, out_dt)
-    if nan2zero and not safe_lo <= nan_fill <= safe_hi:
-        # Rounding of the scaling itself can leave zero's image just outside.
-        slack = np.rint(4 * np.finfo(wtype).eps * abs(inter_w / slope_w))
-        # Unlike nibabel, only refuse when there is a NaN to store (min propagates NaN).
-        if arr.size == 0 or not np.isnan(arr.min()):
-            nan2zero = False
-        elif min(abs(nan_fill - safe_lo), abs(nan_fill - safe_hi)) > slack:
-            raise WriterError(
-                f"NaN (written as 0) would scale to {nan_fill}, outside the {out_dt} range "
-                f"({int(safe_lo)}, {int(safe_hi)}); change the scaling or set nan2zero=False"
-            )
-        else:
-            nan_fill = np.clip(nan_fill, safe_lo, safe_hi)
-    post_lo, post_hi = max(post_lo, safe_lo), min(post_hi, safe_hi)
-
-    def convert(block: np.ndarray) -> np.ndarray:
-        work = block.astype(wtype)
-        if inter_w != 0:
-            work -= inter_w
-        if slope_w != 1:
-            work /= slope_w
-        np.rint(work, out=work)
-        np.clip(work, post_lo, post_hi, out=work)
-        if nan2zero:
-            np.copyto(work, nan_fill, where=np.isnan(work))
-        with np.errstate(invalid="ignore"):
-            return work.astype(out_dt)
-
-    return convert
+    return is_compressed_fobj(fobj)

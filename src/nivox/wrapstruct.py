@@ -16,6 +16,7 @@ import numpy as np
 
 from .batteryrunners import BatteryRunner
 from .errors import NivoxError
+from . import imageglobals
 from .validation import handle_reports, named
 from .volumeutils import Recoder, endian_codes, native_code, pretty_mapping, swapped_code
 
@@ -165,14 +166,18 @@ class WrapStruct:
         """The check functions, each ``check(hdr, fix) -> (hdr, Report)``."""
         return ()
 
-    def check_fix(self, logger: logging.Logger = logger, error_level: int | None = None) -> None:
+    def check_fix(self, logger: logging.Logger | None = None,
+                  error_level: int | None = None) -> None:
         """Fix what the checks can fix; log, warn about or raise the problems found.
 
         What is reported and what raises follows the validation mode
         (:mod:`nivox.validation`; by default nibabel's: log, warn from level
         30, raise from level 40). ``error_level`` replaces the mode's raising
         threshold. Messages name the file being read, when there is one.
+        ``logger`` defaults to :data:`nivox.imageglobals.logger`, read at call time.
         """
+        if logger is None:
+            logger = imageglobals.logger
         battery = BatteryRunner(self.__class__._get_checks())
         fixed, reports = battery.check_fix(self)
         self._structarr = fixed._structarr

@@ -109,13 +109,16 @@ class _GzipMixin(StreamGuard):
     ) -> None:
         self._owned: IO[bytes] | None = None
         self.source_name = filename if filename is not None else getattr(fileobj, "name", None)
+        if mode is not None and "b" not in mode:
+            mode += "b"
         writing = mode is not None and mode[:1] in ("w", "a", "x")
-        if writing and filename is not None and fileobj is None:
+        if writing and fileobj is None:
+            if filename is None or filename == "":
+                raise TypeError("DeterministicGzipFile needs a filename or a fileobj")
             # GzipFile stores the name it opened in the header; open the file
             # here and give it no name so the bytes do not depend on the path
-            fileobj = self._owned = builtins.open(filename, mode.replace("b", "") + "b")
-            filename = ""
-        elif writing and filename is None:
+            fileobj = self._owned = builtins.open(filename, mode)
+        if writing:
             filename = ""
         try:
             super().__init__(filename, mode, self._level(compresslevel), fileobj, mtime)  # type: ignore[call-arg]
@@ -123,6 +126,9 @@ class _GzipMixin(StreamGuard):
             if self._owned is not None:
                 self._owned.close()
             raise
+        if self._owned is not None:
+            # as GzipFile does for files it opened itself: closed with this object
+            self.myfileobj = self._owned
 
     @staticmethod
     def _level(compresslevel: int) -> int:

@@ -169,6 +169,14 @@ class GzipReader(io.RawIOBase):
             parts.append(chunk)
         return b"".join(parts)
 
+    def fileno(self) -> int:
+        """Descriptor of the file; a reader made without ``keep_open`` opens one now and keeps it."""
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if self._fd is None:
+            self._fd = os.open(self.name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        return self._fd
+
     def close(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None:

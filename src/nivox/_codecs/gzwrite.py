@@ -149,6 +149,14 @@ class GzipMemberWriter(io.RawIOBase):
         self._written += size
         return size
 
+    def compress(self, data: Any) -> bytes:
+        """``data`` as one complete gzip member at this writer's level and mtime, not written."""
+        return b"".join(bytes(part) for part in compress_member(data, self._level, self._mtime))
+
+    def fileno(self) -> int:
+        """Descriptor of the file being written (UnsupportedOperation for in-memory targets)."""
+        return self._raw.fileno()
+
     def _submit(self, chunk: Any) -> None:
         self._members += 1
         if self._threads == 1:

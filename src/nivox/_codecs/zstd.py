@@ -8,6 +8,7 @@ Concatenated frames are read as one stream.
 
 from __future__ import annotations
 
+import abc
 import builtins
 import io
 import os
@@ -124,6 +125,10 @@ class ZstdReader(io.RawIOBase):
             self._pos += skip
         return self._pos
 
+    def fileno(self) -> int:
+        """Descriptor of the compressed file being read."""
+        return self._source.fileno()
+
     def close(self) -> None:
         if not self.closed and self._close_source:
             self._source.close()
@@ -136,7 +141,11 @@ def open_read(fileish: Any, *, keep_open: bool = False) -> IO[bytes]:
         raw = ZstdReader(builtins.open(fileish, "rb"), name=fileish, close_source=True)
     else:
         raw = ZstdReader(fileish, name=getattr(fileish, "name", None))
-    return io.BufferedReader(raw, buffer_size=_READ_SIZE)
+    return ZstdBufferedReader(raw, buffer_size=_READ_SIZE)
+
+
+class ZstdBufferedReader(io.BufferedReader):
+    """What :func:`open_read` returns: a buffered :class:`ZstdReader`."""
 
 
 class ZstdWriter(io.BufferedIOBase):
@@ -154,6 +163,7 @@ class ZstdWriter(io.BufferedIOBase):
         # a content checksum lets readers detect corruption the decoder cannot
         compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
         self._writer = compressor.stream_writer(target, closefd=close_target)
+        self._target = target
         self._pos = 0
         self.name = name
 
@@ -185,6 +195,10 @@ class ZstdWriter(io.BufferedIOBase):
             self.write(zeros[: offset - self._pos])
         return self._pos
 
+    def fileno(self) -> int:
+        """Descriptor of the compressed file being written."""
+        return self._target.fileno()
+
     def flush(self) -> None:
         if not self._writer.closed:  # IOBase.close flushes after we closed it
             self._writer.flush()
@@ -203,3 +217,44 @@ def open_write(fileish: Any, compresslevel: int | None) -> IO[bytes]:
     if isinstance(fileish, (str, bytes, os.PathLike)):
         return ZstdWriter(builtins.open(fileish, "wb"), level, name=fileish, close_target=True)
     return ZstdWriter(fileish, level, name=getattr(fileish, "name", None))
+
+
+class ZstdFile(abc.ABC):
+    """Open a zstd file: ``ZstdFile(file, mode='rb', *, level=None)``, like ``compression.zstd``'s.
+
+    Gives nivox's reader (:class:`ZstdBufferedReader`) for modes 'r'/'rb'
+    and its writer (:class:`ZstdWriter`) for 'w'/'wb'; both are instances of
+    this class, so ``isinstance(f, ZstdFile)`` tells a zstd stream.
+    ``options`` and ``zstd_dict`` are not supported (ValueError when given).
+    """
+
+    def __new__(  # type: ignore[misc]
+        cls,
+        file: Any,
+        mode: str = "r",
+        *,
+        level: int | None = None,
+        options: Any = None,
+        zstd_dict: Any = None,
+    ) -> IO[bytes]:
+        if options is not None or zstd_dict is not None:
+            raise ValueError("nivox's zstd files take a compression level only, no options or dictionary")
+        base = mode.replace("b", "")
+        if base == "r":
+            return open_read(file)
+        if base == "w":
+            return open_write(file, level)
+        raise ValueError(f"zstd files open with mode 'r' or 'w' (binary), not {mode!r}")
+
+
+ZstdFile.register(ZstdBufferedReader)
+ZstdFile.register(ZstdWriter)
+
+
+def __getattr__(name: str) -> Any:
+    # zstandard's error class, imported only when asked for
+    if name == "ZstdError":
+        import zstandard
+
+        return zstandard.ZstdError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
