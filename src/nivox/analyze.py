@@ -17,7 +17,7 @@ import numpy as np
 from . import validation as _validation
 from ._atomic import replacing_files
 from .arrayproxy import ArrayProxy
-from .arraywriters import ArrayWriter, WriterError, get_slope_inter, make_array_writer
+from .arraywriters import ArrayWriter, WriterError, get_slope_inter, make_array_writer, whole_numbers_fit
 from .batteryrunners import Report, report_problem
 from .errors import HeaderDataError, HeaderTypeError, TruncatedDataError
 from .fileholders import FileHolder, FileMap, copy_file_map
@@ -150,20 +150,29 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         obj = cls(check=check)
         if header is None:
             return obj
-        obj.set_data_dtype(header.get_data_dtype())
-        obj.set_data_shape(header.get_data_shape())
-        obj.set_zooms(header.get_zooms())
         if hasattr(header, "as_analyze_map"):
+            # every shared field, pixdim[0] (qfac) and pixdim[4:] (e.g. TR) included;
+            # dim, datatype and bitpix are set below from the header's own API; an
+            # offset belongs to the file the source came from, and may be below this
+            # format's minimum (nibabel then raises), so it is not carried over
             mapping = header.as_analyze_map()
             own_fields = set(obj.keys())
             for key in mapping:
                 if key in own_fields and key not in ("sizeof_hdr", "dim", "datatype", "bitpix",
-                                                     "pixdim", "vox_offset"):
+                                                     "vox_offset"):
                     try:
                         obj[key] = mapping[key]
-                    except (ValueError, KeyError, TypeError):
+                    except (ValueError, KeyError, TypeError, OverflowError):
                         pass
             obj._clean_after_mapping()
+        try:
+            obj.set_data_dtype(header.get_data_dtype())
+        except HeaderDataError:
+            raise HeaderDataError(
+                f"Input header {type(header).__name__} has datatype {header.get_data_dtype()} "
+                f"but output header {cls.__name__} does not support it") from None
+        obj.set_data_shape(header.get_data_shape())
+        obj.set_zooms(header.get_zooms())
         if obj.has_data_slope:
             try:
                 slope, inter = header.get_slope_inter()
@@ -393,6 +402,13 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
                               " and ".join(fixes), {"pixdim": fixed})
 
 
+def _raw_scaling(header: AnalyzeHeader) -> tuple[float, float]:
+    """The stored slope and intercept, NaN where the format has none or none is set."""
+    slope = float(header["scl_slope"]) if header.has_data_slope else np.nan
+    inter = float(header["scl_inter"]) if header.has_data_intercept else np.nan
+    return slope, inter
+
+
 class _ShortFileProxy(ArrayProxy):
     """The proxy of a file found at load to hold less data than its header says.
 
@@ -515,14 +531,20 @@ class AnalyzeImage(SpatialImage):
     def _write_file_map(self, file_map: FileMap, dtype: Any) -> None:
         data = np.asanyarray(self._dataobj)
         self.update_header()
-        header = self._header
-        out_dtype = np.dtype(dtype) if dtype is not None else header.get_data_dtype()
-        writer = self._writer_for(data, out_dtype, header)
-        slope, inter = get_slope_inter(writer)
-        # write a copy; the image's own header keeps "no offset, no scaling"
-        disk_header = header.copy()
-        disk_header.set_data_dtype(out_dtype)
-        self._prepare_disk_header(disk_header, slope, inter)
+        # write a copy: the image's own header keeps what the user set (offset,
+        # scaling, dtype), as nibabel restores it after writing
+        disk_header = self._header.copy()
+        if dtype is not None:
+            disk_header.set_data_dtype(dtype)
+        out_dtype = disk_header.get_data_dtype()
+        slope, inter = _raw_scaling(disk_header)
+        if np.isnan(slope) and np.isnan(inter):
+            writer = self._writer_for(data, out_dtype, disk_header)
+            disk_header.set_slope_inter(*get_slope_inter(writer))
+        else:
+            # scaling set by the user is written as is, the data only cast
+            writer = ArrayWriter(data, out_dtype, check_scaling=False)
+        self._prepare_disk_header(disk_header)
         header_holder, image_holder = self._get_fileholders(file_map)
         same_file = header_holder.same_file_as(image_holder) and (
             header_holder.filename is not None or header_holder.fileobj is not None)
@@ -537,16 +559,22 @@ class AnalyzeImage(SpatialImage):
                 writer.to_fileobj(image_file, order=disk_header.data_layout)
 
     def _writer_for(self, data: np.ndarray, out_dtype: np.dtype, header: AnalyzeHeader) -> Any:
+        """The writer choosing scale factors for ``data``.
+
+        Floating point data holding only whole numbers that ``out_dtype``
+        can store are written unscaled (slope 1, intercept 0), so they read
+        back exactly; nibabel would scale them to the type's full range.
+        """
+        if whole_numbers_fit(data, out_dtype):
+            return ArrayWriter(data, out_dtype, check_scaling=False)
         try:
             return make_array_writer(data, out_dtype, header.has_data_slope, header.has_data_intercept)
         except WriterError as err:
             raise WriterError(f"Cannot write {data.dtype} data as {out_dtype} in "
                               f"{type(self).__name__}: {err}") from None
 
-    def _prepare_disk_header(self, header: AnalyzeHeader, slope: float, inter: float) -> None:
-        """Set the header fields that describe this particular file (offset, scaling)."""
-        header.set_data_offset(0)
-        header.set_slope_inter(slope, inter)
+    def _prepare_disk_header(self, header: AnalyzeHeader) -> None:
+        """Set the header fields that describe this particular file (nothing for Analyze)."""
 
     def _write_header(self, fileobj: IO[bytes], header: AnalyzeHeader) -> None:
         header.write_to(fileobj)

@@ -249,9 +249,14 @@ class SpatialImage(DataobjImage):
         shape = self._dataobj.shape
         if header.get_data_shape() != shape:
             header.set_data_shape(shape)
+        # the header's own placement (codes, stored quaternion, zooms) stays unless
+        # the image's affine says something else
+        if self._affine is None or np.allclose(self._affine, header.get_best_affine()):
+            return
         self._affine2header()
 
     def _affine2header(self) -> None:
+        """Write the affine into the header unconditionally (here: the voxel sizes)."""
         if self._affine is None:
             return
         voxel_sizes = np.sqrt(np.sum(self._affine[:3, :3] ** 2, axis=0))
