@@ -219,7 +219,7 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
                 raise HeaderDataError(f'data dtype "{datatype}" not supported')
             code = codes.code[dtype]
         dtype = codes.dtype[code]
-        if dtype.itemsize == 0 and code != 0:
+        if dtype.itemsize == 0:
             raise HeaderDataError(f'data dtype "{datatype}" known but not supported')
         self._structarr["datatype"] = code
         self._structarr["bitpix"] = dtype.itemsize * 8
@@ -232,7 +232,11 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         return tuple(int(d) for d in dims[1 : ndims + 1])
 
     def set_data_shape(self, shape: Any) -> None:
-        """Set dim; every dimension must fit the header's integer type."""
+        """Set dim; every dimension must fit the header's integer type.
+
+        Voxel sizes (pixdim) of axes beyond the new shape go back to 1, so a
+        4D image's TR does not linger in the header of a 3D one.
+        """
         shape = tuple(shape)
         ndims = len(shape)
         dims = self._structarr["dim"]
@@ -248,6 +252,7 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         dims[:] = 1
         dims[0] = ndims
         dims[1 : ndims + 1] = values
+        self._structarr["pixdim"][ndims + 1 :] = 1.0
 
     def get_zooms(self) -> tuple[float, ...]:
         ndim = int(self._structarr["dim"][0])
@@ -305,18 +310,31 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         return apply_read_scaling(data, slope, inter)
 
     def data_to_fileobj(self, data: Any, fileobj: IO[bytes], rescale: bool = True) -> None:
-        """Write ``data`` at the header's offset in its dtype, scaling when allowed and needed."""
+        """Write ``data`` at the header's offset in its dtype, scaling when allowed and needed.
+
+        The scaling used is recorded in this header (slope 1, intercept 0 when
+        none was needed), so ``data_from_fileobj`` reads the values back.
+
+        Raises
+        ------
+        HeaderTypeError
+            The data need scaling that this header type cannot store.
+        """
         data = np.asanyarray(data)
         shape = self.get_data_shape()
         if data.shape != shape:
             raise HeaderDataError(f"Data should be shape {shape}, not {data.shape}")
         out_dtype = self.get_data_dtype()
         if rescale:
-            writer = make_array_writer(data, out_dtype, self.has_data_slope, self.has_data_intercept)
+            try:
+                writer = make_array_writer(data, out_dtype, self.has_data_slope, self.has_data_intercept)
+            except WriterError as err:
+                raise HeaderTypeError(str(err)) from None
         else:
             writer = ArrayWriter(data, out_dtype, check_scaling=False)
         seek_tell(fileobj, self.get_data_offset())
         writer.to_fileobj(fileobj, order=self.data_layout)
+        self.set_slope_inter(*get_slope_inter(writer))
 
     # ---- checks ------------------------------------------------------------
 
