@@ -271,10 +271,14 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         self._structarr["pixdim"][1 : ndim + 1] = zooms
 
     def get_base_affine(self) -> np.ndarray:
-        """Affine from voxel sizes, origin at the centre of the first three axes, x flipped."""
-        shape = self.get_data_shape()
-        zooms = self.get_zooms()
-        return shape_zoom_affine(shape[:3], zooms[:3], self.default_x_flip)
+        """Affine from voxel sizes, origin at the centre of the first three axes, x flipped.
+
+        Read from dim[1:4] and pixdim[1:4] as stored (unused axes hold 1), as
+        nibabel does, so an empty header gives the identity with x flipped.
+        """
+        dims = self._structarr["dim"][1:4].astype(np.int64)
+        zooms = self._structarr["pixdim"][1:4].astype(np.float64)
+        return shape_zoom_affine(dims, zooms, self.default_x_flip)
 
     get_best_affine = get_base_affine
 
@@ -588,8 +592,9 @@ class AnalyzeImage(SpatialImage):
         try:
             return make_array_writer(data, out_dtype, header.has_data_slope, header.has_data_intercept)
         except WriterError as err:
-            raise WriterError(f"Cannot write {data.dtype} data as {out_dtype} in "
-                              f"{type(self).__name__}: {err}") from None
+            # same class (ScalingError stays ScalingError), with the image type named
+            raise type(err)(f"Cannot write {data.dtype} data as {out_dtype} in "
+                            f"{type(self).__name__}: {err}") from None
 
     def _prepare_disk_header(self, header: AnalyzeHeader) -> None:
         """Set the header fields that describe this particular file (nothing for Analyze)."""

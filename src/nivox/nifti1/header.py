@@ -248,6 +248,18 @@ class Nifti1Header(AnalyzeHeader):
         if length is not None:
             self._structarr["glmin"] = length
 
+    def set_data_dtype(self, datatype: Any) -> None:
+        """Set the on-disk data type; ``int`` and ``'int'`` are refused as ambiguous.
+
+        They mean int64 to numpy, which is almost never what is wanted on
+        disk; name a sized type (``np.int16``, ``'uint8'``) instead.
+        """
+        if not isinstance(datatype, np.dtype) and (datatype is int or
+                                                   (isinstance(datatype, str) and datatype == "int")):
+            raise ValueError(f"Invalid data type {datatype!r}. Specify a sized integer, "
+                             "e.g., 'uint8' or numpy.int16.")
+        super().set_data_dtype(datatype)
+
     # ---- affines -----------------------------------------------------------
 
     def get_qform_quaternion(self) -> np.ndarray:
