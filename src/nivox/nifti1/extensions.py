@@ -218,6 +218,17 @@ def _looks_implicit_vr(raw: bytes) -> bool:
     return not (len(vr) == 2 and vr.isalpha() and vr.isupper())
 
 
+def _is_dicom_dataset(obj: Any) -> bool:
+    """Whether ``obj`` is a pydicom Dataset; without pydicom, MissingDependencyError."""
+    try:
+        from pydicom.dataset import Dataset
+    except ImportError:
+        raise MissingDependencyError(
+            "a DICOM extension from a data set needs pydicom: pip install pydicom"
+        ) from None
+    return isinstance(obj, Dataset)
+
+
 class Nifti1DicomExtension(Nifti1Extension):
     """An extension holding DICOM attributes (code 2).
 
@@ -248,6 +259,9 @@ class Nifti1DicomExtension(Nifti1Extension):
         if isinstance(content, (bytes, bytearray, memoryview)):
             self._is_implicit_VR = _looks_implicit_vr(bytes(content))
             super().__init__(code, content)
+        elif not _is_dicom_dataset(content):
+            raise TypeError("content must be either a bytestring or a pydicom Dataset. "
+                            f"Got {type(content)}")
         else:
             # a data set made in Python is written with explicit VRs, as nibabel does
             self._is_implicit_VR = False
