@@ -86,7 +86,7 @@ def test_expired_read_img_data():
 
 def test_load_errors_say_why(tmp_path):
     (tmp_path / "link.nii.gz").write_bytes(b"./mask.nii.gz\n")  # a text stand-in named .gz
-    with pytest.raises(ImageFileError, match="named .gz but does not hold gzip data"):
+    with pytest.raises(ImageFileError, match="named .gz but is not a gzip file"):
         nivox.load(tmp_path / "link.nii.gz")
     (tmp_path / "t.nii").write_bytes(b"x" * 400)
     with pytest.raises(ImageFileError, match="no header of Nifti1Image/Nifti2Image"):

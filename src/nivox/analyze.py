@@ -17,7 +17,7 @@ import numpy as np
 from . import validation as _validation
 from ._atomic import replacing_files
 from .arrayproxy import ArrayProxy
-from .arraywriters import ArrayWriter, WriterError, get_slope_inter, make_array_writer
+from .arraywriters import ArrayWriter, WriterError, get_slope_inter, make_array_writer, whole_numbers_fit
 from .batteryrunners import Report, report_problem
 from .errors import HeaderDataError, HeaderTypeError, TruncatedDataError
 from .fileholders import FileHolder, FileMap, copy_file_map
@@ -150,20 +150,29 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         obj = cls(check=check)
         if header is None:
             return obj
-        obj.set_data_dtype(header.get_data_dtype())
-        obj.set_data_shape(header.get_data_shape())
-        obj.set_zooms(header.get_zooms())
         if hasattr(header, "as_analyze_map"):
+            # every shared field, pixdim[0] (qfac) and pixdim[4:] (e.g. TR) included;
+            # dim, datatype and bitpix are set below from the header's own API; an
+            # offset belongs to the file the source came from, and may be below this
+            # format's minimum (nibabel then raises), so it is not carried over
             mapping = header.as_analyze_map()
             own_fields = set(obj.keys())
             for key in mapping:
                 if key in own_fields and key not in ("sizeof_hdr", "dim", "datatype", "bitpix",
-                                                     "pixdim", "vox_offset"):
+                                                     "vox_offset"):
                     try:
                         obj[key] = mapping[key]
-                    except (ValueError, KeyError, TypeError):
+                    except (ValueError, KeyError, TypeError, OverflowError):
                         pass
             obj._clean_after_mapping()
+        try:
+            obj.set_data_dtype(header.get_data_dtype())
+        except HeaderDataError:
+            raise HeaderDataError(
+                f"Input header {type(header).__name__} has datatype {header.get_data_dtype()} "
+                f"but output header {cls.__name__} does not support it") from None
+        obj.set_data_shape(header.get_data_shape())
+        obj.set_zooms(header.get_zooms())
         if obj.has_data_slope:
             try:
                 slope, inter = header.get_slope_inter()
@@ -210,7 +219,7 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
                 raise HeaderDataError(f'data dtype "{datatype}" not supported')
             code = codes.code[dtype]
         dtype = codes.dtype[code]
-        if dtype.itemsize == 0 and code != 0:
+        if dtype.itemsize == 0:
             raise HeaderDataError(f'data dtype "{datatype}" known but not supported')
         self._structarr["datatype"] = code
         self._structarr["bitpix"] = dtype.itemsize * 8
@@ -223,7 +232,11 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         return tuple(int(d) for d in dims[1 : ndims + 1])
 
     def set_data_shape(self, shape: Any) -> None:
-        """Set dim; every dimension must fit the header's integer type."""
+        """Set dim; every dimension must fit the header's integer type.
+
+        Voxel sizes (pixdim) of axes beyond the new shape go back to 1, so a
+        4D image's TR does not linger in the header of a 3D one.
+        """
         shape = tuple(shape)
         ndims = len(shape)
         dims = self._structarr["dim"]
@@ -239,6 +252,7 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         dims[:] = 1
         dims[0] = ndims
         dims[1 : ndims + 1] = values
+        self._structarr["pixdim"][ndims + 1 :] = 1.0
 
     def get_zooms(self) -> tuple[float, ...]:
         ndim = int(self._structarr["dim"][0])
@@ -257,10 +271,14 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         self._structarr["pixdim"][1 : ndim + 1] = zooms
 
     def get_base_affine(self) -> np.ndarray:
-        """Affine from voxel sizes, origin at the centre of the first three axes, x flipped."""
-        shape = self.get_data_shape()
-        zooms = self.get_zooms()
-        return shape_zoom_affine(shape[:3], zooms[:3], self.default_x_flip)
+        """Affine from voxel sizes, origin at the centre of the first three axes, x flipped.
+
+        Read from dim[1:4] and pixdim[1:4] as stored (unused axes hold 1), as
+        nibabel does, so an empty header gives the identity with x flipped.
+        """
+        dims = self._structarr["dim"][1:4].astype(np.int64)
+        zooms = self._structarr["pixdim"][1:4].astype(np.float64)
+        return shape_zoom_affine(dims, zooms, self.default_x_flip)
 
     get_best_affine = get_base_affine
 
@@ -296,18 +314,31 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         return apply_read_scaling(data, slope, inter)
 
     def data_to_fileobj(self, data: Any, fileobj: IO[bytes], rescale: bool = True) -> None:
-        """Write ``data`` at the header's offset in its dtype, scaling when allowed and needed."""
+        """Write ``data`` at the header's offset in its dtype, scaling when allowed and needed.
+
+        The scaling used is recorded in this header (slope 1, intercept 0 when
+        none was needed), so ``data_from_fileobj`` reads the values back.
+
+        Raises
+        ------
+        HeaderTypeError
+            The data need scaling that this header type cannot store.
+        """
         data = np.asanyarray(data)
         shape = self.get_data_shape()
         if data.shape != shape:
             raise HeaderDataError(f"Data should be shape {shape}, not {data.shape}")
         out_dtype = self.get_data_dtype()
         if rescale:
-            writer = make_array_writer(data, out_dtype, self.has_data_slope, self.has_data_intercept)
+            try:
+                writer = make_array_writer(data, out_dtype, self.has_data_slope, self.has_data_intercept)
+            except WriterError as err:
+                raise HeaderTypeError(str(err)) from None
         else:
             writer = ArrayWriter(data, out_dtype, check_scaling=False)
         seek_tell(fileobj, self.get_data_offset())
         writer.to_fileobj(fileobj, order=self.data_layout)
+        self.set_slope_inter(*get_slope_inter(writer))
 
     # ---- checks ------------------------------------------------------------
 
@@ -391,6 +422,13 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         fixed[1:4] = np.abs(fixed[1:4])
         return report_problem(hdr, fix, HeaderDataError, level, " and ".join(problems),
                               " and ".join(fixes), {"pixdim": fixed})
+
+
+def _raw_scaling(header: AnalyzeHeader) -> tuple[float, float]:
+    """The stored slope and intercept, NaN where the format has none or none is set."""
+    slope = float(header["scl_slope"]) if header.has_data_slope else np.nan
+    inter = float(header["scl_inter"]) if header.has_data_intercept else np.nan
+    return slope, inter
 
 
 class _ShortFileProxy(ArrayProxy):
@@ -515,14 +553,20 @@ class AnalyzeImage(SpatialImage):
     def _write_file_map(self, file_map: FileMap, dtype: Any) -> None:
         data = np.asanyarray(self._dataobj)
         self.update_header()
-        header = self._header
-        out_dtype = np.dtype(dtype) if dtype is not None else header.get_data_dtype()
-        writer = self._writer_for(data, out_dtype, header)
-        slope, inter = get_slope_inter(writer)
-        # write a copy; the image's own header keeps "no offset, no scaling"
-        disk_header = header.copy()
-        disk_header.set_data_dtype(out_dtype)
-        self._prepare_disk_header(disk_header, slope, inter)
+        # write a copy: the image's own header keeps what the user set (offset,
+        # scaling, dtype), as nibabel restores it after writing
+        disk_header = self._header.copy()
+        if dtype is not None:
+            disk_header.set_data_dtype(dtype)
+        out_dtype = disk_header.get_data_dtype()
+        slope, inter = _raw_scaling(disk_header)
+        if np.isnan(slope) and np.isnan(inter):
+            writer = self._writer_for(data, out_dtype, disk_header)
+            disk_header.set_slope_inter(*get_slope_inter(writer))
+        else:
+            # scaling set by the user is written as is, the data only cast
+            writer = ArrayWriter(data, out_dtype, check_scaling=False)
+        self._prepare_disk_header(disk_header)
         header_holder, image_holder = self._get_fileholders(file_map)
         same_file = header_holder.same_file_as(image_holder) and (
             header_holder.filename is not None or header_holder.fileobj is not None)
@@ -537,16 +581,23 @@ class AnalyzeImage(SpatialImage):
                 writer.to_fileobj(image_file, order=disk_header.data_layout)
 
     def _writer_for(self, data: np.ndarray, out_dtype: np.dtype, header: AnalyzeHeader) -> Any:
+        """The writer choosing scale factors for ``data``.
+
+        Floating point data holding only whole numbers that ``out_dtype``
+        can store are written unscaled (slope 1, intercept 0), so they read
+        back exactly; nibabel would scale them to the type's full range.
+        """
+        if whole_numbers_fit(data, out_dtype):
+            return ArrayWriter(data, out_dtype, check_scaling=False)
         try:
             return make_array_writer(data, out_dtype, header.has_data_slope, header.has_data_intercept)
         except WriterError as err:
-            raise WriterError(f"Cannot write {data.dtype} data as {out_dtype} in "
-                              f"{type(self).__name__}: {err}") from None
+            # same class (ScalingError stays ScalingError), with the image type named
+            raise type(err)(f"Cannot write {data.dtype} data as {out_dtype} in "
+                            f"{type(self).__name__}: {err}") from None
 
-    def _prepare_disk_header(self, header: AnalyzeHeader, slope: float, inter: float) -> None:
-        """Set the header fields that describe this particular file (offset, scaling)."""
-        header.set_data_offset(0)
-        header.set_slope_inter(slope, inter)
+    def _prepare_disk_header(self, header: AnalyzeHeader) -> None:
+        """Set the header fields that describe this particular file (nothing for Analyze)."""
 
     def _write_header(self, fileobj: IO[bytes], header: AnalyzeHeader) -> None:
         header.write_to(fileobj)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
@@ -164,7 +165,15 @@ class ArrayProxy:
     ) -> None:
         if mmap not in (True, False, "c", "r"):
             raise InvalidArgumentError(f"mmap should be one of {{True, False, 'c', 'r'}}, not {mmap!r}")
-        order = self._default_order if order is None else order
+        default_order = self._default_order
+        if "order" in dir(type(self)):
+            # nibabel 5.0 renamed the subclass hook `order` to `_default_order`; honour the old one
+            warnings.warn(
+                f"Class {type(self)} has an `order` class variable. ArrayProxy subclasses should "
+                "rename this variable to `_default_order` to avoid conflict with instance variables.",
+                DeprecationWarning, stacklevel=2)
+            default_order = type(self).order  # type: ignore[attr-defined]
+        order = default_order if order is None else order
         if order not in ("F", "C"):
             raise InvalidArgumentError(f"order should be 'F' or 'C', not {order!r}")
         self.file_like = file_like
@@ -370,13 +379,21 @@ class ArrayProxy:
             shape = shape[: unknown[0]] + (size // known,) + shape[unknown[0] + 1 :]
         if math.prod(shape) != size:
             raise InvalidArgumentError(f"cannot reshape array of size {size} into shape {shape}")
-        reshaped = self.copy()
+        reshaped = self.__copy__()  # shares the open file and lock
         reshaped._shape = shape
         return reshaped
 
     def copy(self) -> ArrayProxy:
-        """A proxy of the same data sharing this one's lock and open file."""
-        return self.__copy__()
+        """A proxy of the same data.
+
+        As nibabel: for a named file the copy opens its own handle under its
+        own lock; an open file object is shared, with the lock guarding its
+        position. (``copy.copy`` and ``reshape`` always share.)
+        """
+        clone = self.__copy__()
+        if isinstance(self.file_like, (str, os.PathLike)):
+            clone._shared = _SharedHandle()
+        return clone
 
     def __copy__(self) -> ArrayProxy:
         # not through __getstate__, which drops the shared handle for pickling

@@ -433,6 +433,40 @@ def _fits(lo: Any, hi: Any, inter: Any, slope: Any, limits: tuple[Any, Any]) -> 
     return bool(np.all(np.isfinite(ends)) and out_min <= ends.min() and ends.max() <= out_max)
 
 
+# elements checked per step by whole_numbers_fit: bounds the temporary it needs
+_WHOLE_CHUNK = 1 << 20
+
+
+def whole_numbers_fit(array: ArrayLike, out_dtype: DTypeLike) -> bool:
+    """True if `array` is floating point and every value is a whole number `out_dtype` holds.
+
+    Such data can be written to an integer `out_dtype` with slope 1 and
+    intercept 0 and read back exactly. NaN and infinities do not count as
+    whole numbers; an empty array is not checked (False).
+
+    >>> whole_numbers_fit(np.array([0., 2., 255.]), np.uint8)
+    True
+    >>> whole_numbers_fit(np.array([0., 2.5]), np.int16), whole_numbers_fit(np.array([256.]), np.uint8)
+    (False, False)
+    """
+    arr = np.asanyarray(array)
+    out = np.dtype(out_dtype)
+    if arr.dtype.kind != "f" or out.kind not in "iu" or arr.size == 0:
+        return False
+    mn, mx = arr.min(), arr.max()  # NaN propagates into both
+    if not (np.isfinite(mn) and np.isfinite(mx)):
+        return False
+    info = np.iinfo(out)
+    if int(np.floor(mn)) < info.min or int(np.ceil(mx)) > info.max:
+        return False
+    flat = arr.reshape(-1)
+    for start in range(0, flat.size, _WHOLE_CHUNK):
+        part = flat[start : start + _WHOLE_CHUNK]
+        if not np.array_equal(np.trunc(part), part):
+            return False
+    return True
+
+
 def get_slope_inter(writer: ArrayWriter) -> tuple[Any, Any]:
     """``(slope, inter)`` of `writer`, with 1.0 and 0.0 for what it does not have."""
     return getattr(writer, "slope", 1.0), getattr(writer, "inter", 0.0)

@@ -18,6 +18,7 @@ __all__ = [
     "ImageFileNotFoundError",
     "HeaderDataError",
     "HeaderTypeError",
+    "UnknownCodeError",
     "ImageDataError",
     "TruncatedDataError",
     "CorruptStreamError",
@@ -73,6 +74,15 @@ class ImageIsADirectoryError(IsADirectoryError, ImageFileError):
 
 class HeaderDataError(NivoxError, ValueError):
     """A header field has a value that is invalid or cannot be stored."""
+
+
+class UnknownCodeError(HeaderDataError, KeyError):
+    """A code or label that a header's code table (xform, intent, ...) does not know.
+
+    Also a KeyError, which is what nibabel raises for unknown codes.
+    """
+
+    __str__ = Exception.__str__  # KeyError would quote the message
 
 
 class HeaderTypeError(NivoxError, TypeError):

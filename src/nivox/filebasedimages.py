@@ -85,9 +85,11 @@ class FileBasedImage:
         return self._header
 
     def __getitem__(self, key: Any) -> None:
+        # nibabel's exact wording: code and tests match on it
         raise ArgumentTypeError(
-            "Cannot slice image objects; use `img.slicer[...]` for a sliced image, "
-            "or slice the data: `img.dataobj[...]` or `img.get_fdata()[...]`"
+            "Cannot slice image objects; consider using `img.slicer[slice]` to generate a sliced "
+            "image (see documentation for caveats) or slicing image array data with "
+            "`img.dataobj[slice]` or `img.get_fdata()[slice]`"
         )
 
     get_header = expired("get_header()", "the img.header property")

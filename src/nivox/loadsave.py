@@ -76,7 +76,9 @@ def _why_not_an_image(path: str, classes: list[type]) -> str:
         prefix = raw.read(16)
     named = _codecs.for_path(path)
     if named is not None and not named.matches(prefix):
-        return f"it is named {named.extensions[0]} but does not hold {named.name} data (starts {prefix[:8]!r})"
+        # "is not a gzip file": the wording nibabel (and gzip itself) use
+        return (f"it is named {named.extensions[0]} but is not a {named.name} file "
+                f"(starts {prefix[:8]!r})")
     names = "/".join(dict.fromkeys(k.__name__ for k in classes))
     return f"no header of {names} found at the start of the file"
 

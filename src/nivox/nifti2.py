@@ -74,6 +74,8 @@ class Nifti2Header(Nifti1Header):
     # doubles store quaternions precisely; only true rounding noise is forgiven
     quaternion_threshold: ClassVar[float] = -np.finfo(np.float64).eps * 3
     _format_name: ClassVar[str] = "nifti2"
+    # 64-bit dims hold any length: no FreeSurfer long-vector/ico7 conventions
+    _freesurfer_shapes: ClassVar[bool] = False
 
     @classmethod
     def default_structarr(cls, endianness: str | None = None) -> np.ndarray:

@@ -140,21 +140,22 @@ class SpatialHeader(FileBasedHeader):
 
 
 def supported_np_types(obj: Any) -> set[type]:
-    """The numpy scalar types ``obj`` (a header or image) can store as its data dtype."""
-    header = obj.header if hasattr(obj, "header") else obj
-    dt = header.get_data_dtype()
+    """The numpy scalar types ``obj`` (a header or image) can store as its data dtype.
+
+    Every numpy scalar type is tried, so aliases of a supported type
+    (``np.longlong`` beside ``np.int64``) are in the set too. ``obj``'s dtype
+    is restored afterwards.
+    """
+    original = obj.get_data_dtype()
     supported = set()
-    candidates = [np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
-                  np.int64, np.uint64, np.float16, np.float32, np.float64, np.longdouble,
-                  np.complex64, np.complex128, np.clongdouble]
-    for sctype in candidates:
+    for sctype in set(np.sctypeDict.values()):
         try:
-            header.set_data_dtype(sctype)
-        except HeaderDataError:
+            obj.set_data_dtype(sctype)
+        except (HeaderDataError, ValueError, TypeError):
             continue
-        if header.get_data_dtype().type is sctype:
+        if np.dtype(obj.get_data_dtype()) == np.dtype(sctype):
             supported.add(sctype)
-    header.set_data_dtype(dt)
+    obj.set_data_dtype(original)
     return supported
 
 
@@ -251,9 +252,14 @@ class SpatialImage(DataobjImage):
         shape = self._dataobj.shape
         if header.get_data_shape() != shape:
             header.set_data_shape(shape)
+        # the header's own placement (codes, stored quaternion, zooms) stays unless
+        # the image's affine says something else
+        if self._affine is None or np.allclose(self._affine, header.get_best_affine()):
+            return
         self._affine2header()
 
     def _affine2header(self) -> None:
+        """Write the affine into the header unconditionally (here: the voxel sizes)."""
         if self._affine is None:
             return
         voxel_sizes = np.sqrt(np.sum(self._affine[:3, :3] ** 2, axis=0))

@@ -86,12 +86,13 @@ class SpmAnalyzeHeader(AnalyzeHeader):
         HeaderTypeError
             A non-zero intercept, which SPM headers cannot store.
         """
-        if inter is not None and not np.isnan(inter) and inter != 0:
-            raise HeaderTypeError("Cannot set non-zero intercept for SPM headers")
         slope = np.nan if slope is None else float(slope)
         if slope == 0 or np.isinf(slope):
             raise HeaderDataError("Slope cannot be 0 or infinite")
+        # as nibabel: the slope is stored even when the intercept is then refused
         self._structarr["scl_slope"] = slope
+        if inter is not None and not np.isnan(inter) and inter != 0:
+            raise HeaderTypeError("Cannot set non-zero intercept for SPM headers")
 
 
 def _origin_usable(hdr: Any) -> bool:

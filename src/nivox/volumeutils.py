@@ -126,8 +126,9 @@ def pretty_mapping(
         def getterfunc(obj: Any, key: Any) -> Any:
             return obj[key]
     keys = list(mapping.keys())
-    width = max((len(str(k)) for k in keys), default=0)
-    return "\n".join(f"{str(k).ljust(width)} : {getterfunc(mapping, k)}" for k in keys)
+    # nibabel's layout: keys padded to the longest plus two spaces, then ": "
+    width = max((len(str(k)) for k in keys), default=0) + 2
+    return "\n".join(f"{str(k).ljust(width)}: {getterfunc(mapping, k)}" for k in keys)
 
 
 def rec2dict(rec: np.ndarray) -> dict[str, Any]:

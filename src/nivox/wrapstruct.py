@@ -57,8 +57,8 @@ class WrapStruct:
             self._structarr = self.__class__.default_structarr(endianness)
             return
         size = self.template_dtype.itemsize
-        if len(binaryblock) < size:
-            raise WrapStructError(named(f"Binary block is {len(binaryblock)} bytes, needs at least {size}"))
+        if len(binaryblock) != size:
+            raise WrapStructError(named(f"Binary block is {len(binaryblock)} bytes, should be {size}"))
         # copy: the header must not alias (or keep alive) the caller's buffer
         block = bytes(binaryblock[:size])
         order = self.guessed_endian(np.ndarray((), self.template_dtype, block)) if endianness is None \

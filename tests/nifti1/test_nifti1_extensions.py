@@ -369,6 +369,7 @@ def test_dicom_uses_pydicom_when_present(monkeypatch):
 
 def test_dicom_dataset_needs_pydicom(monkeypatch):
     monkeypatch.setitem(sys.modules, "pydicom", None)
+    monkeypatch.setitem(sys.modules, "pydicom.dataset", None)  # already imported by other tests
     with pytest.raises(MissingDependencyError, match="pydicom"):
         Nifti1DicomExtension(2, object())
 

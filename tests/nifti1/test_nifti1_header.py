@@ -146,8 +146,14 @@ def test_intent():
     assert hdr.binaryblock == theirs.binaryblock
     with pytest.raises(HeaderDataError):
         hdr.set_intent("t test", (1, 2))
-    hdr.set_intent(9999, (1, 2), allow_unknown=True)
-    assert hdr.get_intent("code")[0] == 9999
+    # as nibabel: an unknown intent takes no parameters or all three
+    with pytest.raises(HeaderDataError):
+        hdr.set_intent(9999, (1, 2), allow_unknown=True)
+    hdr.set_intent(9999, (1, 2, 3), allow_unknown=True)
+    assert hdr.get_intent("code") == (9999, (), "")
+    assert hdr.get_intent() == ("unknown code 9999", (), "")
+    with pytest.raises(KeyError):
+        hdr.set_intent("no intention", allow_unknown=True)
 
 
 def test_slope_inter_rules():

@@ -46,9 +46,14 @@ _READ_CHUNK = 1 << 20
 
 
 def _as_code(code: Any) -> int:
-    """The integer extension code for an integer or a label of ``extension_codes``."""
+    """The integer extension code for an integer or a label of ``extension_codes``.
+
+    'unknown' is code 0 too (the table calls it 'ignore'): nibabel code uses both.
+    """
     if code in extension_codes:
         return int(extension_codes.code[code])
+    if code == "unknown":
+        return 0
     try:
         value = operator.index(code)
     except TypeError:
@@ -77,9 +82,9 @@ class NiftiExtension:
     ----------
     code : int or str
         Extension code, or its label in ``extension_codes`` (``'comment'``).
-    content : bytes, optional
-        The payload as stored in the file (without padding). Text is encoded
-        as UTF-8.
+    content : bytes or str, optional
+        The payload as stored in the file (without padding). Text is kept as
+        given for ``get_content()`` and stored as UTF-8.
     object : optional
         A decoded payload; subclasses that know how to encode it (see
         ``get_object``) store it as ``content``. Overrides ``content``.
@@ -90,14 +95,20 @@ class NiftiExtension:
     #: Text encoding of the payload for ``text``; None means UTF-8.
     encoding: str | None = None
 
-    def __init__(self, code: int | str, content: bytes = b"", object: Any = None) -> None:
+    def __init__(self, code: int | str, content: bytes | str = b"", object: Any = None) -> None:
         self.code = _as_code(code)
         self._object = _UNSET
         if object is not None:
-            self._content = self._mangle(object)
+            self._raw: bytes | str = self._mangle(object)
             self._object = object
         else:
-            self._content = _as_bytes(content)
+            # text stays text until written, so the classic extension gives it back as given
+            self._raw = content if isinstance(content, str) else _as_bytes(content)
+
+    @property
+    def _content(self) -> Any:
+        """The decoded payload (the name nibabel's older extension subclasses use)."""
+        return self.get_object()
 
     @classmethod
     def from_bytes(cls, content: bytes) -> NiftiExtension:
@@ -130,10 +141,10 @@ class NiftiExtension:
         """The payload bytes, without padding."""
         obj = self._object
         if obj is _UNSET or isinstance(obj, (bytes, str)):
-            return self._content
+            return _as_bytes(self._raw)
         # A decoded object may be mutable (a DICOM data set); encode it again
         # so that changes made to it are what gets written.
-        return self._mangle(obj)
+        return _as_bytes(self._mangle(obj))
 
     @property
     def text(self) -> str:
@@ -147,7 +158,7 @@ class NiftiExtension:
     def get_object(self) -> Any:
         """The payload decoded by this extension class (decoded once, then kept)."""
         if self._object is _UNSET:
-            self._object = self._unmangle(self._content)
+            self._object = self._unmangle(self._raw)
         return self._object
 
     def get_content(self) -> Any:
@@ -194,7 +205,7 @@ class Nifti1Extension(NiftiExtension):
     def _mangle(self, obj: Any) -> bytes:
         return _as_bytes(obj)
 
-    def _unmangle(self, content: bytes) -> bytes:
+    def _unmangle(self, content: Any) -> Any:
         return content
 
 
@@ -205,6 +216,17 @@ def _looks_implicit_vr(raw: bytes) -> bool:
     """
     vr = raw[4:6]
     return not (len(vr) == 2 and vr.isalpha() and vr.isupper())
+
+
+def _is_dicom_dataset(obj: Any) -> bool:
+    """Whether ``obj`` is a pydicom Dataset; without pydicom, MissingDependencyError."""
+    try:
+        from pydicom.dataset import Dataset
+    except ImportError:
+        raise MissingDependencyError(
+            "a DICOM extension from a data set needs pydicom: pip install pydicom"
+        ) from None
+    return isinstance(obj, Dataset)
 
 
 class Nifti1DicomExtension(Nifti1Extension):
@@ -228,6 +250,8 @@ class Nifti1DicomExtension(Nifti1Extension):
     code = 2
 
     def __init__(self, code: int | str, content: Any = None, parent_hdr: Any = None) -> None:
+        if _as_code(code) != 2:
+            raise ValueError(f"code must be 2 for DICOM. Got {code}.")
         endianness = getattr(parent_hdr, "endianness", "<")
         self._is_little_endian = endianness in ("<", "little")
         if content is None:
@@ -235,8 +259,12 @@ class Nifti1DicomExtension(Nifti1Extension):
         if isinstance(content, (bytes, bytearray, memoryview)):
             self._is_implicit_VR = _looks_implicit_vr(bytes(content))
             super().__init__(code, content)
+        elif not _is_dicom_dataset(content):
+            raise TypeError("content must be either a bytestring or a pydicom Dataset. "
+                            f"Got {type(content)}")
         else:
-            self._is_implicit_VR = True
+            # a data set made in Python is written with explicit VRs, as nibabel does
+            self._is_implicit_VR = False
             super().__init__(code, object=content)
 
     @classmethod

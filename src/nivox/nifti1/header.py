@@ -15,7 +15,7 @@ import numpy as np
 from ..analyze import AnalyzeHeader
 from .. import validation as _validation
 from ..batteryrunners import Report, report_problem
-from ..errors import HeaderDataError
+from ..errors import HeaderDataError, UnknownCodeError
 from ..volumeutils import Recoder, endian_codes, native_code
 from .codes import data_type_codes, intent_codes, slice_order_codes, unit_codes, xform_codes
 from .extensions import Nifti1Extensions
@@ -71,6 +71,10 @@ header_dtd = [
 ]
 header_dtype = np.dtype(header_dtd)
 
+# FreeSurfer stores an ico7 surface's 163,842 vertices as 27307 x 1 x 6
+_ICO7_VERTICES = 163842
+_ICO7_STORED = (27307, 1, 6)
+
 _SPACE_UNIT_MASK = 0b00000111
 _TIME_UNIT_MASK = 0b00111000
 
@@ -79,7 +83,7 @@ def _code_for(recoder: Recoder, value: Any, what: str) -> int:
     try:
         return int(recoder.code[value])
     except (KeyError, TypeError):
-        raise HeaderDataError(f"{what} {value!r} is not a known code or label") from None
+        raise UnknownCodeError(f"{what} {value!r} is not a known code or label") from None
 
 
 class Nifti1Header(AnalyzeHeader):
@@ -102,6 +106,8 @@ class Nifti1Header(AnalyzeHeader):
     single_vox_offset: ClassVar[int] = 352
     exts_klass: ClassVar[type] = Nifti1Extensions
     quaternion_threshold: ClassVar[float] = -np.finfo(np.float32).eps * 3
+    # FreeSurfer's long-vector and ico7 shape conventions (NIfTI-1 only)
+    _freesurfer_shapes: ClassVar[bool] = True
     _format_name: ClassVar[str] = "nifti1"
 
     def __init__(
@@ -183,11 +189,76 @@ class Nifti1Header(AnalyzeHeader):
     # ---- shape (NIfTI allows up to 7 dims, dim[0] > 7 is invalid) -----------
 
     def get_data_shape(self) -> tuple[int, ...]:
+        """The data shape, reading FreeSurfer's conventions for long vectors.
+
+        FreeSurfer stores a vector longer than dim's int16 allows as
+        ``dim[1:4] = (-1, 1, 1)`` with the length in ``glmin``, and the 163,842
+        vertices of an ico7 surface as ``27307 x 1 x 6``.
+        """
         dims = self._structarr["dim"]
         ndims = int(dims[0])
         if ndims > 7 or ndims < 0:
             raise HeaderDataError(f"dim[0] should be between 0 and 7, not {ndims}")
-        return super().get_data_shape()
+        shape = super().get_data_shape()
+        if not self._freesurfer_shapes:
+            return shape
+        if shape[:3] == (-1, 1, 1):
+            length = int(self._structarr["glmin"])
+            if length <= 0:
+                raise HeaderDataError(f"-1 in dim[1] but {length} in glmin; "
+                                      "inconsistent FreeSurfer long-vector header?")
+            return (length, 1, 1) + shape[3:]
+        if shape[:3] == _ICO7_STORED:
+            return (_ICO7_VERTICES, 1, 1) + shape[3:]
+        return shape
+
+    def set_data_shape(self, shape: Any) -> None:
+        """Set the data shape; vectors too long for dim are stored as FreeSurfer does.
+
+        A shape ``(n, 1, 1, ...)`` with ``n`` over 32,767 gets ``dim[1] = -1``
+        and ``glmin = n`` (with a warning: SPM and FSL cannot read it), and
+        ``(163842, 1, 1, ...)`` becomes ``(27307, 1, 6, ...)``; both read back as
+        given. NIfTI-2 headers, whose dims are 64-bit, need neither.
+        """
+        shape = tuple(shape)
+        if not self._freesurfer_shapes:
+            super().set_data_shape(shape)
+            return
+        if shape[:3] == (_ICO7_VERTICES, 1, 1):
+            super().set_data_shape(_ICO7_STORED + shape[3:])
+            return
+        dim_max = np.iinfo(self._structarr["dim"].dtype).max
+        if len(shape) >= 3 and tuple(shape[1:3]) == (1, 1) and _as_int(shape[0]) > dim_max:
+            length = int(shape[0])
+            if length > np.iinfo(self._structarr["glmin"].dtype).max:
+                raise HeaderDataError(f"shape[0] {length} does not fit in glmin datatype")
+            warnings.warn("Using large vector FreeSurfer hack; header will not be compatible "
+                          "with SPM or FSL", stacklevel=2)
+            self._set_long_vector(length, shape)
+            return
+        if len(shape) >= 3 and tuple(shape[:3]) == (-1, 1, 1):
+            # a header marked as a long vector; the length stays in glmin
+            self._set_long_vector(None, shape)
+            return
+        super().set_data_shape(shape)
+
+    def _set_long_vector(self, length: int | None, shape: tuple[Any, ...]) -> None:
+        super().set_data_shape((1,) + tuple(shape[1:]))
+        self._structarr["dim"][1] = -1
+        if length is not None:
+            self._structarr["glmin"] = length
+
+    def set_data_dtype(self, datatype: Any) -> None:
+        """Set the on-disk data type; ``int`` and ``'int'`` are refused as ambiguous.
+
+        They mean int64 to numpy, which is almost never what is wanted on
+        disk; name a sized type (``np.int16``, ``'uint8'``) instead.
+        """
+        if not isinstance(datatype, np.dtype) and (datatype is int or
+                                                   (isinstance(datatype, str) and datatype == "int")):
+            raise ValueError(f"Invalid data type {datatype!r}. Specify a sized integer, "
+                             "e.g., 'uint8' or numpy.int16.")
+        super().set_data_dtype(datatype)
 
     # ---- affines -----------------------------------------------------------
 
@@ -204,6 +275,8 @@ class Nifti1Header(AnalyzeHeader):
         code = int(hdr["qform_code"])
         if code == 0 and coded:
             return None, 0
+        if np.any(hdr["pixdim"][1:4] < 0):
+            raise HeaderDataError("pixdims[1,2,3] should be positive")
         bcd = np.array([hdr["quatern_b"], hdr["quatern_c"], hdr["quatern_d"]])
         offset = np.array([hdr["qoffset_x"], hdr["qoffset_y"], hdr["qoffset_z"]])
         affine = qform_affine(bcd, hdr["pixdim"][1:4], float(hdr["pixdim"][0]), offset,
@@ -211,7 +284,7 @@ class Nifti1Header(AnalyzeHeader):
         return (affine, code) if coded else affine
 
     def set_qform(self, affine: Any, code: Any = None, strip_shears: bool = True) -> None:
-        """Store ``affine`` as the qform (None only sets the code to 0).
+        """Store ``affine`` as the qform (None only sets the code: to ``code``, or 0).
 
         ``code`` None keeps a non-zero current code, else uses 'aligned'.
         Shears cannot be stored in a qform: they are stripped, or refused when
@@ -238,7 +311,7 @@ class Nifti1Header(AnalyzeHeader):
         return (affine, code) if coded else affine
 
     def set_sform(self, affine: Any, code: Any = None) -> None:
-        """Store ``affine`` as the sform (None only sets the code to 0)."""
+        """Store ``affine`` as the sform (None only sets the code: to ``code``, or 0)."""
         affine, code = self._xform_to_set("sform_code", affine, code)
         if affine is None:
             return
@@ -249,7 +322,7 @@ class Nifti1Header(AnalyzeHeader):
         hdr["srow_z"] = affine[2]
 
     def _xform_to_set(self, field: str, affine: Any, code: Any) -> tuple[np.ndarray | None, int]:
-        """Checked (affine, code) for set_qform/set_sform; a None affine sets the code to 0 here.
+        """Checked (affine, code) for set_qform/set_sform; a None affine only sets the code, here.
 
         ``code`` None keeps a non-zero current code, else uses 'aligned' (2).
         """
@@ -258,10 +331,9 @@ class Nifti1Header(AnalyzeHeader):
         else:
             code = _code_for(xform_codes, code, field.replace("_", " "))
         if affine is None:
-            if code != 0:
-                raise TypeError(f"Cannot set non-zero {field} without an affine")
-            self._structarr[field] = 0
-            return None, 0
+            # only the code changes; the stored transform stays as it is
+            self._structarr[field] = code
+            return None, code
         affine = np.asarray(affine)
         if affine.shape != (4, 4):
             raise TypeError("Need 4x4 affine to set")
@@ -344,8 +416,10 @@ class Nifti1Header(AnalyzeHeader):
         n_params = len(intent_codes.parameters[code]) if known else 0
         params = tuple(float(self._structarr[f"intent_p{i + 1}"]) for i in range(n_params))
         name = self._structarr["intent_name"].item().decode("latin-1")
-        if code_repr == "code" or not known:
+        if code_repr == "code":
             return code, params, name
+        if not known:
+            return f"unknown code {code}", params, name
         return intent_codes.label[code], params, name
 
     def set_intent(self, code: Any, params: Any = (), name: str = "",
@@ -353,9 +427,11 @@ class Nifti1Header(AnalyzeHeader):
         """Set intent code (or label), its parameters (all of them or none) and name."""
         params = tuple(params)
         if allow_unknown and code not in intent_codes:
+            if not isinstance(code, (int, np.integer)):
+                raise UnknownCodeError(f"intent {code!r} is not a known code or label")
             icode = int(code)
-            if len(params) > 3:
-                raise HeaderDataError("An intent has at most 3 parameters")
+            if len(params) not in (0, 3):
+                raise HeaderDataError("An unknown intent needs no parameters, or all 3")
         else:
             icode = _code_for(intent_codes, code, "intent")
             wanted = intent_codes.parameters[icode]
@@ -512,6 +588,14 @@ class Nifti1PairHeader(Nifti1Header):
     """The header of a NIfTI-1 pair (``.hdr`` + ``.img``)."""
 
     is_single: ClassVar[bool] = False
+
+
+def _as_int(value: Any) -> int:
+    """``value`` as an int, or -1 when it is not an integer (left to the shape checks)."""
+    try:
+        return int(value) if int(value) == value else -1
+    except (TypeError, ValueError, OverflowError):
+        return -1
 
 
 def _unit_label(code: int) -> str:

@@ -38,6 +38,9 @@ class Nifti1Pair(AnalyzeImage):
             )
         self._pending_dtype: str | None = None
         super().__init__(dataobj, affine, header, extra, file_map, dtype)
+        # a new header gets both forms, even where the affine equals its default
+        if header is None and affine is not None:
+            self._affine2header()
 
     def update_header(self) -> None:
         super().update_header()
@@ -47,18 +50,15 @@ class Nifti1Pair(AnalyzeImage):
     def _affine2header(self) -> None:
         """Store the image affine as the sform ('aligned') and the qform ('unknown').
 
-        The header is left alone when its sform already is this affine, so
-        codes read from a file survive a load/save round trip.
+        ``update_header`` calls this only when the affine differs from the
+        header's best affine, so codes and quaternions read from a file survive
+        a load/save round trip.
         """
-        affine = self._affine
-        if affine is None:
+        if self._affine is None:
             return
         header = self._header
-        if int(header["sform_code"]) != 0 and np.allclose(affine, header.get_sform()):
-            super()._affine2header()
-            return
-        header.set_sform(affine, code="aligned")
-        header.set_qform(affine, code="unknown")
+        header.set_sform(self._affine, code="aligned")
+        header.set_qform(self._affine, code="unknown")
 
     # ---- affines through the image (keep img.affine in step) ---------------
 
@@ -106,55 +106,76 @@ class Nifti1Pair(AnalyzeImage):
         return self._header.get_data_dtype()
 
     def set_data_dtype(self, datatype: Any) -> None:
-        """Set the dtype; also 'compat' (a widely readable type) or 'smallest' (integers only).
+        """Set the dtype; also the aliases 'mask' (uint8), 'compat' and 'smallest'.
 
-        'compat' keeps float data as float32 and integer data as the narrowest of
-        uint8/int16/int32 that holds it; 'smallest' does the same but refuses
-        float data. Both are resolved from the data values when saved.
+        'compat' (an Analyze-compatible type) and 'smallest' (the narrowest of
+        uint8/int16/int32) are resolved from the data when saved or by
+        ``get_data_dtype(finalize=True)``; see :meth:`_choose_dtype`.
         """
-        if isinstance(datatype, str) and datatype.lower() in _DEFERRED_DTYPES:
-            self._pending_dtype = datatype.lower()
+        if isinstance(datatype, str) and datatype in _DEFERRED_DTYPES:
+            self._pending_dtype = datatype
             return
+        if isinstance(datatype, str) and datatype == "mask":
+            datatype = np.uint8
         self._pending_dtype = None
         self._header.set_data_dtype(datatype)
 
     def _choose_dtype(self, alias: str) -> np.dtype:
+        """The dtype 'compat' or 'smallest' stands for, from the data's type and values.
+
+        As nibabel: 'compat' keeps uint8/int16/int32/float32, narrows int8
+        and uint16 by value, and takes int32 (float32) for other integer
+        (floating point) data whose values fit; 'smallest' takes the
+        narrowest of uint8/int16/int32 for integer data. Boolean data
+        become uint8 (nibabel raises).
+        """
         data = np.asanyarray(self._dataobj)
-        if np.issubdtype(data.dtype, np.complexfloating):
-            return np.dtype(np.complex64)
-        if np.issubdtype(data.dtype, np.floating):
-            if alias == "smallest":
-                raise ValueError(
-                    f"Cannot automatically cast array (of type {data.dtype}) to an integer type "
-                    "with fewer than 64 bits. Please set_data_dtype() to an explicit data type."
-                )
-            return np.dtype(np.float32)
-        if data.dtype == np.bool_:
+        dtype = data.dtype
+        if dtype == np.bool_:
             return np.dtype(np.uint8)
-        low, high = (int(data.min()), int(data.max())) if data.size else (0, 0)
-        for candidate in _INT_CANDIDATES:
-            info = np.iinfo(candidate)
-            if info.min <= low and high <= info.max:
+        low = high = None
+        if data.size and dtype.kind in "iuf":
+            low, high = data.min(), data.max()
+        if alias == "compat":
+            if dtype in (np.uint8, np.int16, np.int32, np.float32):
+                return np.dtype(dtype)
+            if dtype == np.int8:
+                return np.dtype(np.uint8 if low is None or low >= 0 else np.int16)
+            if dtype == np.uint16:
+                return np.dtype(np.int16 if high is None or high <= np.iinfo(np.int16).max else np.int32)
+            candidates: tuple[Any, ...] = (np.int32,) if dtype.kind in "iu" else \
+                (np.float32,) if dtype.kind == "f" else ()
+            what = "an Analyze-compatible dtype"
+        else:
+            candidates = _INT_CANDIDATES if dtype.kind in "iu" else ()
+            what = "an integer type with fewer than 64 bits"
+        for candidate in candidates:
+            if low is None or _holds(candidate, low, high):
                 return np.dtype(candidate)
         raise ValueError(
-            f"Cannot automatically cast array (of type {data.dtype}) to an integer type with fewer "
-            "than 64 bits. Please set_data_dtype() to an explicit data type."
+            f"Cannot automatically cast array (of type {dtype}) to {what}. "
+            "Please set_data_dtype() to an explicit data type."
         )
 
     def to_file_map(self, file_map: FileMap | None = None, dtype: Any = None) -> None:
-        if self._pending_dtype is not None and dtype is None:
+        pending = self._pending_dtype
+        if pending is not None:
             self.get_data_dtype(finalize=True)
-        if isinstance(dtype, str) and dtype.lower() in _DEFERRED_DTYPES:
-            dtype = self._choose_dtype(dtype.lower())
-        super().to_file_map(file_map, dtype=dtype)
-        # as for a loaded image: offset and scaling describe the file, not the image
-        self._header.set_slope_inter(None, None)
-        self._header.set_data_offset(0)
+        try:
+            if isinstance(dtype, str) and dtype in _DEFERRED_DTYPES:
+                dtype = self._choose_dtype(dtype)
+            elif isinstance(dtype, str) and dtype == "mask":
+                dtype = np.uint8
+            super().to_file_map(file_map, dtype=dtype)
+        finally:
+            # like nibabel: an alias stays an alias, to be resolved again at the next save
+            if pending is not None:
+                self._pending_dtype = pending
 
-    def _prepare_disk_header(self, header: Any, slope: float, inter: float) -> None:
-        header.set_data_offset(header.single_vox_offset + header.extensions.get_sizeondisk()
-                               if header.is_single else 0)
-        header.set_slope_inter(slope, inter)
+    def _prepare_disk_header(self, header: Any) -> None:
+        # a single file with offset 0 gets the first offset after header and extensions
+        if header.is_single and header.get_data_offset() == 0:
+            header.set_data_offset(header.single_vox_offset + header.extensions.get_sizeondisk())
 
     # ---- reading -----------------------------------------------------------
 
@@ -177,6 +198,12 @@ class Nifti1Pair(AnalyzeImage):
         new_axes = [None if axis is None else int(ornt[axis, 0]) for axis in self.header.get_dim_info()]
         img.header.set_dim_info(*new_axes)
         return img
+
+
+def _holds(dtype: Any, low: Any, high: Any) -> bool:
+    """Whether ``dtype``'s range holds ``low`` and ``high``."""
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else np.finfo(dtype)
+    return bool(low >= info.min and high <= info.max)
 
 
 class Nifti1Image(Nifti1Pair, SerializableImage):
