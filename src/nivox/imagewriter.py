@@ -87,7 +87,11 @@ class ImageWriter:
         image.update_header()
         disk_header = image.header.copy()
         disk_header.set_data_dtype(np.dtype(dtype))
-        image._prepare_disk_header(disk_header, 1.0, 0.0)
+        if getattr(disk_header, "has_data_intercept", False):
+            disk_header.set_slope_inter(1.0, 0.0)  # stored as given: no scaling
+        elif getattr(disk_header, "has_data_slope", False):
+            disk_header.set_slope_inter(1.0)
+        image._prepare_disk_header(disk_header)
         self.header = disk_header
         self._disk_dtype = disk_header.get_data_dtype()
         self._image = image
