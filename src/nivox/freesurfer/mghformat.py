@@ -315,8 +315,8 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
     def set_zooms(self, zooms: Any) -> None:
         """Set voxel sizes (positive) and, as a fourth value, TR (not negative)."""
         zooms = np.asarray(zooms)
-        if len(zooms) > self._ndims():
-            raise HeaderDataError(f"Expecting {self._ndims()} zoom values")
+        if not 3 <= len(zooms) <= self._ndims():
+            raise HeaderDataError(f"Expecting 3 to {self._ndims()} zoom values, got {len(zooms)}")
         if np.any(zooms[:3] <= 0):
             raise HeaderDataError(f"Spatial (first three) zooms must be positive; got {tuple(zooms[:3])}")
         self._structarr["delta"] = zooms[:3]
@@ -504,7 +504,8 @@ class MGHImage(SpatialImage, SerializableImage):
         try:
             writer = make_array_writer(data, out_dtype, False, False)
         except WriterError as err:
-            raise WriterError(f"Cannot write {data.dtype} data as {out_dtype} in MGHImage: {err}") from None
+            raise WriterError(f"Cannot write {data.dtype} data as {out_dtype.name} in MGHImage, which stores no "
+                              f"scale factor: {err}") from None
         # written front to back: a compressed stream cannot go back
         with holder.get_prepare_fileobj(mode="wb") as fileobj:
             fileobj.write(header._header_bytes())
