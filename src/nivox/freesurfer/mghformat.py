@@ -400,10 +400,17 @@ def _read_after_data(fileobj: IO[bytes], offset: int, footer_size: int) -> tuple
     footer = fileobj.read(footer_size)
     if len(footer) < footer_size:
         return footer, b""
-    tags = fileobj.read(MAX_TAG_BYTES + 1)
-    if len(tags) > MAX_TAG_BYTES:
-        raise MGHError(_validation.named(f"more than {MAX_TAG_BYTES} bytes of tags after the data"))
-    return footer, tags
+    # in pieces: one read of the largest size would allocate all of it up front
+    pieces, total = [], 0
+    while True:
+        piece = fileobj.read(1 << 20)
+        if not piece:
+            break
+        total += len(piece)
+        if total > MAX_TAG_BYTES:
+            raise MGHError(_validation.named(f"more than {MAX_TAG_BYTES} bytes of tags after the data"))
+        pieces.append(piece)
+    return footer, b"".join(pieces)
 
 
 def _fit_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
