@@ -182,6 +182,8 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
             shape = _fit_shape(tuple(header.get_data_shape()))
             obj.set_data_shape(shape)
             zooms = [float(z) for z in header.get_zooms()[: len(shape)]]
+            if len(zooms) == 4:
+                zooms[3] *= _ms_per_time_unit(header)
             if len(zooms) >= 3 and all(z > 0 for z in zooms[:3]):
                 obj.set_zooms(zooms[:4] if len(shape) == 4 and zooms[3:4] and zooms[3] >= 0 else zooms[:3])
         except (HeaderDataError, ValueError):
@@ -413,6 +415,15 @@ def _read_after_data(fileobj: IO[bytes], offset: int, footer_size: int) -> tuple
     return footer, b"".join(pieces)
 
 
+def _ms_per_time_unit(header: Any) -> float:
+    """Milliseconds per unit of ``header``'s fourth zoom (MGH stores TR in ms); seconds when unknown."""
+    try:
+        unit = header.get_xyzt_units()[1]
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        unit = None
+    return {"msec": 1.0, "usec": 1e-3}.get(unit, 1000.0)
+
+
 def _fit_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
     """``shape`` as MGH stores it: at least three axes, extra singleton axes past the fourth dropped."""
     shape = shape + (1,) * (3 - len(shape))
@@ -546,6 +557,25 @@ class MGHImage(SpatialImage, SerializableImage):
         hdr["delta"] = sizes
         hdr["Mdc"] = cosines.T
         hdr["Pxyz_c"] = centre
+
+    #: the MGH dtype data of a dtype are written in (``nivox convert`` reports the change)
+    _nearest_dtype = staticmethod(mgh_dtype_for)
+
+    @classmethod
+    def _fields_not_kept(cls, img: Any) -> list[str]:
+        """What of ``img``'s header an MGH file has no place for (fields that hold something)."""
+        header = img.header
+        if isinstance(header, MGHHeader) or not hasattr(header, "keys"):
+            return []
+        notes = []
+        keys = set(header.keys())
+        if "descrip" in keys and bytes(header["descrip"]).strip(b"\x00 "):
+            notes.append(f"MGH keeps no description (descrip {bytes(header['descrip']).decode('latin-1')!r})")
+        if "intent_code" in keys and int(header["intent_code"]):
+            notes.append(f"MGH keeps no intent (intent_code {int(header['intent_code'])})")
+        if getattr(header, "extensions", None):
+            notes.append(f"MGH keeps no header extensions ({len(header.extensions)} dropped)")
+        return notes
 
     @classmethod
     def from_image(cls, img: Any) -> MGHImage:
