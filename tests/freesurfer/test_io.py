@@ -73,6 +73,19 @@ def test_volume_info_and_cras_survive_read_and_write(tmp_path):
     assert np.array_equal(info["cras"], VOLUME_INFO["cras"])
 
 
+def test_tags_after_volume_info_survive(tmp_path):
+    coords, faces = _mesh(6, 4, 5)
+    tags = struct.pack(">iq", 3, 30) + b"mris_make_surfaces -whiteonly\x00"
+    nibio.write_geometry(str(tmp_path / "fs"), coords, faces, "made by FreeSurfer", VOLUME_INFO)
+    (tmp_path / "fs").write_bytes((tmp_path / "fs").read_bytes() + tags)  # as FreeSurfer 7 writes
+    c, f, info, stamp = read_geometry(tmp_path / "fs", read_metadata=True, read_stamp=True)
+    assert info.tags == tags and len(info) == 9
+    write_geometry(tmp_path / "again", c, f, stamp, info)
+    assert (tmp_path / "again").read_bytes() == (tmp_path / "fs").read_bytes()
+    ref = nibio.read_geometry(str(tmp_path / "again"), read_metadata=True)
+    assert np.array_equal(ref[0], coords) and np.array_equal(ref[2]["cras"], VOLUME_INFO["cras"])
+
+
 def test_quad_and_old_quad_surfaces_match_nibabel(tmp_path):
     rng = np.random.default_rng(3)
     nvert, nquad = 9, 5

@@ -66,8 +66,19 @@ def _fread3_many(fobj: Any, n: int) -> np.ndarray:
 # ---- volume geometry after a triangle surface -----------------------------------
 
 
+class VolumeInfo(OrderedDict):
+    """The volume geometry of a surface (an OrderedDict, as nibabel returns), and what follows it.
+
+    ``tags`` holds the bytes after the geometry (FreeSurfer's tagged blocks:
+    the command lines that made the surface, ...); :func:`write_geometry`
+    writes them back, so a surface read and written keeps them.
+    """
+
+    tags: bytes = b""
+
+
 def _parse_volume_info(reader: Reader) -> OrderedDict:
-    volume_info: OrderedDict = OrderedDict()
+    volume_info = VolumeInfo()
     if reader.left < 4:
         return volume_info
     head = reader.array(">i4", 1, "volume info code")
@@ -96,6 +107,7 @@ def _parse_volume_info(reader: Reader) -> OrderedDict:
         except ValueError:
             raise ImageFileError(f"{reader.name}: Error parsing volume info: bad {key} "
                                  f"value {value.strip()!r}") from None
+    volume_info.tags = reader.rest()
     return volume_info
 
 
@@ -148,7 +160,8 @@ def read_geometry(filepath: Any, read_metadata: bool = False, read_stamp: bool =
     read_metadata : bool
         Also return the volume geometry stored after the mesh (an OrderedDict
         with 'head', 'valid', 'filename', 'volume', 'voxelsize', 'xras',
-        'yras', 'zras', 'cras'; empty, with a warning, when there is none).
+        'yras', 'zras', 'cras'; empty, with a warning, when there is none),
+        with the tagged blocks after it as its ``tags`` attribute.
     read_stamp : bool
         Also return the creation line of a triangle file.
 
@@ -161,7 +174,7 @@ def read_geometry(filepath: Any, read_metadata: bool = False, read_stamp: bool =
     """
     name = file_name(filepath)
     reader = Reader(read_all(filepath), name)
-    volume_info: OrderedDict = OrderedDict()
+    volume_info: OrderedDict = VolumeInfo()
     create_stamp = None
     magic = reader.uint24("magic number") if reader.left >= 3 else -1
     if magic in (QUAD_MAGIC, NEW_QUAD_MAGIC):
@@ -206,7 +219,8 @@ def write_geometry(filepath: Any, coords: Any, faces: Any, create_stamp: str | N
     volume_info : mapping, optional
         Volume geometry to store after the mesh, as ``read_geometry``
         returns it (keys 'head', 'valid', 'filename', 'volume', 'voxelsize',
-        'xras', 'yras', 'zras', 'cras').
+        'xras', 'yras', 'zras', 'cras'); the tagged blocks read after it
+        (its ``tags`` attribute) are written after it.
     """
     coords = np.asarray(coords)
     faces = np.asarray(faces)
@@ -216,7 +230,9 @@ def write_geometry(filepath: Any, coords: Any, faces: Any, create_stamp: str | N
         raise ValueError(f"faces must have shape (n_faces, 3), not {faces.shape}")
     if create_stamp is None:
         create_stamp = f"created by {getpass.getuser()} on {time.ctime()}"
-    footer = _serialize_volume_info(volume_info) if volume_info is not None and len(volume_info) else b""
+    footer = b""
+    if volume_info is not None and len(volume_info):
+        footer = _serialize_volume_info(volume_info) + bytes(getattr(volume_info, "tags", b""))
     with writing(filepath) as fobj:
         fobj.write(b"\xff\xff\xfe")
         fobj.write(f"{create_stamp}\n\n".encode())
