@@ -158,11 +158,14 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
 
     @classmethod
     def may_contain_header(cls, binaryblock: bytes) -> bool:
-        """Whether bytes could start an MGH file: version 1, positive dimensions, a known type."""
+        """Whether bytes could start an MGH file: a whole header, version 1.
+
+        Nothing more is asked, so that a damaged header is reported by what
+        is wrong with it (a zero dimension, an unknown type), not as "not MGH".
+        """
         if len(binaryblock) < cls._hdrdtype.itemsize:
             return False
-        head = np.frombuffer(binaryblock, ">i4", 6)
-        return bool(head[0] == 1 and np.all(head[1:5] > 0) and int(head[5]) in data_type_codes)
+        return int(np.frombuffer(binaryblock, ">i4", 1)[0]) == 1
 
     # ---- construction ----------------------------------------------------------
 
