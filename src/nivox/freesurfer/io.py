@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageFileError
-from ._annot import _pack_rgb, read_annot, write_annot
+from ._annot import _ANNOT_DT, _pack_rgb, read_annot, write_annot  # noqa: F401 (nibabel names)
 from ._binio import Reader, file_name, read_all, writing
 
 __all__ = ["read_annot", "read_geometry", "read_label", "read_morph_data", "write_annot",
