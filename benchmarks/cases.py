@@ -457,7 +457,7 @@ def run_mgz(ctx: Context, s: Subject) -> None:
             k = s.spec.shape[3] // 2
             row = ctx.add(Row("mgz", f"one frame [..., {k}]: load + read", s.name, label))
             _fill(row, measure({attr: functools.partial(
-                lambda lib, p: lib.load(str(p)).dataobj[..., k], lib, path)
+                lambda lib, p, k=k: lib.load(str(p)).dataobj[..., k], lib, path)
                 for attr, lib in _libs(ctx)}, ctx.settings))
             ctx.log(_line(row))
     images = {"nibabel": nib.MGHImage(data, affine), "nivox": nivox.MGHImage(data, affine)}

@@ -15,8 +15,15 @@ from hypothesis import strategies as st
 
 from nivox.errors import ImageFileError, NivoxError
 from nivox.freesurfer import io as fsio
-from nivox.freesurfer import (read_annot, read_geometry, read_label, read_morph_data, write_annot,
-                              write_geometry, write_morph_data)
+from nivox.freesurfer import (
+    read_annot,
+    read_geometry,
+    read_label,
+    read_morph_data,
+    write_annot,
+    write_geometry,
+    write_morph_data,
+)
 
 nib = pytest.importorskip("nibabel")
 nibio = nib.freesurfer.io
@@ -209,7 +216,7 @@ def _freesurfer_reads(blob: bytes) -> dict[int, int]:
 
     Returns the annotation value of each vertex that FreeSurfer finds a table entry for.
     """
-    ints = lambda pos, n: struct.unpack_from(f">{n}i", blob, pos)  # noqa: E731
+    ints = lambda pos, n: struct.unpack_from(f">{n}i", blob, pos)
     (vnum,) = ints(0, 1)
     pairs = ints(4, 2 * vnum)
     pos = 4 + 8 * vnum

@@ -191,7 +191,7 @@ def _tagged_file(tmp_path, name="tagged.mgz"):
 
 @pytest.mark.parametrize("name", ["tagged.mgh", "tagged.mgz"])
 def test_tags_survive_load_and_save_byte_for_byte(tmp_path, name):
-    path, raw, tags, data = _tagged_file(tmp_path, name)
+    path, raw, tags, _ = _tagged_file(tmp_path, name)
     img = nivox.load(path)
     assert img.header.tags == tags
     assert [t.name for t in img.header.get_tags()] == ["CMDLINE", "PEDIR", "FIELDSTRENGTH", "TAG_99"]

@@ -10,7 +10,7 @@ import gzip
 import os
 import struct
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ HEADER = mghformat.header_dtype.itemsize  # 90
 OFFSET = mghformat.DATA_OFFSET  # 284
 
 
-@lru_cache(maxsize=None)
+@cache
 def mgh_seeds() -> tuple[tuple[str, bytes, int], ...]:
     """(name, uncompressed bytes, bytes of data) of small valid MGH files, with tags after the data."""
     rng = np.random.default_rng(12)

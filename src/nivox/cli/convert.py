@@ -20,8 +20,16 @@ import numpy as np
 
 from ..errors import NivoxWarning
 from ._common import (
-    about, add_io_arguments, image_volumes, load_image, n_volumes, output_class, run_guarded,
-    save_image, set_usage, usage_error,
+    about,
+    add_io_arguments,
+    image_volumes,
+    load_image,
+    n_volumes,
+    output_class,
+    run_guarded,
+    save_image,
+    set_usage,
+    usage_error,
 )
 from ._progress import Progress
 

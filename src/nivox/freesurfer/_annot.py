@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ImageFileError
 from ._binio import Reader, file_name, read_all, writing
 
 __all__ = ["read_annot", "write_annot"]
@@ -40,8 +39,8 @@ def _pack_rgb(rgb: np.ndarray) -> np.ndarray:
 
 
 def _string(reader: Reader, what: str) -> bytes:
-    length = reader.int(f"length of {what}")
-    return reader.bytes(length, what).rstrip(b"\x00")
+    length = reader.int32(f"length of {what}")
+    return reader.raw(length, what).rstrip(b"\x00")
 
 
 def _read_ctab_old(reader: Reader, n_entries: int) -> tuple[np.ndarray, list[bytes]]:
@@ -59,17 +58,17 @@ def _read_ctab_old(reader: Reader, n_entries: int) -> tuple[np.ndarray, list[byt
 def _read_ctab_new(reader: Reader, version: int) -> tuple[np.ndarray, list[bytes]]:
     if version != 2:
         raise reader.error(f"Unrecognised .annot file version ({version})")
-    max_index = reader.int("colour table size")
+    max_index = reader.int32("colour table size")
     if not 0 <= max_index <= _MAX_TABLE:
         raise reader.error(f"colour table size {max_index} is outside 0 to {_MAX_TABLE}")
     ctab = np.zeros((max_index, 5), _ANNOT_DT)
     _string(reader, "colour table file name")
-    count = reader.int("number of colour table entries")
+    count = reader.int32("number of colour table entries")
     if count < 0 or count * 24 > reader.left:
         raise reader.error(f"{count} colour table entries do not fit in the file")
     names = []
     for _ in range(count):
-        index = reader.int("colour table index")
+        index = reader.int32("colour table index")
         if not 0 <= index < max_index:
             raise reader.error(f"colour table index {index} outside the table's {max_index} entries")
         names.append(_string(reader, f"name of entry {index}"))
@@ -96,13 +95,13 @@ def read_annot(filepath: Any, orig_ids: bool = False) -> tuple[np.ndarray, np.nd
     names : list of bytes
     """
     reader = Reader(read_all(filepath), file_name(filepath))
-    vnum = reader.int("vertex count")
+    vnum = reader.int32("vertex count")
     if vnum < 0:
         raise reader.error(f"negative vertex count {vnum}")
     labels = reader.array(_ANNOT_DT, vnum * 2, "vertex labels").reshape(vnum, 2)[:, 1].copy()
-    if reader.left < 4 or not reader.int("colour table flag"):
+    if reader.left < 4 or not reader.int32("colour table flag"):
         raise reader.error("Color table not found in annotation file")
-    n_entries = reader.int("colour table entries or version")
+    n_entries = reader.int32("colour table entries or version")
     if n_entries > 0:
         ctab, names = _read_ctab_old(reader, n_entries)
     else:

@@ -48,9 +48,9 @@ def read_all(file_like: Any) -> bytes:
 def writing(file_like: Any) -> Iterator[IO[bytes]]:
     """A binary file to write; a named file replaces its target only once fully written."""
     if isinstance(file_like, (str, os.PathLike)):
-        with replacing_files({"image": FileHolder(filename=os.fspath(file_like))}) as temp:
-            with Opener(temp["image"].filename, "wb") as fobj:
-                yield fobj  # type: ignore[misc]
+        target = {"image": FileHolder(filename=os.fspath(file_like))}
+        with replacing_files(target) as temp, Opener(temp["image"].filename, "wb") as fobj:
+            yield fobj  # type: ignore[misc]
         return
     with Opener(file_like, "wb") as fobj:
         yield fobj  # type: ignore[misc]
@@ -91,7 +91,7 @@ class Reader:
                                      f"needs {count} values of {dtype.itemsize} bytes from byte {self.pos}")
         return np.frombuffer(self._take(count * dtype.itemsize, what), dtype).copy()
 
-    def int(self, what: str, dtype: str = ">i4") -> int:
+    def int32(self, what: str, dtype: str = ">i4") -> int:
         return int(self.array(dtype, 1, what)[0])
 
     def uint24(self, what: str) -> int:
@@ -102,7 +102,7 @@ class Reader:
         raw = self.array(">u1", 3 * count, what).reshape(-1, 3).astype(np.int64)
         return (raw[:, 0] << 16) + (raw[:, 1] << 8) + raw[:, 2]
 
-    def bytes(self, nbytes: int, what: str) -> bytes:
+    def raw(self, nbytes: int, what: str) -> bytes:
         return self._take(nbytes, what)
 
     def line(self) -> bytes:

@@ -120,7 +120,7 @@ def _serialize_volume_info(volume_info: Any) -> bytes:
     """The bytes of volume geometry ``volume_info`` as FreeSurfer writes it after a surface."""
     unknown = set(volume_info).difference(("head",) + _VOLUME_KEYS)
     if unknown:
-        raise ValueError(f"Invalid volume info: {sorted(unknown)[0]}.")
+        raise ValueError(f"Invalid volume info: {min(unknown)}.")
     parts = []
     for key in ("head",) + _VOLUME_KEYS:
         value = volume_info[key]
@@ -187,8 +187,8 @@ def read_geometry(filepath: Any, read_metadata: bool = False, read_stamp: bool =
     elif magic == TRIANGLE_MAGIC:
         create_stamp = reader.line().rstrip(b"\n").decode("utf-8", "replace")
         reader.line()
-        vnum = reader.int("vertex count")
-        fnum = reader.int("face count")
+        vnum = reader.int32("vertex count")
+        fnum = reader.int32("face count")
         coords = reader.array(">f4", vnum * 3, "vertex coordinates").reshape(vnum, 3)
         faces = reader.array(">i4", fnum * 3, "faces").reshape(fnum, 3)
         if read_metadata:
@@ -253,9 +253,9 @@ def read_morph_data(filepath: Any) -> np.ndarray:
         raise ImageFileError(f"{name}: too short for a FreeSurfer morphometry file")
     magic = reader.uint24("magic number")
     if magic == NEW_CURV_MAGIC:
-        vnum = reader.int("vertex count")
-        reader.int("face count")
-        reader.int("values per vertex")
+        vnum = reader.int32("vertex count")
+        reader.int32("face count")
+        reader.int32("values per vertex")
         return reader.array(">f4", vnum, "values")
     reader.uint24("face count")
     return reader.array(">i2", magic, "values") / 100

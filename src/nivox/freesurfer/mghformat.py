@@ -36,8 +36,8 @@ from ..arraywriters import WriterError, make_array_writer
 from ..batteryrunners import BatteryRunner, Report
 from ..errors import HeaderDataError, MGHError
 from ..filebasedimages import SerializableImage
-from ..filename_parser import _stringify_path
 from ..fileholders import FileHolder, FileMap, copy_file_map
+from ..filename_parser import _stringify_path
 from ..spatialimages import SpatialHeader, SpatialImage
 from ..volumeutils import Recoder, array_from_file, endian_codes
 from ..wrapstruct import LabeledWrapStruct
@@ -194,7 +194,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         return obj
 
     @classmethod
-    def from_fileobj(cls, fileobj: IO[bytes], check: bool = True) -> MGHHeader:
+    def from_fileobj(cls, fileobj: IO[bytes], check: bool = True) -> MGHHeader:  # type: ignore[override]
         """Read the header, then the scan parameters and tags after the data."""
         raw = fileobj.read(cls._hdrdtype.itemsize)
         if len(raw) < cls._hdrdtype.itemsize:
