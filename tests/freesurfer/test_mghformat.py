@@ -387,3 +387,63 @@ def test_round_trips_with_nibabel(tmp_path_factory, shape, dtype, affine, ext, s
     assert ours.header.binaryblock == nib.load(folder / f"t{ext}").header.binaryblock
     assert np.array_equal(np.asanyarray(ours.dataobj), data.reshape(ours.shape))
     assert np.array_equal(ours.affine, nib.load(folder / f"t{ext}").affine)
+
+
+# ---- a single-stream .mgz (as FreeSurfer writes) is not decompressed whole at load -----------------
+
+def test_single_stream_mgz_reads_what_is_asked(tmp_path, inflated):
+    data = np.random.default_rng(1).random((32, 32, 32, 8)).astype(np.float32)
+    raw = MGHImage(data, np.eye(4)).to_bytes()
+    tags = tags_bytes([(3, b"recon-all\x00")])
+    (tmp_path / "fs.mgz").write_bytes(gzip.compress(raw + tags))  # one deflate stream
+    img = nivox.load(tmp_path / "fs.mgz")
+    assert np.array_equal(img.dataobj[..., 0], data[..., 0])
+    assert sum(inflated) < data.nbytes // 2  # load + first frame: not the whole file
+    assert img.header.tags == tags  # read when asked for
+    assert img.header.get_zooms()[:3] == (1.0, 1.0, 1.0)
+    copy = pickle.loads(pickle.dumps(img))
+    assert copy.header.tags == tags
+    nivox.save(img, tmp_path / "again.mgz")
+    assert nivox.load(tmp_path / "again.mgz").header.tags == tags
+
+
+def test_lazy_footer_read_once_from_many_threads(tmp_path):
+    path, _, tags, _ = _tagged_file(tmp_path, "t.mgz")
+    img = nivox.load(path)
+    headers = [img.header.copy() for _ in range(8)] + [img.header]
+    seen = []
+    threads = [threading.Thread(target=lambda h=h: seen.append((h.tags, float(h["tr"])))) for h in headers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [(tags, 2300.0)] * len(headers)
+
+
+def test_lazy_footer_of_damaged_stream_names_file(tmp_path):
+    data = np.arange(4000, dtype=np.float32).reshape(10, 20, 20)
+    blob = bytearray(gzip.compress(MGHImage(data, np.eye(4)).to_bytes() + b"\x00" * 64))
+    del blob[-30:]  # the stream ends inside the data
+    (tmp_path / "cut.mgz").write_bytes(bytes(blob))
+    img = nivox.load(tmp_path / "cut.mgz")
+    with pytest.raises(NivoxError, match="cut.mgz"):
+        img.header.tags  # noqa: B018
+
+
+def test_lazy_footer_refuses_a_replaced_file(tmp_path):
+    path, _, _, _ = _tagged_file(tmp_path, "r.mgz")
+    img = nivox.load(path)
+    (tmp_path / "sub").mkdir()
+    other, _, _, _ = _tagged_file(tmp_path / "sub", "r2.mgz")
+    other.write_bytes(other.read_bytes() + b"\x00")  # another size: another file
+    other.replace(path)
+    with pytest.raises(ImageFileError, match="changed"):
+        img.header["tr"]
+
+
+def test_nivox_written_mgz_reads_footer_at_load(tmp_path):
+    path, _, tags, _ = _tagged_file(tmp_path, "n.mgz")
+    nivox.save(nivox.load(path), tmp_path / "mine.mgz")  # sized members
+    img = nivox.load(tmp_path / "mine.mgz")
+    (tmp_path / "mine.mgz").unlink()
+    assert img.header.tags == tags and img.header["tr"] == np.float32(2300)

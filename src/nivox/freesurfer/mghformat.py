@@ -21,8 +21,10 @@ data type when MGH stores it, or the nearest type that holds its values.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
+import threading
 from typing import IO, Any, ClassVar
 
 import numpy as np
@@ -34,17 +36,20 @@ from ..analyze import _ShortFileProxy
 from ..arrayproxy import ArrayProxy, reshape_dataobj
 from ..arraywriters import WriterError, make_array_writer
 from ..batteryrunners import BatteryRunner, Report
-from ..errors import HeaderDataError, MGHError
+from ..errors import HeaderDataError, ImageFileError, MGHError
 from ..filebasedimages import SerializableImage
 from ..fileholders import FileHolder, FileMap, copy_file_map
 from ..filename_parser import _stringify_path
 from ..spatialimages import SpatialHeader, SpatialImage
+from ..validation import handle_reports
 from ..volumeutils import Recoder, array_from_file, endian_codes
 from ..wrapstruct import LabeledWrapStruct
 from ._mghtags import MGHTag, parse_tags
 
 __all__ = ["DATA_OFFSET", "MGHError", "MGHHeader", "MGHImage", "data_type_codes",
            "footer_dtype", "header_dtype", "hf_dtype", "load", "save"]
+
+_logger = logging.getLogger("nivox.global")
 
 #: where the data start in every MGH file
 DATA_OFFSET = 284
@@ -125,9 +130,10 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         if binaryblock is not None and len(binaryblock) >= self._hdrdtype.itemsize:
             # scan parameters are optional in files: missing ones read as 0
             binaryblock = bytes(binaryblock[:full]) + b"\x00" * (full - len(binaryblock))
+        self._pending: _PendingFooter | None = None
+        self._tags = b""
         super().__init__(binaryblock, endianness=">", check=False)
-        self.tags = b""
-        if not self._structarr["goodRASFlag"]:
+        if not self._fixed["goodRASFlag"]:
             self._set_affine_default()
         if check:
             self.check_fix()
@@ -147,6 +153,13 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
     @classmethod
     def _get_checks(cls) -> tuple[Any, ...]:
         return (cls.chk_version,)
+
+    def check_fix(self, logger: logging.Logger = _logger, error_level: int | None = None) -> None:
+        """Fix and report as every header does; the checks fix in place, so the part after
+        the data is not read for them."""
+        battery = BatteryRunner(self._get_checks())
+        _, reports = battery.check_fix(self)
+        handle_reports(reports, log=logger, error_level=error_level, remaining=lambda: battery.check_only(self))
 
     @classmethod
     def diagnose_binaryblock(cls, binaryblock: bytes, endianness: str | None = None) -> str:
@@ -194,8 +207,14 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         return obj
 
     @classmethod
-    def from_fileobj(cls, fileobj: IO[bytes], check: bool = True) -> MGHHeader:  # type: ignore[override]
-        """Read the header, then the scan parameters and tags after the data."""
+    def from_fileobj(cls, fileobj: IO[bytes], check: bool = True,  # type: ignore[override]
+                     footer_source: Any = None) -> MGHHeader:
+        """Read the header, then the scan parameters and tags after the data.
+
+        With ``footer_source`` (a file name), what follows the data is read
+        from that file when first asked for instead: in a compressed file,
+        reaching it means decompressing all the data.
+        """
         raw = fileobj.read(cls._hdrdtype.itemsize)
         if len(raw) < cls._hdrdtype.itemsize:
             raise MGHError(_validation.named(f"file holds {len(raw)} bytes, an MGH header needs "
@@ -210,15 +229,21 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         if code not in cls._data_type_codes:
             raise MGHError(_validation.named(f"unknown MGH data type code {code}"))
         nbytes = int(cls._data_type_codes.bytespervox[code]) * math.prod(dims)
+        if footer_source is not None:
+            header = cls(raw, check=check)
+            header._pending = _PendingFooter(footer_source, DATA_OFFSET + nbytes, cls._ftrdtype.itemsize,
+                                             _validation.current_source())
+            return header
         footer, tags = _read_after_data(fileobj, DATA_OFFSET + nbytes, cls._ftrdtype.itemsize)
         header = cls(raw + footer, check=check)
-        header.tags = tags
+        header._tags = tags
         return header
 
     def copy(self) -> MGHHeader:
         """An independent copy (tags included), not checked again."""
-        other = self.__class__(self.binaryblock, check=False)
-        other.tags = self.tags
+        other = self.__class__(self.__dict__["_structarr_value"].tobytes(), check=False)
+        other._tags = self._tags
+        other._pending = self._pending  # read once, by whichever copy needs it first
         return other
 
     # ---- tags --------------------------------------------------------------
@@ -226,21 +251,67 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
     @property
     def tags(self) -> bytes:
         """The tagged blocks after the scan parameters, as stored (written back as they are)."""
+        self._resolve()
         return self._tags
 
     @tags.setter
     def tags(self, value: bytes) -> None:
+        self._resolve()
         self._tags = bytes(value)
 
     def get_tags(self) -> list[MGHTag]:
         """The tagged blocks parsed: (tag id, name, bytes); blocks after an unparseable one are left out."""
-        return parse_tags(self._tags)[0]
+        return parse_tags(self.tags)[0]
+
+    # ---- the part after the data, read when first needed ----------------------------
+
+    @property
+    def _structarr(self) -> np.ndarray:  # type: ignore[override]
+        self._resolve()
+        return self.__dict__["_structarr_value"]
+
+    @_structarr.setter
+    def _structarr(self, value: np.ndarray) -> None:
+        self.__dict__["_structarr_value"] = value
+
+    @property
+    def _fixed(self) -> np.ndarray:
+        """The fields before the data (the structured array, footer not read yet)."""
+        return self.__dict__["_structarr_value"]
+
+    def _resolve(self) -> None:
+        pending = self.__dict__.get("_pending")
+        if pending is None:
+            return
+        footer, tags = pending.read()
+        self._pending = None
+        block = self.__dict__["_structarr_value"]
+        raw = bytearray(block.tobytes())
+        start = self._hdrdtype.itemsize
+        raw[start:start + len(footer)] = footer
+        self.__dict__["_structarr_value"] = np.ndarray((), block.dtype, raw)
+        self._tags = tags
+
+    def __getitem__(self, item: str) -> Any:
+        if item in _FIXED_FIELDS:
+            return self._fixed[item]
+        return self._structarr[item]
+
+    def __setitem__(self, item: str, value: Any) -> None:
+        if item in _FIXED_FIELDS:
+            self._fixed[item] = value
+        else:
+            self._structarr[item] = value
+
+    def __getstate__(self) -> dict[str, Any]:
+        self._resolve()  # a pending read holds a lock, which does not pickle
+        return self.__dict__.copy()
 
     # ---- geometry ------------------------------------------------------------
 
     def get_affine(self) -> np.ndarray:
         """The voxel-to-world (scanner RAS) affine from voxel sizes, cosines and centre."""
-        hdr = self._structarr
+        hdr = self._fixed
         scaled = hdr["Mdc"].T * hdr["delta"]
         centre_offset = scaled.dot(hdr["dims"][:3]) / 2
         return from_matvec(scaled, hdr["Pxyz_c"] - centre_offset)
@@ -253,8 +324,8 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
 
     def get_vox2ras_tkr(self) -> np.ndarray:
         """FreeSurfer's tkregister voxel-to-RAS ("Torig"): centred, from voxel sizes alone."""
-        ds = self._structarr["delta"]
-        half = self._structarr["dims"][:3] * ds / 2.0
+        ds = self._fixed["delta"]
+        half = self._fixed["dims"][:3] * ds / 2.0
         return np.array([[-ds[0], 0, 0, half[0]],
                          [0, 0, ds[2], -half[2]],
                          [0, -ds[1], 0, half[1]],
@@ -265,7 +336,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         return np.linalg.inv(self.get_affine())
 
     def _set_affine_default(self) -> None:
-        hdr = self._structarr
+        hdr = self._fixed
         hdr["goodRASFlag"] = 1
         hdr["delta"] = 1
         hdr["Mdc"] = _DEFAULT_MDC
@@ -274,7 +345,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
     # ---- dtype, shape, zooms -----------------------------------------------
 
     def get_data_dtype(self) -> np.dtype:
-        return self._data_type_codes.numpy_dtype[int(self._structarr["type"])]
+        return self._data_type_codes.numpy_dtype[int(self._fixed["type"])]
 
     def set_data_dtype(self, datatype: Any) -> None:
         """Set the data type from a code, a label ('float', 'MRI_SHORT') or a numpy dtype."""
@@ -287,14 +358,14 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
                 code = self._data_type_codes[np.dtype(datatype)]
             except (KeyError, TypeError):
                 raise MGHError(f'datatype dtype "{datatype}" not recognized') from None
-        self._structarr["type"] = code
+        self._fixed["type"] = code
 
     def _ndims(self) -> int:
-        return 3 + int(self._structarr["dims"][3] > 1)
+        return 3 + int(self._fixed["dims"][3] > 1)
 
     def get_data_shape(self) -> tuple[int, ...]:
         """The shape: three axes, and frames as a fourth when there is more than one."""
-        shape = tuple(int(d) for d in self._structarr["dims"])
+        shape = tuple(int(d) for d in self._fixed["dims"])
         return shape[:3] if shape[3] == 1 else shape
 
     def set_data_shape(self, shape: Any) -> None:
@@ -309,13 +380,13 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         limit = np.iinfo(np.int32).max
         if any(v < 0 or v > limit for v in values):
             raise HeaderDataError(f"shape {shape} does not fit MGH's int32 dimensions")
-        self._structarr["dims"] = values + [1] * (4 - len(values))
-        self._structarr["delta"] = 1
+        self._fixed["dims"] = values + [1] * (4 - len(values))
+        self._fixed["delta"] = 1
 
     def get_zooms(self) -> tuple[float, ...]:
         """Voxel sizes, and TR (ms) as a fourth value when there is more than one frame."""
         frame_zoom = (self["tr"],) if self._ndims() > 3 else ()
-        return tuple(self._structarr["delta"]) + frame_zoom
+        return tuple(self._fixed["delta"]) + frame_zoom
 
     def set_zooms(self, zooms: Any) -> None:
         """Set voxel sizes (positive) and, as a fourth value, TR (not negative)."""
@@ -324,18 +395,18 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
             raise HeaderDataError(f"Expecting 3 to {self._ndims()} zoom values, got {len(zooms)}")
         if np.any(zooms[:3] <= 0):
             raise HeaderDataError(f"Spatial (first three) zooms must be positive; got {tuple(zooms[:3])}")
-        self._structarr["delta"] = zooms[:3]
+        self._fixed["delta"] = zooms[:3]
         if len(zooms) == 4:
             if zooms[3] < 0:
                 raise HeaderDataError(f"TR must be non-negative; got {zooms[3]}")
-            self._structarr["tr"] = zooms[3]
+            self["tr"] = zooms[3]
 
     def get_data_bytespervox(self) -> int:
-        return int(self._data_type_codes.bytespervox[int(self._structarr["type"])])
+        return int(self._data_type_codes.bytespervox[int(self._fixed["type"])])
 
     def get_data_size(self) -> int:
         """Bytes of data in the file."""
-        return self.get_data_bytespervox() * math.prod(int(d) for d in self._structarr["dims"])
+        return self.get_data_bytespervox() * math.prod(int(d) for d in self._fixed["dims"])
 
     def get_data_offset(self) -> int:
         return DATA_OFFSET
@@ -389,11 +460,52 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         fileobj.write(self._footer_bytes())
 
     def _header_bytes(self) -> bytes:
-        block = self.binaryblock[: self._hdrdtype.itemsize]
+        block = self._fixed.tobytes()[: self._hdrdtype.itemsize]
         return block + b"\x00" * (DATA_OFFSET - len(block))
 
     def _footer_bytes(self) -> bytes:
-        return self.binaryblock[self._hdrdtype.itemsize:] + self._tags
+        return self.binaryblock[self._hdrdtype.itemsize:] + self.tags
+
+
+_FIXED_FIELDS = frozenset(header_dtype.names or ())
+
+
+class _PendingFooter:
+    """What follows the data of a compressed file, read once when first needed (by any header copy)."""
+
+    def __init__(self, filename: Any, offset: int, size: int, name: str | None) -> None:
+        self.filename = filename
+        self.offset = offset
+        self.size = size
+        self.name = name
+        self.stamp = _stamp(filename)
+        self.lock = threading.Lock()
+        self.result: tuple[bytes, bytes] | None = None
+
+    def read(self) -> tuple[bytes, bytes]:
+        with self.lock:
+            if self.result is None:
+                from ..openers import ImageOpener
+
+                with _validation.source(self.name):
+                    try:
+                        if _stamp(self.filename) != self.stamp:
+                            raise ImageFileError(_validation.named(
+                                "the file changed or went away since its header was loaded, so what "
+                                "follows its data (scan parameters, tags) cannot be read; load it again"))
+                        with ImageOpener(self.filename, "rb") as fileobj:
+                            self.result = _read_after_data(fileobj, self.offset, self.size)
+                    except _validation.LOAD_ERRORS as err:
+                        raise _validation.named_load_error(err, self.name) from err
+            return self.result
+
+
+def _stamp(filename: Any) -> tuple[int, int, int] | None:
+    try:
+        status = os.stat(filename)
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns, status.st_ino
 
 
 def _read_after_data(fileobj: IO[bytes], offset: int, footer_size: int) -> tuple[bytes, bytes]:
@@ -416,6 +528,32 @@ def _read_after_data(fileobj: IO[bytes], offset: int, footer_size: int) -> tuple
             raise MGHError(_validation.named(f"more than {MAX_TAG_BYTES} bytes of tags after the data"))
         pieces.append(piece)
     return footer, b"".join(pieces)
+
+
+def _lazy_footer_source(holder: FileHolder) -> Any:
+    """The file to read what follows the data from when first needed, or None to read it now.
+
+    Only a named gzip file that is one deflate stream (as FreeSurfer and
+    nibabel write) is worth it: reaching its end decompresses all the data.
+    In files of sized members (as nivox writes) only the last one is
+    decompressed, and plain files seek, so those are read at once.
+    """
+    from .._codecs.gzformat import parse_header
+    from ..openers import ImageOpener
+
+    if holder.fileobj is not None or holder.filename is None:
+        return None
+    codec = ImageOpener.codec_for(holder.filename)
+    if codec is None or codec.name != "gzip":
+        return None
+    try:
+        with open(holder.filename, "rb") as raw:
+            member = parse_header(raw.read(64), holder.filename)
+    except (OSError, ValueError):
+        return None  # read now, and report what is wrong now
+    if member is None or member.data_size is not None:
+        return None
+    return os.path.abspath(holder.filename)
 
 
 def _ms_per_time_unit(header: Any) -> float:
@@ -483,7 +621,7 @@ class MGHImage(SpatialImage, SerializableImage):
             try:
                 with _validation.source(name):
                     with holder.get_prepare_fileobj(mode="rb") as fileobj:
-                        header = cls.header_class.from_fileobj(fileobj)
+                        header = cls.header_class.from_fileobj(fileobj, footer_source=_lazy_footer_source(holder))
                     shape, itemsize = header.get_data_shape(), header.get_data_dtype().itemsize
                     _validation.check_data_layout(shape, itemsize, DATA_OFFSET)
                     affine = header.get_affine()
