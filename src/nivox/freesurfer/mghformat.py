@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import threading
 from typing import IO, Any, ClassVar
 
 import numpy as np
@@ -36,7 +35,7 @@ from ..analyze import _ShortFileProxy
 from ..arrayproxy import ArrayProxy, reshape_dataobj
 from ..arraywriters import WriterError, make_array_writer
 from ..batteryrunners import BatteryRunner, Report
-from ..errors import HeaderDataError, ImageFileError, MGHError
+from ..errors import HeaderDataError, MGHError
 from ..filebasedimages import SerializableImage
 from ..fileholders import FileHolder, FileMap, copy_file_map
 from ..filename_parser import _stringify_path
@@ -44,6 +43,11 @@ from ..spatialimages import SpatialHeader, SpatialImage
 from ..validation import handle_reports
 from ..volumeutils import Recoder, array_from_file, endian_codes
 from ..wrapstruct import LabeledWrapStruct
+from ._mghfooter import (
+    PendingFooter,
+    lazy_footer_source,
+    read_after_data,
+)
 from ._mghtags import MGHTag, parse_tags
 
 __all__ = ["DATA_OFFSET", "MGHError", "MGHHeader", "MGHImage", "data_type_codes",
@@ -53,8 +57,6 @@ _logger = logging.getLogger("nivox.global")
 
 #: where the data start in every MGH file
 DATA_OFFSET = 284
-#: most bytes of tagged blocks read after the data (FreeSurfer writes a few kB)
-MAX_TAG_BYTES = 64 << 20
 
 header_dtd = [
     ("version", ">i4"),
@@ -130,7 +132,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         if binaryblock is not None and len(binaryblock) >= self._hdrdtype.itemsize:
             # scan parameters are optional in files: missing ones read as 0
             binaryblock = bytes(binaryblock[:full]) + b"\x00" * (full - len(binaryblock))
-        self._pending: _PendingFooter | None = None
+        self._pending: PendingFooter | None = None
         self._tags = b""
         super().__init__(binaryblock, endianness=">", check=False)
         if not self._fixed["goodRASFlag"]:
@@ -231,10 +233,10 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         nbytes = int(cls._data_type_codes.bytespervox[code]) * math.prod(dims)
         if footer_source is not None:
             header = cls(raw, check=check)
-            header._pending = _PendingFooter(footer_source, DATA_OFFSET + nbytes, cls._ftrdtype.itemsize,
+            header._pending = PendingFooter(footer_source, DATA_OFFSET + nbytes, cls._ftrdtype.itemsize,
                                              _validation.current_source())
             return header
-        footer, tags = _read_after_data(fileobj, DATA_OFFSET + nbytes, cls._ftrdtype.itemsize)
+        footer, tags = read_after_data(fileobj, DATA_OFFSET + nbytes, cls._ftrdtype.itemsize)
         header = cls(raw + footer, check=check)
         header._tags = tags
         return header
@@ -470,92 +472,6 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
 _FIXED_FIELDS = frozenset(header_dtype.names or ())
 
 
-class _PendingFooter:
-    """What follows the data of a compressed file, read once when first needed (by any header copy)."""
-
-    def __init__(self, filename: Any, offset: int, size: int, name: str | None) -> None:
-        self.filename = filename
-        self.offset = offset
-        self.size = size
-        self.name = name
-        self.stamp = _stamp(filename)
-        self.lock = threading.Lock()
-        self.result: tuple[bytes, bytes] | None = None
-
-    def read(self) -> tuple[bytes, bytes]:
-        with self.lock:
-            if self.result is None:
-                from ..openers import ImageOpener
-
-                with _validation.source(self.name):
-                    try:
-                        if _stamp(self.filename) != self.stamp:
-                            raise ImageFileError(_validation.named(
-                                "the file changed or went away since its header was loaded, so what "
-                                "follows its data (scan parameters, tags) cannot be read; load it again"))
-                        with ImageOpener(self.filename, "rb") as fileobj:
-                            self.result = _read_after_data(fileobj, self.offset, self.size)
-                    except _validation.LOAD_ERRORS as err:
-                        raise _validation.named_load_error(err, self.name) from err
-            return self.result
-
-
-def _stamp(filename: Any) -> tuple[int, int, int] | None:
-    try:
-        status = os.stat(filename)
-    except OSError:
-        return None
-    return status.st_size, status.st_mtime_ns, status.st_ino
-
-
-def _read_after_data(fileobj: IO[bytes], offset: int, footer_size: int) -> tuple[bytes, bytes]:
-    """(scan parameters, tags) after the data ending at ``offset``; empty where the file ends."""
-    try:
-        fileobj.seek(offset)
-    except (OSError, ValueError, OverflowError):
-        return b"", b""
-    footer = fileobj.read(footer_size)
-    if len(footer) < footer_size:
-        return footer, b""
-    # in pieces: one read of the largest size would allocate all of it up front
-    pieces, total = [], 0
-    while True:
-        piece = fileobj.read(1 << 20)
-        if not piece:
-            break
-        total += len(piece)
-        if total > MAX_TAG_BYTES:
-            raise MGHError(_validation.named(f"more than {MAX_TAG_BYTES} bytes of tags after the data"))
-        pieces.append(piece)
-    return footer, b"".join(pieces)
-
-
-def _lazy_footer_source(holder: FileHolder) -> Any:
-    """The file to read what follows the data from when first needed, or None to read it now.
-
-    Only a named gzip file that is one deflate stream (as FreeSurfer and
-    nibabel write) is worth it: reaching its end decompresses all the data.
-    In files of sized members (as nivox writes) only the last one is
-    decompressed, and plain files seek, so those are read at once.
-    """
-    from .._codecs.gzformat import parse_header
-    from ..openers import ImageOpener
-
-    if holder.fileobj is not None or holder.filename is None:
-        return None
-    codec = ImageOpener.codec_for(holder.filename)
-    if codec is None or codec.name != "gzip":
-        return None
-    try:
-        with open(holder.filename, "rb") as raw:
-            member = parse_header(raw.read(64), holder.filename)
-    except (OSError, ValueError):
-        return None  # read now, and report what is wrong now
-    if member is None or member.data_size is not None:
-        return None
-    return os.path.abspath(holder.filename)
-
-
 def _ms_per_time_unit(header: Any) -> float:
     """Milliseconds per unit of ``header``'s fourth zoom (MGH stores TR in ms); seconds when unknown."""
     try:
@@ -621,7 +537,7 @@ class MGHImage(SpatialImage, SerializableImage):
             try:
                 with _validation.source(name):
                     with holder.get_prepare_fileobj(mode="rb") as fileobj:
-                        header = cls.header_class.from_fileobj(fileobj, footer_source=_lazy_footer_source(holder))
+                        header = cls.header_class.from_fileobj(fileobj, footer_source=lazy_footer_source(holder))
                     shape, itemsize = header.get_data_shape(), header.get_data_dtype().itemsize
                     _validation.check_data_layout(shape, itemsize, DATA_OFFSET)
                     affine = header.get_affine()
