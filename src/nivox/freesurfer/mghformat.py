@@ -430,6 +430,11 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
     def guessed_endian(cls, mapping: Any) -> str:
         return ">"
 
+    @property
+    def endianness(self) -> str:
+        """Always '>': MGH files are big-endian."""
+        return ">"
+
     @classmethod
     def default_structarr(cls, endianness: str | None = None) -> np.ndarray:
         if endianness is not None and endian_codes[endianness] != ">":
