@@ -299,6 +299,14 @@ def test_damaged_annot_raises_named_error(tmp_path):
             assert "broken.annot" in str(err)
 
 
+def test_missing_files_raise_file_not_found(tmp_path):
+    for reader in (read_geometry, read_morph_data, read_annot, read_label):
+        with pytest.raises(FileNotFoundError, match="nope"):
+            reader(tmp_path / "nope")
+        with pytest.raises(NivoxError):
+            reader(tmp_path / "nope")
+
+
 def test_label_errors_name_file(tmp_path):
     (tmp_path / "x.label").write_text("#!ascii\n2\n1 0 0 0 0.5\nnot numbers here\n")
     with pytest.raises(ImageFileError, match="x.label"):

@@ -17,7 +17,7 @@ from typing import IO, Any
 import numpy as np
 
 from .._atomic import replacing_files
-from ..errors import ImageFileError, TruncatedDataError
+from ..errors import ImageFileError, ImageFileNotFoundError, TruncatedDataError
 from ..fileholders import FileHolder
 from ..openers import Opener
 
@@ -37,7 +37,7 @@ def read_all(file_like: Any) -> bytes:
         with Opener(file_like, "rb") as fobj:
             return bytes(fobj.read())
     except FileNotFoundError:
-        raise
+        raise ImageFileNotFoundError(f"No such file or no access: '{file_name(file_like)}'") from None
     except (OSError, EOFError) as err:
         if isinstance(err, ImageFileError):
             raise
