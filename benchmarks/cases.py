@@ -24,7 +24,7 @@ from .data import ImageFiles, ImageSpec, affine_for
 from .report import Row, Target, fmt_value, row_cells
 from .timing import Settings, Timing, measure, measure_split, probe_median, run_probe
 
-GROUPS = ("import", "header", "read", "volume", "iterate", "slice", "save", "memory")
+GROUPS = ("import", "header", "read", "volume", "iterate", "slice", "save", "memory", "mgz")
 
 # the targets of issue 3, as nibabel/nivox ratios on a 2-core machine
 T_READ_NIB_GZ = Target(min_ratio=2.5, beat_sitk=True)
@@ -435,9 +435,44 @@ def run_memory(ctx: Context, s: Subject) -> None:
         ctx.log(_line(row))
 
 
+def run_mgz(ctx: Context, s: Subject) -> None:
+    """FreeSurfer .mgz: full read, one frame, and save, on a file nibabel wrote (as FreeSurfer does,
+    one gzip stream) and on one nivox wrote."""
+    nib, nivox = ctx.nib, ctx.nivox
+    data = np.asanyarray(nib.load(str(s.ref.nii), mmap=False).dataobj)
+    affine = affine_for(s.spec)
+    folder = ctx.scratch / "mgz" / s.spec.key
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"nibabel .mgz": folder / "nib.mgz", "nivox .mgz": folder / "nivox.mgz"}
+    nib.save(nib.MGHImage(data, affine), str(files["nibabel .mgz"]))
+    nivox.save(nivox.MGHImage(data, affine), str(files["nivox .mgz"]))
+    for label, path in files.items():
+        row = ctx.add(Row("mgz", "full read: get_fdata(float32)", s.name, label,
+                          note=f"{path.stat().st_size / 1e6:.1f} MB on disk"))
+        _fill(row, measure({attr: functools.partial(
+            lambda lib, p: lib.load(str(p)).get_fdata(dtype=np.float32), lib, path)
+            for attr, lib in _libs(ctx)}, ctx.settings))
+        ctx.log(_line(row))
+        if s.spec.is_4d:
+            k = s.spec.shape[3] // 2
+            row = ctx.add(Row("mgz", f"one frame [..., {k}]: load + read", s.name, label))
+            _fill(row, measure({attr: functools.partial(
+                lambda lib, p, k=k: lib.load(str(p)).dataobj[..., k], lib, path)
+                for attr, lib in _libs(ctx)}, ctx.settings))
+            ctx.log(_line(row))
+    images = {"nibabel": nib.MGHImage(data, affine), "nivox": nivox.MGHImage(data, affine)}
+    row = ctx.add(Row("mgz", "save .mgz, each library's default", s.name, "-"))
+    _fill(row, measure({lib: functools.partial(
+        lambda mod, img, p: mod.save(img, str(p)), mod, images[lib], folder / f"out-{lib}.mgz")
+        for lib, mod in _libs(ctx)}, ctx.settings))
+    sizes = {lib: (folder / f"out-{lib}.mgz").stat().st_size / 1e6 for lib in images}
+    row.note = f"size nibabel {sizes['nibabel']:.1f} MB / nivox {sizes['nivox']:.1f} MB"
+    ctx.log(_line(row))
+
+
 RUNNERS: dict[str, Callable[[Context, Subject], None]] = {
     "header": run_header, "read": run_read, "volume": run_volume, "iterate": run_iterate,
-    "slice": run_slice, "save": run_save, "memory": run_memory,
+    "slice": run_slice, "save": run_save, "memory": run_memory, "mgz": run_mgz,
 }
 
 

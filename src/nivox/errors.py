@@ -39,6 +39,7 @@ __all__ = [
     "WriterError",
     "ScalingError",
     "MissingDependencyError",
+    "MGHError",
     "VisibleDeprecationWarning",
     "HeaderFixWarning",
 ]
@@ -172,6 +173,10 @@ class ScalingError(WriterError):
 
 class MissingDependencyError(NivoxError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class MGHError(HeaderDataError):
+    """An MGH/MGZ file or header nivox cannot read or write (nibabel's name)."""
 
 
 class VisibleDeprecationWarning(NivoxWarning):

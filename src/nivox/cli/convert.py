@@ -13,13 +13,23 @@ from __future__ import annotations
 
 import argparse
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
+from ..errors import NivoxWarning
 from ._common import (
-    about, add_io_arguments, image_volumes, load_image, n_volumes, output_class, run_guarded,
-    save_image, set_usage, usage_error,
+    about,
+    add_io_arguments,
+    image_volumes,
+    load_image,
+    n_volumes,
+    output_class,
+    run_guarded,
+    save_image,
+    set_usage,
+    usage_error,
 )
 from ._progress import Progress
 from ..errors import WriterError
@@ -169,15 +179,46 @@ def convert(input_file: str, output_file: str, dtype: np.dtype | None = None,
         img = load_image(input_file)
         data, found = read_volumes(img, f"reading {input_file}")
     with about(output_file):
-        header = output_class(img, output_file, format_name).header_class
-        target = np.dtype(dtype) if dtype is not None else np.dtype(img.get_data_dtype())
+        klass = output_class(img, output_file, format_name)
+        header = klass.header_class
+        target = _stored_dtype(klass, dtype, np.dtype(img.get_data_dtype()))
         check_representable(found, target, bool(getattr(header, "has_data_slope", False)))
         out = img.__class__(data, img.affine, img.header, extra=img.extra)
+        for note in _not_kept(img, klass):
+            warnings.warn(f"{output_file}: {note}", NivoxWarning, stacklevel=2)
+        if type(out) is not klass:
+            out = klass.from_image(out)
         out.set_data_dtype(target)
         # one step, but a big compressed file takes a while: say what is happening
         with Progress(1, enabled=None if data.size > 2**22 else False) as bar:
             bar.set_label(f"writing {output_file}")
             return save_image(out, output_file, force, compresslevel, format_name)
+
+
+def _stored_dtype(klass: Any, requested: np.dtype | None, source: np.dtype) -> np.dtype:
+    """The dtype ``klass`` writes: the one asked for, else the input's, else the nearest it stores.
+
+    A dtype asked for that the format cannot store is refused; the input's
+    is replaced by the nearest one the format stores, with a warning.
+    """
+    nearest = getattr(klass, "_nearest_dtype", None)
+    wanted = np.dtype(requested) if requested is not None else source
+    if nearest is None:
+        return wanted
+    stored = np.dtype(nearest(wanted))
+    if stored == wanted.newbyteorder("="):
+        return wanted
+    if requested is not None:
+        raise ValueError(f"{klass.__name__} cannot store {wanted.name} data (nearest: {stored.name})")
+    warnings.warn(f"{klass.__name__} stores no {wanted.name} data: writing {stored.name}",
+                  NivoxWarning, stacklevel=3)
+    return stored
+
+
+def _not_kept(img: Any, klass: Any) -> list[str]:
+    """What of ``img``'s header the output class ``klass`` has no place for (nonempty fields only)."""
+    describe = getattr(klass, "_fields_not_kept", None)
+    return [] if describe is None else list(describe(img))
 
 
 def run(args: argparse.Namespace) -> int:
