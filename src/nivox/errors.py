@@ -27,6 +27,8 @@ __all__ = [
     "MissingDependencyError",
     "VisibleDeprecationWarning",
     "HeaderFixWarning",
+    "AFNIHeaderError",
+    "AFNIImageError",
 ]
 
 
@@ -102,3 +104,11 @@ class VisibleDeprecationWarning(NivoxWarning):
 
 class HeaderFixWarning(NivoxWarning):
     """A header problem was found and fixed while reading."""
+
+
+class AFNIHeaderError(HeaderDataError):
+    """An AFNI ``.HEAD`` file whose attributes cannot be parsed or make no dataset."""
+
+
+class AFNIImageError(ImageDataError):
+    """AFNI data (``.BRIK``) that cannot be read as its ``.HEAD`` describes."""

@@ -43,6 +43,8 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("spm2-analyze", "spm2analyze", "Spm2AnalyzeImage", (".hdr", ".img")),
     FormatEntry("spm99-analyze", "spm99analyze", "Spm99AnalyzeImage", (".hdr", ".img")),
     FormatEntry("analyze", "analyze", "AnalyzeImage", (".hdr", ".img")),
+    FormatEntry("afni", "brikhead", "AFNIImage", (".brik", ".head")),
+    FormatEntry("ecat", "ecat", "EcatImage", (".v",)),
 )
 
 
