@@ -38,6 +38,10 @@ class EcatHeader(WrapStruct, SpatialHeader):
             raise WrapStructError(f"ECAT main header is {hdr_dtype.itemsize} bytes, not {len(binaryblock)}")
         super().__init__(binaryblock, endianness, check)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the bytes and byte order, not the 60-field structured array: small pickles
+        return (type(self), (self.binaryblock, self.endianness, False))
+
     @classmethod
     def guessed_endian(cls, hdr: Any) -> str:
         """The byte order in which ``sw_version`` reads as a version number (ECAT 7 files: 70-79)."""
@@ -121,10 +125,17 @@ class EcatSubHeader:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]
+        # one copy of the 70-field dtype, not one per frame: a proxy pickles small
+        subheaders = state.pop("subheaders")
+        state["_packed"] = b"".join(h.tobytes() for h in subheaders)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        packed = state.pop("_packed")
         self.__dict__.update(state)
+        dtype = subhdr_dtype if self.endianness is native_code else subhdr_dtype.newbyteorder(self.endianness)
+        self.subheaders = [np.frombuffer(packed, dtype, 1, i * dtype.itemsize).reshape(()).copy()
+                           for i in range(len(packed) // dtype.itemsize)]
         self._lock = threading.RLock()
 
     def _subheader(self, frame: int) -> np.ndarray:

@@ -3,7 +3,8 @@
 Frames keep the blocks the matrix list gives them when those do not
 overlap (so a file read and saved again is the same, block for block);
 otherwise, or beyond 31 frames, the blocks are laid out afresh: directory
-blocks from block 2, then the frames one after the other. The file is
+blocks from block 2, then the frames one after the other. Frame data are
+padded to whole blocks, as the format's block layout has it. The file is
 written front to back, so compressed targets work too.
 """
 
@@ -122,4 +123,5 @@ def write_ecat(img: Any, stream: IO[bytes]) -> None:
     for row in sorted(range(len(raws)), key=lambda r: int(mlist[r][1])):
         start = (int(mlist[row][1]) - 1) * BLOCK_SIZE
         put(subheaders[row].tobytes().ljust(BLOCK_SIZE, b"\0"), start)
-        put(raws[row].astype(raws[row].dtype.newbyteorder(endian)).tobytes(order="F"), start + BLOCK_SIZE)
+        data = raws[row].astype(raws[row].dtype.newbyteorder(endian)).tobytes(order="F")
+        put(data.ljust(-(-len(data) // BLOCK_SIZE) * BLOCK_SIZE, b"\0"), start + BLOCK_SIZE)  # whole blocks
