@@ -229,7 +229,9 @@ def _bricks_of(img: AFNIImage) -> tuple[list[np.ndarray], list[np.dtype], np.nda
         raw = np.asarray(proxy.get_unscaled()).reshape(shape, order="F")
         dtypes = [dt.newbyteorder("=") for dt in proxy.brick_dtypes]
         if all(dt in WRITABLE_CODES for dt in dtypes):
-            return [raw[..., b].astype(dtypes[b]) for b in range(shape[3])], dtypes, proxy.scaling
+            # values came from these types, so casting back (real part of a complex common type) is exact
+            return [(raw[..., b].real if dtypes[b].kind != "c" else raw[..., b]).astype(dtypes[b])
+                    for b in range(shape[3])], dtypes, proxy.scaling
     data = np.asanyarray(proxy).reshape(shape, order="F")
     want = header.get_data_dtype()
     brick_types = header.get_brick_dtypes() if len(header.get_brick_dtypes()) == shape[3] else [want] * shape[3]
