@@ -12,14 +12,14 @@ CODES = {np.dtype(np.uint8): 1, np.dtype(np.int16): 6, np.dtype(np.int32): 7, np
 def ecat_bytes(frames: list[np.ndarray], factors: list[float], *, calibration: float = 2.0,
                ids: list[int] | None = None, endian: str = ">", orientation: int = 8,
                pixel_size: tuple[float, float, float] = (0.2, 0.25, 0.3),
-               offsets: tuple[float, float, float] = (1.0, -2.0, 3.0)) -> bytes:
+               offsets: tuple[float, float, float] = (1.0, -2.0, 3.0), sw_version: int = 74) -> bytes:
     """An ECAT file whose matrix list rows hold ``frames`` (stored values, x-fastest order)."""
     n = len(frames)
     assert n <= 31
     ids = ids if ids is not None else [16842753 + i for i in range(n)]
     header = np.zeros((), hdr_dtype.newbyteorder(endian))
     header["magic_number"] = b"MATRIX72"
-    header["sw_version"] = 72
+    header["sw_version"] = sw_version
     header["file_type"] = 7
     header["num_frames"] = n
     header["ecat_calibration_factor"] = calibration

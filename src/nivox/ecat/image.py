@@ -205,7 +205,8 @@ class EcatImage(SpatialImage):
                     if len(listed) > len(mlist):
                         raise ImageDataError(f"the matrix list holds {len(listed)} frames, the header "
                                              f"num_frames {len(mlist)}")
-                    mlist[: len(listed)] = listed
+                    if len(listed):
+                        mlist[: len(listed)] = listed
                     subheaders = cls.subheader_class(header.copy(), mlist, stream)
                 finally:
                     if named and not keep_file_open:
