@@ -18,6 +18,8 @@ import os
 import re
 from typing import IO, Any
 
+import numpy as np
+
 from ..errors import AFNIHeaderError
 
 __all__ = ["format_AFNI_header", "parse_AFNI_header"]
@@ -144,8 +146,10 @@ def _format_value(name: str, value: Any) -> str:
     if isinstance(value, str):
         body = value + "~"
         return f"type = string-attribute\nname = {name}\ncount = {len(body)}\n'{body}\n"
-    values = list(value) if isinstance(value, (list, tuple)) else [value]
-    if any(isinstance(v, float) for v in values):
+    values = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values):
+        raise AFNIHeaderError(f"attribute {name}: values must be numbers, or one string, not {value!r}")
+    if any(isinstance(v, (float, np.floating)) for v in values):
         kind, tokens = "float", [repr(float(v)) for v in values]
     else:
         kind, tokens = "integer", [str(int(v)) for v in values]

@@ -73,6 +73,14 @@ class EcatHeader(WrapStruct, SpatialHeader):
         """Not known from the main header: each frame's subheader gives its type."""
         raise NotImplementedError("dtype is only valid from subheaders")
 
+    def get_data_shape(self) -> tuple[int, ...]:
+        """Not known from the main header: use the image's shape or EcatSubHeader.get_shape."""
+        raise NotImplementedError("shape is only valid from subheaders")
+
+    def get_zooms(self) -> tuple[float, ...]:
+        """Not known from the main header: use EcatSubHeader.get_zooms."""
+        raise NotImplementedError("zooms are only valid from subheaders")
+
     def get_patient_orient(self) -> str:
         """The patient orientation label (KeyError for a code not in the table)."""
         code = self._structarr["patient_orientation"].item()
