@@ -6,7 +6,12 @@ import io
 
 import pytest
 
-from nivox.brikhead import AFNIHeaderError, _unpack_var, format_AFNI_header, parse_AFNI_header
+from nivox.brikhead import (
+    AFNIHeaderError,
+    _unpack_var,
+    format_AFNI_header,
+    parse_AFNI_header,
+)
 from nivox.brikhead.attributes import parse_text
 
 nib = pytest.importorskip("nibabel")

@@ -20,9 +20,16 @@ from suites.image_api import ImageAPI
 from suites.proxy_api import ProxyAPI
 
 import nivox
-from nivox.brikhead import (AFNIArrayProxy, AFNIHeader, AFNIHeaderError, AFNIImage, AFNIImageError,
-                            format_AFNI_header, parse_AFNI_header)
-from nivox.errors import HeaderDataError, NivoxError, NivoxWarning, TruncatedDataError
+from nivox.brikhead import (
+    AFNIArrayProxy,
+    AFNIHeader,
+    AFNIHeaderError,
+    AFNIImage,
+    AFNIImageError,
+    format_AFNI_header,
+    parse_AFNI_header,
+)
+from nivox.errors import HeaderDataError, NivoxWarning, TruncatedDataError
 
 nib = pytest.importorskip("nibabel")
 rng = np.random.default_rng(7)
@@ -371,3 +378,24 @@ def test_complex_is_afni_complex64(tmp_path):
     AFNIImage(data, _affine()).to_filename(tmp_path / "c+orig.HEAD")
     assert (tmp_path / "c+orig.BRIK").stat().st_size == data.size * 8  # AFNI: two float32 per value
     assert np.array_equal(np.asarray(nivox.load(tmp_path / "c+orig.HEAD").dataobj), data)
+
+
+def test_threads_read_mixed_and_scaled_datasets(tmp_path):
+    import threading
+
+    bricks = [(rng.random((12, 10, 8)) * 100).astype(t) for t in (np.int16, np.float32, np.uint8, np.int16)]
+    head = _dataset(tmp_path, bricks, [1, 3, 0, 1], factors=[2.0, 0.0, 0.5, 0.0], compress="gz")
+    expected = np.stack(bricks, -1).astype(np.float64) * [2.0, 1.0, 0.5, 1.0]
+    for keep in (False, True):
+        proxy = AFNIImage.from_filename(head, keep_file_open=keep).dataobj
+        results = {}
+
+        def read(index, proxy=proxy, results=results):
+            results[index] = proxy[..., index % 4]
+
+        threads = [threading.Thread(target=read, args=(i,)) for i in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert all(np.array_equal(results[i], expected[..., i % 4]) for i in range(16))

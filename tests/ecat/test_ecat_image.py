@@ -15,8 +15,15 @@ from suites.image_api import ImageAPI
 from suites.proxy_api import ProxyAPI
 
 import nivox
-from nivox.ecat import (EcatHeader, EcatImage, EcatImageArrayProxy, EcatSubHeader, get_frame_order,
-                        get_series_framenumbers, read_mlist)
+from nivox.ecat import (
+    EcatHeader,
+    EcatImage,
+    EcatImageArrayProxy,
+    EcatSubHeader,
+    get_frame_order,
+    get_series_framenumbers,
+    read_mlist,
+)
 from nivox.errors import ImageFileError, NivoxError
 from nivox.volumeutils import native_code, swapped_code
 
@@ -328,7 +335,7 @@ def test_proxy_pickles_by_reference_and_threads(tmp_path):
             assert np.array_equal(np.asarray(pickle.loads(payload)), expected)
         results = {}
 
-        def read(index, proxy=proxy):
+        def read(index, proxy=proxy, results=results):
             results[index] = proxy[..., index % 4]
 
         threads = [threading.Thread(target=read, args=(i,)) for i in range(16)]
@@ -361,8 +368,8 @@ def test_matrix_list_outside_file_is_a_clean_error(tmp_path):
 
 # ---- round trips both ways with nibabel (hypothesis) -------------------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @settings(max_examples=25, deadline=None)
@@ -394,7 +401,7 @@ def test_round_trips_both_ways(tmp_path_factory, shape, n, dtype, endian, factor
         # stores flipped frames of files with a patient orientation: compare with what nibabel reads
         try:
             again = nib.ecat.load(folder / "by_nibabel.v")
-        except Exception:
+        except Exception:  # noqa: BLE001 - nibabel refusing in any way counts
             assert endian == "<"
             with pytest.raises(NivoxError, match="by_nibabel"):
                 np.asarray(nivox.load(folder / "by_nibabel.v").dataobj)

@@ -10,7 +10,7 @@ import bz2
 import gzip
 import os
 import sys
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from hypothesis import given
@@ -21,15 +21,14 @@ from nivox.brikhead import AFNIImage, format_AFNI_header, parse_AFNI_header
 from nivox.ecat.structs import hdr_dtype, subhdr_dtype
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "ecat"))
-from ecat_maker import ecat_bytes  # noqa: E402
+from ecat_maker import ecat_bytes
 
 rng = np.random.default_rng(3)
 
 
-@lru_cache(maxsize=None)
+@cache
 def afni_seed() -> tuple[str, bytes, tuple[int, ...]]:
     """(HEAD text, BRIK bytes, sub-brick byte boundaries) of a small mixed-type dataset."""
-    import io
     import tempfile
 
     bricks = [(rng.random((3, 4, 2)) * 100).astype(t) for t in (np.int16, np.float32, np.uint8)]
@@ -68,9 +67,7 @@ def afni_attribute_mutations(draw):
         elif action == "retype":
             info[name] = draw(st.sampled_from(["text", 1, 2.5, [1, 2], [0.5, 1.5]]))
         elif action == "length":
-            if isinstance(value, list):
-                info[name] = value[: draw(st.integers(0, len(value)))]
-            elif isinstance(value, str):
+            if isinstance(value, (list, str)):
                 info[name] = value[: draw(st.integers(0, len(value)))]
             else:
                 info[name] = [value] * 3
@@ -132,7 +129,7 @@ def test_afni_dimensions_far_beyond_the_brik():
 # ---- ECAT -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def ecat_seed() -> bytes:
     frames = [(rng.random((4, 3, 2)) * 100).astype(np.int16) for _ in range(3)]
     return ecat_bytes(frames, [1.0, 0.5, 2.0])

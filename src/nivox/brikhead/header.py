@@ -25,7 +25,7 @@ from ..spatialimages import SpatialHeader
 from ..volumeutils import Recoder
 from .attributes import parse_AFNI_header
 
-__all__ = ["AFNIHeader", "DATA_OFFSET", "space_codes", "BRICK_DTYPES", "VIEWS"]
+__all__ = ["BRICK_DTYPES", "DATA_OFFSET", "VIEWS", "AFNIHeader", "space_codes"]
 
 DATA_OFFSET = 0
 
@@ -205,8 +205,8 @@ class AFNIHeader(SpatialHeader):
 
     def set_data_dtype(self, dtype: Any) -> None:
         super().set_data_dtype(dtype)
-        if getattr(self, "_brick_dtypes", None) is not None and \
-                np.result_type(*self._brick_dtypes) != self._dtype:
+        dtypes = getattr(self, "_brick_dtypes", None)
+        if dtypes is not None and np.result_type(*dtypes) != self._dtype:
             self._brick_dtypes = None  # one type for all sub-bricks from now on
 
     def get_space(self) -> str:
@@ -214,7 +214,7 @@ class AFNIHeader(SpatialHeader):
         listed = self.info.get("TEMPLATE_SPACE", 0)
         if isinstance(listed, str):
             return listed
-        return space_codes.space.get(listed, "")
+        return str(space_codes.space.get(listed, ""))  # type: ignore[attr-defined]
 
     def get_view(self) -> str:
         """The dataset's view, 'orig', 'acpc' or 'tlrc' (SCENE_DATA[0]; 'orig' when absent)."""
@@ -263,8 +263,8 @@ class AFNIHeader(SpatialHeader):
         return str(labels).split("~")
 
     def __str__(self) -> str:
-        lines = [f"{type(self).__name__}: shape {self.get_data_shape()}, dtype {self.get_data_dtype()}, "
-                 f"zooms {self.get_zooms()}"]
+        lines = [(f"{type(self).__name__}: shape {self.get_data_shape()}, dtype {self.get_data_dtype()}, "
+                  f"zooms {self.get_zooms()}")]
         lines += [f"  {name}: {value!r}"[:200] for name, value in self.info.items()]
         return "\n".join(lines)
 

@@ -25,12 +25,23 @@ import numpy as np
 from .. import validation as _validation
 from .._atomic import replacing_files
 from ..dataobj_images import check_mmap
-from ..errors import AFNIImageError, HeaderDataError, ImageFileError, ImageFileNotFoundError, NivoxWarning
-from ..filename_parser import TypesFilenamesError, _stringify_path, splitext_addext, types_filenames
+from ..errors import (
+    AFNIImageError,
+    HeaderDataError,
+    ImageFileError,
+    ImageFileNotFoundError,
+    NivoxWarning,
+)
 from ..fileholders import FileHolder, FileMap
+from ..filename_parser import (
+    TypesFilenamesError,
+    _stringify_path,
+    splitext_addext,
+    types_filenames,
+)
 from ..spatialimages import SpatialImage
 from .attributes import format_AFNI_header
-from .header import WRITABLE_CODES, AFNIHeader, VIEWS, _check_shape
+from .header import VIEWS, WRITABLE_CODES, AFNIHeader, _check_shape
 from .proxy import AFNIArrayProxy
 
 __all__ = ["AFNIImage", "load"]
@@ -77,13 +88,11 @@ class AFNIImage(SpatialImage):
         header, image = names["header"], names["image"]
         # HEAD files are never compressed; a BRIK may be, whatever name was given
         for suffix in cls._compressed_suffixes:
-            if header.endswith(suffix):
-                header = header[: -len(suffix)]
+            header = header.removesuffix(suffix)
         if reading and not os.path.exists(image):
             stem = image
             for suffix in cls._compressed_suffixes:
-                if stem.endswith(suffix):
-                    stem = stem[: -len(suffix)]
+                stem = stem.removesuffix(suffix)
             for candidate in [stem] + [stem + suffix for suffix in cls._compressed_suffixes]:
                 if os.path.exists(candidate):
                     image = candidate
@@ -105,6 +114,7 @@ class AFNIImage(SpatialImage):
             header_name = cls._file_map_for(filename, reading=True)["header"].filename
         except ImageFileError:
             return False, sniff
+        assert header_name is not None
         if sniff is None or sniff[1] != header_name:
             try:
                 with open(header_name, "rb") as stream:
@@ -136,7 +146,7 @@ class AFNIImage(SpatialImage):
                     _validation.check_data_layout((nbytes,), 1, 0)
                 name = _validation.holder_name(image_holder)
                 with _validation.source(name):
-                    if image_holder.fileobj is None and not os.path.exists(image_holder.filename):
+                    if image_holder.fileobj is None and not os.path.exists(str(image_holder.filename)):
                         raise _MissingBrikError(_validation.named(
                             f"no data file (.BRIK, .BRIK.gz, ...) beside {header_holder.filename}"))
                     short = _validation.check_data_fits((nbytes,), 1, 0, image_holder)
@@ -239,9 +249,8 @@ def _bricks_of(img: AFNIImage) -> tuple[list[np.ndarray], list[np.dtype], np.nda
     for b in range(shape[3]):
         volume = data[..., b]
         dtype = _storage_dtype(brick_types[b], volume)
-        if dtype.kind in "iu" and volume.dtype.kind in "fc":
-            if not np.array_equal(volume, np.round(volume.real)):
-                dtype = np.dtype(np.float32)  # not integers: keep them as floats, not scaled ints
+        if dtype.kind in "iu" and volume.dtype.kind in "fc" and not np.array_equal(volume, np.round(volume.real)):
+            dtype = np.dtype(np.float32)  # not integers: keep them as floats, not scaled ints
         stored = volume.astype(dtype)
         if not np.array_equal(stored, volume, equal_nan=True) and volume.dtype.kind != "b":
             warnings.warn(f"AFNI stores {volume.dtype} sub-brick {b} as {dtype}: values change "

@@ -8,9 +8,18 @@ matrix list helpers), ``header`` (EcatHeader, EcatSubHeader), ``image``
 from .header import EcatHeader, EcatSubHeader
 from .image import EcatImage, EcatImageArrayProxy, load
 from .mlist import get_frame_order, get_series_framenumbers, read_mlist, read_subheaders
-from .structs import (BLOCK_SIZE, data_type_codes, file_type_codes, hdr_dtype, main_header_dtd,
-                      patient_orient_codes, patient_orient_neurological, patient_orient_radiological,
-                      subhdr_dtype, subheader_dtd)
+from .structs import (
+                      BLOCK_SIZE,
+                      data_type_codes,
+                      file_type_codes,
+                      hdr_dtype,
+                      main_header_dtd,
+                      patient_orient_codes,
+                      patient_orient_neurological,
+                      patient_orient_radiological,
+                      subhdr_dtype,
+                      subheader_dtd,
+)
 
 __all__ = [
     "BLOCK_SIZE", "EcatHeader", "EcatImage", "EcatImageArrayProxy", "EcatSubHeader", "data_type_codes",

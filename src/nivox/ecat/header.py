@@ -8,15 +8,23 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import HeaderDataError, ImageDataError, TruncatedDataError
+from ..errors import ImageDataError, TruncatedDataError
 from ..fileslice import fileslice
 from ..openers import ImageOpener
 from ..spatialimages import SpatialHeader
 from ..volumeutils import native_code, swapped_code
 from ..wrapstruct import WrapStruct, WrapStructError
 from .mlist import get_frame_order, read_subheaders
-from .structs import (BLOCK_SIZE, data_type_codes, file_type_codes, hdr_dtype, patient_orient_codes,
-                      patient_orient_neurological, patient_orient_radiological, subhdr_dtype)
+from .structs import (
+    BLOCK_SIZE,
+    data_type_codes,
+    file_type_codes,
+    hdr_dtype,
+    patient_orient_codes,
+    patient_orient_neurological,
+    patient_orient_radiological,
+    subhdr_dtype,
+)
 
 __all__ = ["EcatHeader", "EcatSubHeader"]
 
@@ -141,7 +149,7 @@ class EcatSubHeader:
     def __setstate__(self, state: dict[str, Any]) -> None:
         packed = state.pop("_packed")
         self.__dict__.update(state)
-        dtype = subhdr_dtype if self.endianness is native_code else subhdr_dtype.newbyteorder(self.endianness)
+        dtype = subhdr_dtype if self.endianness is native_code else subhdr_dtype.newbyteorder(self.endianness)  # type: ignore[arg-type]
         self.subheaders = [np.frombuffer(packed, dtype, 1, i * dtype.itemsize).reshape(()).copy()
                            for i in range(len(packed) // dtype.itemsize)]
         self._lock = threading.RLock()
@@ -191,9 +199,9 @@ class EcatSubHeader:
 
     def _get_data_dtype(self, frame: int) -> np.dtype:
         code = self._subheader(frame)["data_type"].item()
-        if code not in self._data_type_codes.dtype:
+        if code not in self._data_type_codes.dtype:  # type: ignore[attr-defined]
             raise ImageDataError(f"{self._source_name()}frame {frame} has unknown data type code {code}")
-        return self._data_type_codes.dtype[code]
+        return self._data_type_codes.dtype[code]  # type: ignore[attr-defined]
 
     def _get_frame_offset(self, frame: int = 0) -> int:
         """Byte offset of a frame's data (the block after its subheader)."""
@@ -222,7 +230,7 @@ class EcatSubHeader:
     def _frame_layout(self, frame: int) -> tuple[tuple[int, int, int], np.dtype, int]:
         dtype = self._get_data_dtype(frame)
         if self.endianness is not native_code:
-            dtype = dtype.newbyteorder(self.endianness)
+            dtype = dtype.newbyteorder(self.endianness)  # type: ignore[arg-type]
         return self.get_shape(frame), dtype, self._get_frame_offset(frame)
 
     def _read_raw(self, frame: int, inner: Any = None, mmap: Any = False) -> np.ndarray:

@@ -11,7 +11,6 @@ stored type) and is atomic; ECAT files are reachable from ``nivox.load``.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from typing import Any, ClassVar
 
@@ -26,7 +25,6 @@ from ..fileslice import canonical_slicers, predict_shape
 from ..spatialimages import SpatialImage
 from .header import EcatHeader, EcatSubHeader
 from .mlist import get_frame_order, read_mlist
-from .structs import BLOCK_SIZE
 
 __all__ = ["EcatImage", "EcatImageArrayProxy", "load"]
 
@@ -199,7 +197,8 @@ class EcatImage(SpatialImage):
                 named = image_holder.fileobj is None and image_holder.filename is not None
                 stream = header_holder.get_prepare_fileobj(mode="rb")
                 try:
-                    header = cls.header_class.from_fileobj(stream)
+                    header = EcatHeader.from_fileobj(stream) if cls.header_class is EcatHeader \
+                        else cls.header_class.from_fileobj(stream)  # type: ignore[attr-defined]
                     mlist = np.zeros((int(header["num_frames"]), 4), dtype=np.int32)
                     listed = read_mlist(stream, header.endianness)
                     if len(listed) > len(mlist):
@@ -230,10 +229,6 @@ class EcatImage(SpatialImage):
     @classmethod
     def from_image(cls, img: Any) -> EcatImage:
         raise NotImplementedError("Ecat images can only be generated from file objects")
-
-    @classmethod
-    def load(cls, filespec: Any, **kwargs: Any) -> EcatImage:
-        return cls.from_filename(filespec, **kwargs)
 
     # ---- writing ----------------------------------------------------------------
 

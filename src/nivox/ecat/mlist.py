@@ -56,7 +56,7 @@ def read_mlist(fileobj: Any, endianness: str) -> np.ndarray | list:
     """
     dtype = np.dtype(np.int32)
     if endianness is not native_code:
-        dtype = dtype.newbyteorder(endianness)
+        dtype = dtype.newbyteorder(endianness)  # type: ignore[arg-type]
     parts = []
     block_no = 2
     seen: set[int] = set()
@@ -114,7 +114,7 @@ def get_series_framenumbers(mlist: Any) -> dict[int, int]:
 
 def read_subheaders(fileobj: Any, mlist: Any, endianness: str) -> list[np.ndarray]:
     """The subheader (a 0-d structured array) of each row of ``mlist``, up to the first unused row."""
-    dtype = subhdr_dtype if endianness is native_code else subhdr_dtype.newbyteorder(endianness)
+    dtype = subhdr_dtype if endianness is native_code else subhdr_dtype.newbyteorder(endianness)  # type: ignore[arg-type]
     subheaders = []
     for _, block_no, _, _ in np.asarray(mlist):
         if block_no == 0:
