@@ -8,7 +8,7 @@ nibabel's names: :class:`AFNIImage`, :class:`AFNIHeader`,
 """
 
 from ..errors import AFNIHeaderError, AFNIImageError
-from .attributes import _unpack_var, format_AFNI_header  # noqa: F401 - nibabel's tests use _unpack_var, parse_AFNI_header
+from .attributes import _unpack_var, format_AFNI_header, parse_AFNI_header  # noqa: F401 - nibabel's tests use _unpack_var
 from .header import DATA_OFFSET, AFNIHeader, space_codes
 from .image import AFNIImage, load
 from .proxy import AFNIArrayProxy
