@@ -399,3 +399,15 @@ def test_threads_read_mixed_and_scaled_datasets(tmp_path):
         for thread in threads:
             thread.join()
         assert all(np.array_equal(results[i], expected[..., i % 4]) for i in range(16))
+
+
+def test_affine_from_orient_specific_when_no_ijk_to_dicom_real(tmp_path):
+    affine = np.diag([2.0, 3.0, 4.0, 1.0])
+    affine[:3, 3] = [-10, -20, -5]
+    flipped = affine @ np.array([[-1, 0, 0, 3], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1.0]])
+    for target in (affine, flipped):
+        AFNIImage(np.zeros((4, 3, 2), np.int16), target).to_filename(tmp_path / "o+orig.HEAD")
+        info = parse_AFNI_header(tmp_path / "o+orig.HEAD")
+        del info["IJK_TO_DICOM_REAL"]  # older datasets: the grid attributes alone
+        assert np.allclose(AFNIHeader(info).get_affine(), target)
+    assert info["ORIENT_SPECIFIC"] == [0, 2, 4] or info["ORIENT_SPECIFIC"][1:] == [2, 4]

@@ -420,3 +420,11 @@ def test_little_endian_version_72_read(tmp_path):
     img = nivox.load(path)
     assert img.header.endianness == "<"
     assert np.array_equal(img.get_fdata(), _expected(frames, [1.0, 2.0]))
+
+
+def test_pickle_with_file_kept_open(tmp_path):
+    frames = _frames(n=2)
+    path = _write(tmp_path, frames, [1.0, 3.0])
+    img = EcatImage.from_filename(path, keep_file_open=True)
+    again = pickle.loads(pickle.dumps(img.dataobj))
+    assert np.array_equal(np.asarray(again), _expected(frames, [1.0, 3.0]))

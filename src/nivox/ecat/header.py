@@ -141,6 +141,9 @@ class EcatSubHeader:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         del state["_lock"]
+        name = getattr(self.fileobj, "name", None)
+        if not isinstance(self.fileobj, (str, os.PathLike)) and isinstance(name, str) and os.path.exists(name):
+            state["fileobj"] = name  # an open file does not pickle; its name does
         # one copy of the 70-field dtype, not one per frame: a proxy pickles small
         subheaders = state.pop("subheaders")
         state["_packed"] = b"".join(h.tobytes() for h in subheaders)
