@@ -411,3 +411,19 @@ def test_affine_from_orient_specific_when_no_ijk_to_dicom_real(tmp_path):
         del info["IJK_TO_DICOM_REAL"]  # older datasets: the grid attributes alone
         assert np.allclose(AFNIHeader(info).get_affine(), target)
     assert info["ORIENT_SPECIFIC"] == [0, 2, 4] or info["ORIENT_SPECIFIC"][1:] == [2, 4]
+
+
+def test_header_as_mapping_and_command_line(tmp_path, capsys):
+    from nivox.cli.main import main
+
+    head = _dataset(tmp_path, [np.ones((2, 2, 2))], [1])
+    hdr = nivox.load(head).header
+    assert "BRICK_TYPES" in hdr and hdr["DATASET_RANK"][:2] == [3, 1] and hdr.keys()[0] == "TYPESTRING"
+    assert main(["header", str(head)]) == 0
+    assert "HISTORY_NOTE" in capsys.readouterr().out
+    ni = tmp_path / "n.nii"
+    nivox.save(nivox.Nifti1Image(np.arange(8, dtype=np.int16).reshape(2, 2, 2), _affine()), ni)
+    assert main(["convert", str(ni), str(tmp_path / "c+tlrc.HEAD")]) == 0
+    back = nib.load(tmp_path / "c+tlrc.HEAD")
+    assert back.header.get_space() == "TLRC"
+    assert np.array_equal(back.get_fdata()[..., 0], np.arange(8).reshape(2, 2, 2))

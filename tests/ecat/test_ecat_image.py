@@ -215,12 +215,13 @@ class TestEcatImageAPI(ImageAPI):
             EcatImage.from_image(img)
 
     def test_slicer(self):
-        # as in nibabel: an EcatImage needs subheaders matching its data, so slicing refuses
-        img, _ = self.make_image((5, 4, 3, 2))
+        # nibabel's slicer fails on ECAT (TypeError); nivox's gives the data and affine, no subheaders
+        img, data = self.make_image((5, 4, 3, 2))
         with pytest.raises(IndexError):
             img.slicer[0]
-        with pytest.raises(TypeError):
-            img.slicer[1:4, ::2]
+        sliced = img.slicer[1:4, ::2]
+        assert sliced.shape == (3, 2, 3, 2) and np.array_equal(sliced.get_fdata(), data[1:4, ::2])
+        assert np.allclose(sliced.affine[:3, 3], (img.affine @ [1, 0, 0, 1])[:3])
 
     def test_set_data_dtype_aliases(self):
         img, _ = self.make_image()
@@ -428,3 +429,40 @@ def test_pickle_with_file_kept_open(tmp_path):
     img = EcatImage.from_filename(path, keep_file_open=True)
     again = pickle.loads(pickle.dumps(img.dataobj))
     assert np.array_equal(np.asarray(again), _expected(frames, [1.0, 3.0]))
+
+
+def test_loaded_header_knows_shape_zooms_dtype_and_converts(tmp_path):
+    frames = _frames(n=3)
+    img = nivox.load(_write(tmp_path, frames, [1.0, 0.5, 2.0]))
+    assert img.header.get_data_shape() == img.shape == (5, 4, 3, 3)
+    assert np.allclose(img.header.get_zooms(), (2.0, 2.5, 3.0, 1.0))
+    assert img.header.get_data_dtype() == np.float32  # scaled frames
+    assert img.get_data_dtype() == np.float32 and img.get_data_dtype(0) == np.int16
+    with pytest.raises(NotImplementedError):
+        EcatHeader().get_data_shape()  # a bare main header still cannot know
+    expected = _expected(frames, [1.0, 0.5, 2.0])
+    for name in ("pet.nii.gz", "pet+orig.HEAD"):
+        nivox.save(img, tmp_path / name)
+        back = nib.load(tmp_path / name)
+        assert np.allclose(back.get_fdata(), expected, rtol=1e-6)
+        assert np.allclose(back.affine, img.affine)
+
+
+def test_image_without_subheaders_holds_data_only(tmp_path):
+    data = np.ones((2, 3, 4, 2))
+    img = EcatImage(data, np.eye(4))
+    assert img.shape == (2, 3, 4, 2) and img.get_data_dtype() == np.float64
+    with pytest.raises(NivoxError, match="subheaders"):
+        img.to_filename(tmp_path / "x.v")
+    assert not (tmp_path / "x.v").exists()
+
+
+def test_command_line_converts_ecat(tmp_path, capsys):
+    from nivox.cli.main import main
+
+    frames = _frames(n=2)
+    path = _write(tmp_path, frames, [1.0, 4.0])
+    assert main(["convert", str(path), str(tmp_path / "out.nii")]) == 0
+    assert np.allclose(nib.load(tmp_path / "out.nii").get_fdata(), _expected(frames, [1.0, 4.0]), rtol=1e-6)
+    assert main(["header", str(path)]) == 0
+    assert "magic_number" in capsys.readouterr().out

@@ -262,6 +262,23 @@ class AFNIHeader(SpatialHeader):
             return None
         return str(labels).split("~")
 
+    # read-only mapping over the attributes (nivox's `header` command and users listing them)
+    def keys(self) -> list[str]:
+        """The attribute names, in file order."""
+        return list(self.info)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.info[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.info
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(self.info.items())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.info.get(name, default)
+
     def __str__(self) -> str:
         lines = [(f"{type(self).__name__}: shape {self.get_data_shape()}, dtype {self.get_data_dtype()}, "
                   f"zooms {self.get_zooms()}")]

@@ -39,6 +39,10 @@ class EcatHeader(WrapStruct, SpatialHeader):
     template_dtype = hdr_dtype
     _ft_codes = file_type_codes
     _patient_orient_codes = patient_orient_codes
+    # the frames of the image this header was loaded with, if any: they answer shape, zooms and
+    # dtype questions (converting a loaded image to another format needs them); a bare header cannot
+    _frames: EcatSubHeader | None = None
+    _dtype_override: np.dtype | None = None
 
     def __init__(self, binaryblock: bytes | None = None, endianness: str | None = None,
                  check: bool = True) -> None:
@@ -77,17 +81,42 @@ class EcatHeader(WrapStruct, SpatialHeader):
         """Whether bytes start an ECAT 7 file (magic number MATRIX7...)."""
         return len(binaryblock) >= hdr_dtype.itemsize and bytes(binaryblock[:7]) == b"MATRIX7"
 
+    def copy(self) -> EcatHeader:
+        clone = super().copy()
+        clone._frames, clone._dtype_override = self._frames, self._dtype_override
+        return clone
+
+    def _attached(self, what: str) -> EcatSubHeader:
+        if self._frames is None:
+            raise NotImplementedError(f"{what} is only valid from subheaders")
+        return self._frames
+
     def get_data_dtype(self) -> np.dtype:
-        """Not known from the main header: each frame's subheader gives its type."""
-        raise NotImplementedError("dtype is only valid from subheaders")
+        """The dtype of the image's values: the stored type when no frame is scaled, else float32.
+
+        A bare main header does not know it (NotImplementedError, as in nibabel); the header
+        of a loaded image answers from its frames' subheaders.
+        """
+        frames = self._attached("dtype")
+        if self._dtype_override is not None:
+            return self._dtype_override
+        dtypes = {frames._get_data_dtype(row) for row in range(len(frames.subheaders))}
+        unscaled = float(self["ecat_calibration_factor"]) == 1.0 and all(
+            float(h["scale_factor"]) == 1.0 for h in frames.subheaders)
+        return dtypes.pop() if unscaled and len(dtypes) == 1 else np.dtype(np.float32)
+
+    def set_data_dtype(self, dtype: Any) -> None:
+        """The dtype a conversion of the loaded image should write (frames keep their own)."""
+        self._dtype_override = np.dtype(dtype)
 
     def get_data_shape(self) -> tuple[int, ...]:
-        """Not known from the main header: use the image's shape or EcatSubHeader.get_shape."""
-        raise NotImplementedError("shape is only valid from subheaders")
+        """(x, y, z, frames) of the loaded image; NotImplementedError for a bare header."""
+        frames = self._attached("shape")
+        return (*frames.get_shape(), frames.get_nframes())
 
     def get_zooms(self) -> tuple[float, ...]:
-        """Not known from the main header: use EcatSubHeader.get_zooms."""
-        raise NotImplementedError("zooms are only valid from subheaders")
+        """Voxel sizes (mm) of the first frame and 1 for the frame axis; NotImplementedError for a bare header."""
+        return tuple(float(z) for z in self._attached("zooms").get_zooms())
 
     def get_patient_orient(self) -> str:
         """The patient orientation label (KeyError for a code not in the table)."""

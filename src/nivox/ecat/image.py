@@ -22,7 +22,7 @@ from ..dataobj_images import check_mmap
 from ..errors import ImageDataError
 from ..fileholders import FileMap
 from ..fileslice import canonical_slicers, predict_shape
-from ..spatialimages import SpatialImage
+from ..spatialimages import SpatialFirstSlicer, SpatialImage
 from .header import EcatHeader, EcatSubHeader
 from .mlist import get_frame_order, read_mlist
 
@@ -107,6 +107,19 @@ class EcatImageArrayProxy:
         return np.stack([self._frame(frames[i][0], inner) for i in indices], axis=out_axis)
 
 
+class _EcatSlicer(SpatialFirstSlicer):
+    """``img.slicer[...]`` of an ECAT image: the slice as data with its affine (no frame subheaders)."""
+
+    def __getitem__(self, slicer: Any) -> SpatialImage:
+        slicer = self.check_slicing(slicer)
+        data = np.array(self.img.dataobj[slicer], copy=True)
+        if any(size == 0 for size in data.shape):
+            raise IndexError("Empty slice requested")
+        header = self.img.header.copy()
+        header._frames = header._dtype_override = None
+        return EcatImage(data, self.slice_affine(slicer), header, extra=dict(self.img.extra))
+
+
 class EcatImage(SpatialImage):
     """An ECAT 7 image: main header, subheaders and matrix list, frames along the fourth axis.
 
@@ -122,9 +135,13 @@ class EcatImage(SpatialImage):
     _meta_sniff_len: ClassVar[int] = 512
     makeable: ClassVar[bool] = False
     ImageArrayProxy: ClassVar[type] = EcatImageArrayProxy
+    ImageSlicer: ClassVar[type] = _EcatSlicer
 
-    def __init__(self, dataobj: Any, affine: Any, header: Any, subheader: Any, mlist: Any,
-                 extra: Any = None, file_map: FileMap | None = None) -> None:
+    def __init__(self, dataobj: Any, affine: Any, header: Any = None, subheader: Any = None,
+                 mlist: Any = None, extra: Any = None, file_map: FileMap | None = None) -> None:
+        # nibabel requires header, subheader and mlist; without them the image holds data only
+        # (it can be converted to other formats, not saved as ECAT)
+        header = header if header is not None else EcatHeader()
         self._subheader = subheader
         self._mlist = mlist
         self._dataobj = dataobj
@@ -141,7 +158,7 @@ class EcatImage(SpatialImage):
 
     @property
     def affine(self) -> np.ndarray | None:
-        if not self._subheader._check_affines():
+        if self._subheader is not None and not self._subheader._check_affines():
             warnings.warn("Affines different across frames, loading affine from FIRST frame", UserWarning,
                           stacklevel=2)
         return self._affine
@@ -154,12 +171,20 @@ class EcatImage(SpatialImage):
         """The scaled volume of a frame (row of the matrix list), flipped to ``orientation``."""
         return self._subheader.data_from_fileobj(frame, orientation)
 
-    def get_data_dtype(self, frame: int) -> np.dtype:  # type: ignore[override]
-        """The stored dtype of a frame."""
+    def get_data_dtype(self, frame: int | None = None) -> np.dtype:  # type: ignore[override]
+        """The stored dtype of ``frame``; without a frame (nibabel requires one), the dtype of
+        the image's values: the stored type when nothing is scaled, else float32."""
+        if frame is None:
+            if self._subheader is None or not isinstance(self._header, EcatHeader) \
+                    or self._header._frames is None:
+                return np.dtype(getattr(self._dataobj, "dtype", np.float64))
+            return self._header.get_data_dtype()
         return self._subheader._get_data_dtype(frame)
 
     @property
     def shape(self) -> tuple[int, ...]:
+        if self._subheader is None:
+            return tuple(self._dataobj.shape)
         x, y, z = self._subheader.get_shape()
         return (x, y, z, self._subheader.get_nframes())
 
@@ -224,6 +249,7 @@ class EcatImage(SpatialImage):
                 affine = subheaders.get_frame_affine()
             except _validation.LOAD_ERRORS as err:
                 raise _validation.named_load_error(err, name) from err
+        header._frames = subheaders
         return cls(proxy, affine, header, subheaders, mlist, extra=None, file_map=file_map)
 
     @classmethod

@@ -30,6 +30,8 @@ def _stored_frames(img: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
     from .image import EcatImageArrayProxy
 
     sub: EcatSubHeader = img.get_subheaders()
+    if sub is None:
+        raise HeaderDataError("an EcatImage made without subheaders and matrix list cannot be saved as ECAT")
     rows = len(sub.subheaders)
     proxy = img.dataobj
     if isinstance(proxy, EcatImageArrayProxy) and proxy._subheader is sub:
