@@ -42,6 +42,8 @@ __all__ = [
     "MGHError",
     "VisibleDeprecationWarning",
     "HeaderFixWarning",
+    "AFNIHeaderError",
+    "AFNIImageError",
 ]
 
 
@@ -185,3 +187,11 @@ class VisibleDeprecationWarning(NivoxWarning):
 
 class HeaderFixWarning(NivoxWarning):
     """A header problem was found and fixed while reading."""
+
+
+class AFNIHeaderError(HeaderDataError):
+    """An AFNI ``.HEAD`` file whose attributes cannot be parsed or make no dataset."""
+
+
+class AFNIImageError(ImageDataError):
+    """AFNI data (``.BRIK``) that cannot be read as its ``.HEAD`` describes."""

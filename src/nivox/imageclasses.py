@@ -44,6 +44,8 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("spm99-analyze", "spm99analyze", "Spm99AnalyzeImage", (".hdr", ".img")),
     FormatEntry("analyze", "analyze", "AnalyzeImage", (".hdr", ".img")),
     FormatEntry("mgh", "freesurfer", "MGHImage", (".mgh", ".mgz")),
+    FormatEntry("afni", "brikhead", "AFNIImage", (".brik", ".head")),
+    FormatEntry("ecat", "ecat", "EcatImage", (".v",)),
 )
 
 

@@ -128,7 +128,9 @@ def save(img: Any, filename: FileSpec, **kwargs: Any) -> None:
         return
     sibling = _SIBLINGS.get((type(img).__name__, ext))
     candidates = [c for c in classes_for_extension(ext) if c.__name__ == sibling] if sibling else []
-    candidates += [c for c in classes_for_extension(ext) if c.rw and c not in candidates]
+    # a class may write converted images without nibabel's rw flag (AFNI: 3-D reads back 4-D)
+    candidates += [c for c in classes_for_extension(ext)
+                   if (c.rw or getattr(c, "_converts_on_save", False)) and c not in candidates]
     if not candidates:
         raise ImageFileError(f'Cannot work out file type of "{path}": no image format nivox '
                              f'writes uses the extension {ext!r}; {_formats_read()}')

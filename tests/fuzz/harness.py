@@ -200,8 +200,11 @@ def _exercise(path: str, klass_name: str, mmap: bool, validation: str, keep_file
         # the sniffer may refuse a mangled header; the class itself must cope too
         img = getattr(nivox, klass_name).from_filename(path, **options)
     img.affine  # noqa: B018 - computing it is the point
-    img.header.get_zooms()
-    img.header.get_data_shape()
+    for getter in (img.header.get_zooms, img.header.get_data_shape):
+        try:
+            getter()
+        except NotImplementedError:  # ECAT: the frames' subheaders hold shape and zooms
+            pass
     proxy = img.dataobj
     if len(proxy.shape) and all(proxy.shape):  # indexing an empty axis is a user error
         proxy[(0,) * (len(proxy.shape) - 1)]

@@ -366,7 +366,8 @@ def output_class(img: Any, filename: str, format_name: str | None = None) -> Any
         return entry.load_class()
     if ext in type(img).valid_exts:
         return type(img)
-    candidates = [c for c in classes_for_extension(ext) if getattr(c, "rw", True)]
+    candidates = [c for c in classes_for_extension(ext)
+                  if getattr(c, "rw", True) or getattr(c, "_converts_on_save", False)]
     if not candidates:
         exts = sorted({e for entry in FORMATS for e in entry.extensions})
         raise ImageFileError(f"cannot tell the format from extension {ext or '(none)'!r}; "
