@@ -25,6 +25,7 @@ __all__ = [
     "WriterError",
     "ScalingError",
     "MissingDependencyError",
+    "MincError",
     "VisibleDeprecationWarning",
     "HeaderFixWarning",
 ]
@@ -94,6 +95,14 @@ class ScalingError(WriterError):
 
 class MissingDependencyError(NivoxError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class MincError(ImageFileError):
+    """A MINC1 or MINC2 file that cannot be read as an image (nibabel's ``MincError``).
+
+    Also a ValueError (through ImageFileError); nibabel raises ValueError for
+    some of the same problems.
+    """
 
 
 class VisibleDeprecationWarning(NivoxWarning):

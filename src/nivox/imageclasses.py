@@ -43,6 +43,8 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("spm2-analyze", "spm2analyze", "Spm2AnalyzeImage", (".hdr", ".img")),
     FormatEntry("spm99-analyze", "spm99analyze", "Spm99AnalyzeImage", (".hdr", ".img")),
     FormatEntry("analyze", "analyze", "AnalyzeImage", (".hdr", ".img")),
+    FormatEntry("minc1", "minc1", "Minc1Image", (".mnc",), "minc"),
+    FormatEntry("minc2", "minc2", "Minc2Image", (".mnc",), "minc"),
 )
 
 
