@@ -23,7 +23,7 @@ import numpy as np
 from ._threads import cpu_threads, run_parallel
 from .errors import MincError
 
-__all__ = ["PARALLEL_MIN_CHUNKS", "read_box"]
+__all__ = ["PARALLEL_MIN_CHUNKS", "filters", "read_box"]
 
 #: a read touching fewer chunks than this is left to h5py
 PARALLEL_MIN_CHUNKS = 4
@@ -31,7 +31,7 @@ PARALLEL_MIN_CHUNKS = 4
 _DEFLATE, _SHUFFLE = 1, 2
 
 
-def _pipeline(dset: Any) -> tuple[int, ...] | None:
+def filters(dset: Any) -> tuple[int, ...] | None:
     """The filter codes of ``dset`` if every one is handled here, else None."""
     if dset.chunks is None:
         return None
@@ -75,9 +75,13 @@ def _unshuffle(raw: np.ndarray, itemsize: int) -> np.ndarray:
     return flat.reshape(itemsize, -1).T.copy().reshape(-1)
 
 
-def read_box(dset: Any, box: tuple[slice, ...], name: str) -> np.ndarray:
-    """``dset[box]`` for slices with positive steps, inflating chunks in parallel where possible."""
-    pipeline = _pipeline(dset)
+def read_box(dset: Any, box: tuple[slice, ...], name: str, pipeline: Any = False) -> np.ndarray:
+    """``dset[box]`` for slices with positive steps, inflating chunks in parallel where possible.
+
+    ``pipeline`` is what :func:`filters` says of ``dset`` (worked out here if not given).
+    """
+    if pipeline is False:
+        pipeline = filters(dset)
     if pipeline is None or dset.ndim == 0:
         return dset[box] if box else dset[()]
     starts = [s.start for s in box]

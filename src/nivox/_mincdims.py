@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import MincError
 
-__all__ = ["MincDim", "basic_box", "broadcast_index", "is_whole", "scaled_read"]
+__all__ = ["MincDim", "basic_box", "broadcast_index", "is_whole", "scaled_read", "scaling"]
 
 DEFAULT_COSINES = {"xspace": (1.0, 0.0, 0.0), "yspace": (0.0, 1.0, 0.0), "zspace": (0.0, 0.0, 1.0)}
 # positions of an irregular dimension this close to evenly spaced are taken as regular
@@ -173,6 +173,16 @@ def basic_box(shape: tuple[int, ...], sliceobj: Any) -> tuple[tuple[slice, ...],
     return tuple(box), tuple(rest)
 
 
+def scaling(minc: Any) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Valid range, and slope and intercept arrays (broadcastable against the image) of ``minc``."""
+    vmin, vmax = minc._get_valid_range()
+    imin, imax = minc._scale_arrays()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (imax - imin) / (vmax - vmin)
+        inter = imin - vmin * slope
+    return vmin, vmax, slope, inter
+
+
 def scaled_read(minc: Any, sliceobj: Any) -> np.ndarray:
     """Real values of ``minc``'s image at ``sliceobj``: clipped to the valid range, scaled per slice."""
     shape = minc.get_data_shape()
@@ -180,15 +190,11 @@ def scaled_read(minc: Any, sliceobj: Any) -> np.ndarray:
     raw = minc._read_raw(index)
     if minc.get_data_dtype().kind == "f":
         return raw
-    vmin, vmax = minc._get_valid_range()
-    imin, imax = minc._scale_arrays()
+    vmin, vmax, slope, inter = minc._scaling()
     out = np.asarray(raw, dtype=np.float64)
     if out is raw or not out.flags.writeable:
         out = out.copy()
     np.clip(out, vmin, vmax, out=out)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (imax - imin) / (vmax - vmin)
-        inter = imin - vmin * slope
     if is_whole(index):
         out *= slope
         out += inter

@@ -24,7 +24,7 @@ from typing import IO, Any, ClassVar
 
 import numpy as np
 
-from ._mincdims import MincDim, broadcast_index, is_whole, scaled_read
+from ._mincdims import MincDim, broadcast_index, is_whole, scaled_read, scaling
 from .errors import MincError, MissingDependencyError, NivoxError
 from .fileholders import FileMap
 from .spatialimages import SpatialHeader, SpatialImage
@@ -284,6 +284,13 @@ class Minc1File:
             shape[position] = self._shape[position]
         return values.reshape(shape)
 
+    def _scaling(self) -> tuple[float, float, np.ndarray, np.ndarray]:
+        # worked out on first use, then kept (two threads may both work it out: same result)
+        cached = self.__dict__.get("_cached_scaling")
+        if cached is None:
+            cached = self.__dict__["_cached_scaling"] = scaling(self)
+        return cached
+
     def get_scaled_data(self, sliceobj: Any = ()) -> np.ndarray:
         """The real values of the image, or of ``img[sliceobj]``.
 
@@ -479,6 +486,18 @@ class Minc1Image(SpatialImage):
         if file_map is None:
             file_map = self.file_map
         Minc2Image.from_image(self).to_file_map(file_map, **kwargs)
+
+    def _files_replaced(self, file_map: FileMap) -> None:
+        """After saving over its own file, read the MINC2 file that replaced it."""
+        from .minc2 import Minc2Image
+
+        if self.__class__ is Minc1Image and isinstance(self._dataobj, MincImageArrayProxy):
+            replaced = {os.path.abspath(h.filename) for h in file_map.values() if h.filename}
+            source = self._dataobj.file_like
+            if source is not None and os.path.abspath(source) in replaced:
+                self._dataobj = Minc2Image.from_file_map(file_map).dataobj
+            return
+        super()._files_replaced(file_map)
 
 
 load = Minc1Image.from_filename

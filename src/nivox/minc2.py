@@ -94,6 +94,9 @@ class Minc2File(Minc1File):
             self._image_min = group.get("image-min")
             self._dtype = self._read_dtype()
             self._check_storage()
+            from ._h5chunks import filters
+
+            self._filters = filters(self._image)
         except NivoxError:
             raise
         except Exception as err:
@@ -153,14 +156,14 @@ class Minc2File(Minc1File):
     def _raw(self, sliceobj: Any) -> np.ndarray:
         from ._h5chunks import read_box
 
+        whole = tuple(slice(0, n) for n in self._shape)
         if is_whole(sliceobj):
-            return np.asarray(read_box(self._image, tuple(slice(0, n) for n in self._shape), self._name))
+            return np.asarray(read_box(self._image, whole, self._name, self._filters))
         planned = basic_box(self._shape, sliceobj)
         if planned is None:  # fancy indexing: read everything, let numpy pick
-            whole = read_box(self._image, tuple(slice(0, n) for n in self._shape), self._name)
-            return np.asarray(whole)[sliceobj]
+            return np.asarray(read_box(self._image, whole, self._name, self._filters))[sliceobj]
         box, rest = planned
-        return np.asarray(read_box(self._image, box, self._name))[rest]
+        return np.asarray(read_box(self._image, box, self._name, self._filters))[rest]
 
     @classmethod
     def _reopen(cls, state: dict[str, Any]) -> Minc2File:
