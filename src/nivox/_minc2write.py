@@ -204,8 +204,11 @@ class _Plan:
         self._scaled(np.asarray(data, dtype=np.float64), info)
 
     def _scaled(self, data: np.ndarray, info: np.iinfo) -> None:
-        """Integer storage of real values: each slice spans the whole valid range."""
-        self.scale_axes = len(self.shape) - 2
+        """Integer storage of real values: each slice spans the whole valid range.
+
+        Scaling varies over at most the two slowest axes: readers (nibabel's) take no more.
+        """
+        self.scale_axes = min(len(self.shape) - 2, 2)
         slices = data.reshape(self.shape[: self.scale_axes] + (-1,))
         finite = np.where(np.isfinite(slices), slices, np.nan)
         with np.errstate(all="ignore"), _quiet():
