@@ -268,7 +268,9 @@ def _chunks(plan: _Plan) -> tuple[int, ...]:
     edges = []
     for dim in plan.dims:
         if dim["name"].endswith("space"):
-            edges.append(min(dim["length"], CHUNK_EDGE))
+            # equal parts of at most CHUNK_EDGE: 36 voxels make chunks of 18, not 32 + 4 padded to 32
+            parts = -(-dim["length"] // CHUNK_EDGE)
+            edges.append(-(-dim["length"] // parts))
         elif dim["name"] == "vector_dimension":
             edges.append(dim["length"])
         else:
