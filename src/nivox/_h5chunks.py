@@ -14,6 +14,7 @@ optionally after shuffle); any other layout, and chunks that are not stored
 from __future__ import annotations
 
 import itertools
+import threading
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -58,7 +59,7 @@ def _inflate_into(data: bytes, out: np.ndarray) -> bool:
         except zlib.error:
             return False
         return written == target.size and \
-            zlib.adler32(target) == int.from_bytes(data[-4:], "big")
+            zlib.adler32(target.data) == int.from_bytes(data[-4:], "big")
     inflater = zlib.decompressobj()
     try:
         decoded = inflater.decompress(data, target.size + 1)
@@ -96,7 +97,10 @@ def read_box(dset: Any, box: tuple[slice, ...], name: str, pipeline: Any = False
     tasks: list[Callable[[], None]] = []
     for origin in itertools.product(*ranges):
         tasks.append(_chunk_task(dset, origin, starts, stops, out, pipeline, name))
-    run_parallel(tasks, cpu_threads())
+    # a read made on one of nivox's own pool threads stays on it: waiting there for
+    # more pool threads could wait for ever
+    nested = threading.current_thread().name.startswith("nivox")
+    run_parallel(tasks, 1 if nested else cpu_threads())
     steps = tuple(slice(None, None, s.step) if s.step not in (None, 1) else slice(None) for s in box)
     return out[steps]
 

@@ -47,7 +47,7 @@ _DEFAULT_SIGN = {"b": "unsigned", "h": "signed__", "i": "signed__"}
 
 def _netcdf_file() -> Any:
     try:
-        from scipy.io import netcdf_file
+        from scipy.io import netcdf_file  # type: ignore[import-untyped]
     except ImportError as err:
         raise MissingDependencyError(
             "reading MINC1 files needs scipy: pip install 'nivox[minc]'") from err

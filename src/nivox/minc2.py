@@ -38,7 +38,7 @@ _MAX_INFLATION = 1100
 def h5py_module() -> Any:
     """h5py, or MissingDependencyError naming the extra."""
     try:
-        import h5py
+        import h5py  # type: ignore[import-untyped]
     except ImportError as err:
         raise MissingDependencyError("MINC2 files need h5py: pip install 'nivox[minc]'") from err
     return h5py
@@ -225,7 +225,9 @@ class Minc2Image(Minc1Image):
     def from_file_map(cls, file_map: FileMap, *, mmap: Any = True, keep_file_open: bool | None = None,
                       validation: str | None = None) -> Minc2Image:
         """Read the image in ``file_map['image']``; the data stay in the file until used."""
-        return super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open)
+        img = super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open)
+        assert isinstance(img, Minc2Image)
+        return img
 
     def to_file_map(self, file_map: FileMap | None = None, **kwargs: Any) -> None:
         """Write the image as MINC2 to ``file_map['image']`` (a file name or a writable file object)."""
@@ -241,8 +243,10 @@ class Minc2Image(Minc1Image):
             holder = temp_map["image"]
             if holder.fileobj is not None:
                 write_minc2(self, holder.fileobj, level)
-            else:
+            elif holder.filename is not None:
                 write_minc2(self, os.fspath(holder.filename), level)
+            else:
+                raise MincError("no file name or file object to write the MINC2 image to")
         self.file_map = file_map
 
 

@@ -15,7 +15,7 @@ __all__ = ["netcdf_file", "netcdf_variable"]
 
 def _scipy_netcdf() -> Any:
     try:
-        from scipy.io import _netcdf
+        from scipy.io import _netcdf  # type: ignore[import-untyped]
     except ImportError as err:
         raise MissingDependencyError("netCDF files need scipy: pip install 'nivox[minc]'") from err
     return _netcdf
