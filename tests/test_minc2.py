@@ -385,3 +385,49 @@ def test_minc2file_takes_an_open_h5py_file(tmp_path):
     assert minc.get_data_shape() == (2, 3, 4)
     assert np.array_equal(minc.get_scaled_data((slice(None), 1)), data[:, 1])
     assert _minc2write.DEFAULT_LEVEL == 4
+
+
+def test_slice_reads_only_the_chunks_it_touches(tmp_path, monkeypatch):
+    monkeypatch.setattr(_h5chunks, "PARALLEL_MIN_CHUNKS", 1)
+    data = np.arange(8 * 64 * 64, dtype=np.int16).reshape(8, 64, 64)
+    Minc2Image(data, np.eye(4)).to_filename(tmp_path / "c.mnc")  # chunks (8, 32, 32)
+    with h5py.File(tmp_path / "c.mnc") as handle:
+        dset = handle["minc-2.0/image/0/image"]
+
+        class Counting:
+            """The dataset, counting the chunks fetched."""
+
+            def __init__(self):
+                self.fetched = []
+                self.id = self
+
+            def __getattr__(self, name):
+                return getattr(dset, name)
+
+            def __getitem__(self, key):
+                return dset[key]
+
+            def read_direct_chunk(self, origin):
+                self.fetched.append(origin)
+                return dset.id.read_direct_chunk(origin)
+
+            def get_create_plist(self):
+                return dset.id.get_create_plist()
+
+        counting = Counting()
+        filters = _h5chunks.filters(dset)
+        box = (slice(0, 8), slice(0, 64), slice(40, 41))
+        out = _h5chunks.read_box(counting, box, "c.mnc", filters)
+        assert np.array_equal(out, data[box])
+        assert sorted(counting.fetched) == [(0, 0, 32), (0, 32, 32)]
+
+
+def test_cli_convert_to_minc_scales_per_slice(tmp_path):
+    from nivox.cli.convert import convert
+
+    data = np.linspace(0, 1, 4 * 5 * 6).reshape(4, 5, 6)
+    nivox.save(nivox.Nifti1Image(data.astype(np.float32), np.eye(4)), tmp_path / "in.nii")
+    convert(str(tmp_path / "in.nii"), str(tmp_path / "out.mnc"), np.dtype(np.uint8))
+    out = nivox.load(tmp_path / "out.mnc")
+    assert out.get_data_dtype() == np.uint8
+    assert np.abs(out.get_fdata() - data).max() < 0.01

@@ -405,6 +405,8 @@ class MincHeader(SpatialHeader):
 
     # the file's dimension order is C order: slowest first
     data_layout: ClassVar[str] = "C"
+    #: saved integer data carry per-slice scaling (image-min/image-max), so any values fit
+    scales_per_slice: ClassVar[bool] = True
 
     def data_to_fileobj(self, data: Any, fileobj: IO[bytes], rescale: bool = True) -> None:
         """Not possible: MINC data live in a netCDF or HDF5 structure, not at a byte offset."""

@@ -170,7 +170,8 @@ def convert(input_file: str, output_file: str, dtype: np.dtype | None = None,
     with about(output_file):
         header = output_class(img, output_file, format_name).header_class
         target = np.dtype(dtype) if dtype is not None else np.dtype(img.get_data_dtype())
-        check_representable(found, target, bool(getattr(header, "has_data_slope", False)))
+        can_scale = getattr(header, "has_data_slope", False) or getattr(header, "scales_per_slice", False)
+        check_representable(found, target, bool(can_scale))
         out = img.__class__(data, img.affine, img.header, extra=img.extra)
         out.set_data_dtype(target)
         # one step, but a big compressed file takes a while: say what is happening
