@@ -198,6 +198,21 @@ def test_oblique_affine_and_defaults(tmp_path):
     assert np.array_equal(bare.affine, [[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]])
 
 
+def test_a_slice_gets_the_missing_axis_from_its_dimension_variable(tmp_path):
+    from scipy.io import netcdf_file
+
+    path = write_minc1(tmp_path / "slice.mnc", np.zeros((3, 4), np.int16), dims=("yspace", "xspace"),
+                       steps=[2, 3], starts=[10, 20])
+    with netcdf_file(path, "a") as nc:  # where the slice lies: an unused zspace variable
+        nc.createDimension("zspace", 1)
+        zspace = nc.createVariable("zspace", "i", ())
+        zspace.step = 5.0
+        zspace.start = -7.0
+    img = nivox.load(path)
+    assert img.shape == (3, 4)
+    assert np.array_equal(img.affine, [[0, 3, 0, 20], [2, 0, 0, 10], [0, 0, 5, -7], [0, 0, 0, 1]])
+
+
 def test_missing_image_min_max_default_to_unit_range(tmp_path):
     raw = np.array([0, 127, 255], np.uint8).reshape(1, 1, 3)
     img = nivox.load(write_minc1(tmp_path / "n.mnc", raw))
@@ -286,9 +301,10 @@ def test_bad_files_raise_minc_error_naming_file(tmp_path):
     outside = write_minc1(tmp_path / "range.mnc", np.zeros((2, 2, 2), np.uint8), valid_range=[-5, 300])
     with pytest.raises(MincError, match="range.mnc.*valid_range"):
         nivox.load(outside).get_fdata()
-    two_d = write_minc1(tmp_path / "flat.mnc", np.zeros((2, 2), np.uint8), dims=("yspace", "xspace"))
-    with pytest.raises(MincError, match="flat.mnc.*spatial"):
-        nivox.load(two_d)
+    four = write_minc1(tmp_path / "four.mnc", np.zeros((2, 2, 2, 2), np.uint8),
+                       dims=("xspace", "yspace", "zspace", "tspace"))
+    with pytest.raises(MincError, match="four.mnc.*spatial"):
+        nivox.load(four)
     assert issubclass(MincError, NivoxError) and issubclass(MincError, ValueError)
 
 

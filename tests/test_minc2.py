@@ -24,7 +24,7 @@ from nivox.minc2 import Minc2File, Minc2Header, Minc2Image
 
 h5py = pytest.importorskip("h5py")
 
-MINC_SHAPES = [(2, 3, 4), (5, 4, 3, 2), (3, 1, 2, 1, 2), (40, 35, 3)]
+MINC_SHAPES = [(2, 3, 4), (5, 4, 3, 2), (3, 1, 2, 1, 2), (40, 35, 3), (7,), (3, 4)]
 
 
 class TestMinc2HeaderAPI(SpatialHeaderAPI):
@@ -52,11 +52,16 @@ class TestMinc2ImageAPI(ImageAPI):
         again = pickle.loads(pickle.dumps(loaded))
         assert np.array_equal(np.asanyarray(again.dataobj), data)
 
-    def test_fewer_than_three_axes_refused(self, tmp_path):
-        img = Minc2Image(np.zeros((3, 4), np.int16), np.eye(4))
-        with pytest.raises(ImageDataError, match="three spatial"):
-            img.to_filename(tmp_path / "flat.mnc")
-        assert not (tmp_path / "flat.mnc").exists()
+    def test_fewer_than_three_axes_keep_the_whole_affine(self, tmp_path):
+        affine = np.array([[0, 2.0, 0, 1], [3, 0, 0, 2], [0, 0, -4, 3], [0, 0, 0, 1]])
+        img = Minc2Image(np.arange(12, dtype=np.int16).reshape(3, 4), affine)
+        img.to_filename(tmp_path / "flat.mnc")
+        loaded = nivox.load(tmp_path / "flat.mnc")
+        assert loaded.shape == (3, 4)
+        assert np.allclose(loaded.affine, affine)
+        with h5py.File(tmp_path / "flat.mnc") as handle:
+            assert handle["minc-2.0/image/0/image"].attrs["dimorder"] == b"yspace,xspace"
+            assert handle["minc-2.0/dimensions/zspace"].attrs["step"] == -4.0
 
 
 class TestMinc2Proxy(ProxyAPI):

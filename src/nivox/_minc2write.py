@@ -20,7 +20,9 @@ Integer data are stored with ``image-min``/``image-max`` equal to the ends of
 ``valid_range``, so reading them back applies no scaling at all; an integer
 type that cannot hold the values (floats stored as int16, say) gets
 per-slice scaling, as MINC tools do. An image loaded from a MINC file keeps
-its stored values and its slice scaling.
+its stored values and its slice scaling. A 1D or 2D image keeps the rest of
+its affine in dimension variables it does not use (nibabel reads only
+images with three spatial dimensions).
 """
 
 from __future__ import annotations
@@ -100,9 +102,9 @@ def _axes_names(img: Any, ndim: int) -> tuple[list[int], list[str]]:
         spatial = [i for i, name in enumerate(names) if name.endswith("space")]
         if len(spatial) == 3:
             return spatial, names
-    spatial = [0, 1, 2]
+    spatial = list(range(min(ndim, 3)))
     others = list(_OTHER_NAMES) + [f"dim{i}" for i in range(5, ndim)]
-    names = ["?"] * 3 + others[: ndim - 3]
+    names = ["?"] * len(spatial) + others[: max(ndim - 3, 0)]
     return spatial, names
 
 
@@ -149,8 +151,8 @@ class _Plan:
 
     def __init__(self, img: Any) -> None:
         shape = tuple(int(n) for n in img.shape)
-        if len(shape) < 3:
-            raise ImageDataError(f"MINC images have three spatial dimensions; this image has shape {shape}")
+        if not shape:
+            raise ImageDataError("MINC cannot store an image without axes")
         if not all(shape):
             raise ImageDataError(f"MINC cannot store an empty image (shape {shape})")
         self.shape = shape
@@ -169,6 +171,13 @@ class _Plan:
                 dim = {"name": names[axis], "step": float(zooms[axis]) or 1.0, "start": 0.0, "cosines": None}
             dim["length"] = shape[axis]
             self.dims.append(dim)
+        # a 1D or 2D image: the other world axes of the affine are dimension
+        # variables the image does not use (readers complete the affine from them)
+        self.unused = [dict(dim, length=1) for dim in spatial]
+        # readers add the unused axes in x, y, z order: name them so (cosines carry the direction)
+        free = sorted(set(_SPATIAL_NAMES) - {dim["name"] for dim in self.dims})
+        for dim, name in zip(self.unused, free):
+            dim["name"] = name
         self._values(img)
 
     def _values(self, img: Any) -> None:
@@ -208,7 +217,7 @@ class _Plan:
 
         Scaling varies over at most the two slowest axes: readers (nibabel's) take no more.
         """
-        self.scale_axes = min(len(self.shape) - 2, 2)
+        self.scale_axes = min(max(len(self.shape) - 2, 0), 2)
         slices = data.reshape(self.shape[: self.scale_axes] + (-1,))
         finite = np.where(np.isfinite(slices), slices, np.nan)
         with np.errstate(all="ignore"), _quiet():
@@ -328,7 +337,7 @@ def write_minc2(img: Any, target: Any, level: int | None = None) -> None:
         _string_attr(h5py, root, "minc_version", "2.3.00")
         _string_attr(h5py, root, "history", "written by nivox\n")
         dimensions = root.create_group("dimensions")
-        for dim in plan.dims:
+        for dim in plan.dims + plan.unused:
             _write_dimension(h5py, dimensions, dim)
         group = root.create_group("image").create_group("0")
         if level > 0:

@@ -223,21 +223,33 @@ class Minc1File:
         return tuple(abs(dim.step) for dim in self._dims)
 
     def get_affine(self) -> np.ndarray:
-        """Voxel to world affine of the spatial dimensions (4x4 when there are three)."""
+        """Voxel to world affine of the spatial dimensions, in the image's dimension order.
+
+        An image with one or two spatial dimensions (a slice) gets the missing
+        world axes from the file's unused dimension variables (MINC defaults
+        where there are none), after its own: the affine is always 4x4.
+        """
         spatial = [dim for dim in self._dims if dim.name in self._spatial_dims]
+        if not 1 <= len(spatial) <= 3 or len({dim.name for dim in spatial}) != len(spatial):
+            raise MincError(f"{self._name}: the image has spatial dimensions {self._spatial_dims}; "
+                            "MINC images have one to three of xspace, yspace, zspace")
+        missing = [name for name in ("xspace", "yspace", "zspace") if name not in self._spatial_dims]
+        spatial += [self._dimension(name, 1) for name in missing[: 3 - len(spatial)]]
+        if len(spatial) != 3:
+            raise MincError(f"{self._name}: spatial dimensions {self._spatial_dims} are not MINC's "
+                            "xspace, yspace, zspace")
         for dim in spatial:
             dim.check_regular(self._name)
-        count = len(spatial)
-        rotation = np.eye(count)
-        steps = np.zeros(count)
-        starts = np.zeros(count)
+        rotation = np.eye(3)
+        steps = np.zeros(3)
+        starts = np.zeros(3)
         for index, dim in enumerate(spatial):
-            rotation[:, index] = dim.cosines(count)
+            rotation[:, index] = dim.cosines(3)
             steps[index] = dim.step
             starts[index] = dim.start
-        affine = np.eye(count + 1)
-        affine[:count, :count] = rotation * steps
-        affine[:count, count] = rotation @ starts
+        affine = np.eye(4)
+        affine[:3, :3] = rotation * steps
+        affine[:3, 3] = rotation @ starts
         return affine
 
     def _get_valid_range(self) -> np.ndarray:

@@ -21,7 +21,7 @@ DTYPES = ["uint8", "int8", "int16", "uint16", "int32", "uint32", "float32", "flo
 
 @st.composite
 def images(draw):
-    ndim = draw(st.integers(3, 5))
+    ndim = draw(st.integers(1, 5))
     shape = tuple(draw(st.lists(st.integers(1, 40 if ndim == 3 else 6), min_size=ndim, max_size=ndim)))
     dtype = np.dtype(draw(st.sampled_from(DTYPES)))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -40,7 +40,7 @@ def images(draw):
     affine[:3, 3] = rng.uniform(-150, 150, 3)
     stored = draw(st.sampled_from([None, "int16", "uint8", "float32"]))
     level = draw(st.sampled_from([None, 0, 1, 9]))
-    source = "Minc2Image" if dtype.kind == "b" else draw(st.sampled_from(["Nifti1Image", "Minc2Image"]))
+    source = "Minc2Image" if dtype.kind == "b" or dtype.itemsize == 8 and dtype.kind in "iu" else draw(st.sampled_from(["Nifti1Image", "Minc2Image"]))
     return data, affine, stored, level, source
 
 
@@ -56,16 +56,18 @@ def test_nibabel_reads_what_nivox_writes(case):
         options = {} if level is None else {"compresslevel": level}
         nivox.save(img, path, **options)
         ours = nivox.load(path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            theirs = nib.load(path)
-            their_data = theirs.get_fdata()
-        assert type(ours).__name__ == type(theirs).__name__ == "Minc2Image"
-        assert ours.shape == theirs.shape == data.shape
+        assert type(ours).__name__ == "Minc2Image"
+        assert ours.shape == data.shape
         np.testing.assert_allclose(ours.affine, affine, atol=1e-9)
-        np.testing.assert_allclose(theirs.affine, affine, atol=1e-9)
         our_data = ours.get_fdata()
-        np.testing.assert_array_equal(our_data, their_data)
+        if data.ndim >= 3:  # nibabel reads only images with three spatial axes
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                theirs = nib.load(path)
+                their_data = theirs.get_fdata()
+            assert type(theirs).__name__ == "Minc2Image" and theirs.shape == data.shape
+            np.testing.assert_allclose(theirs.affine, affine, atol=1e-9)
+            np.testing.assert_array_equal(our_data, their_data)
         if stored is None or np.can_cast(data.dtype, stored, "safe"):
             np.testing.assert_array_equal(our_data, data.astype(np.float64))
         else:  # scaled into the stored type, per slice
