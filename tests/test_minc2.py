@@ -436,3 +436,13 @@ def test_cli_convert_to_minc_scales_per_slice(tmp_path):
     out = nivox.load(tmp_path / "out.mnc")
     assert out.get_data_dtype() == np.uint8
     assert np.abs(out.get_fdata() - data).max() < 0.01
+
+
+def test_invalid_spacing_follows_the_validation_mode(tmp_path):
+    path = write_minc2(tmp_path / "odd.mnc", np.zeros((2, 2, 2), np.float32),
+                       dim_attrs={"yspace": {"spacing": np.bytes_(b"sideways")}})
+    with pytest.raises(MincError, match="odd.mnc.*spacing"):
+        nivox.load(path, validation="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert nivox.load(path, validation="ignore").shape == (2, 2, 2)

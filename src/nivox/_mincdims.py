@@ -13,7 +13,6 @@ the slowest dimensions (per slice, per volume). Float data are used as stored.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,8 +72,11 @@ class MincDim:
         if not isinstance(spacing, str):
             spacing = str(spacing)
         if spacing not in ("regular__", "irregular"):
-            warnings.warn(f"{filename}: invalid spacing declaration {spacing!r} for dimension "
-                          f"{name!r}; assuming regular", UserWarning, stacklevel=4)
+            # a warning by default (as nibabel's), an error in validation mode 'raise'
+            from .validation import report_problem
+
+            report_problem(f"{filename}: invalid spacing declaration {spacing!r} for dimension {name!r}",
+                           error=MincError, fix_msg="assuming regular")
             spacing = "regular__"
         dim.spacing = spacing
         return dim

@@ -481,8 +481,11 @@ class Minc1Image(SpatialImage):
         check_mmap(mmap)
         if keep_file_open not in (None, True, False):
             raise ValueError(f"keep_file_open must be one of {{None, True, False}}, not {keep_file_open!r}")
-        minc = cls._open_minc(file_map)
-        return cls._from_minc(minc, file_map)
+        from .validation import mode as validation_mode
+
+        with validation_mode(validation):
+            minc = cls._open_minc(file_map)
+            return cls._from_minc(minc, file_map)
 
     @classmethod
     def _from_minc(cls, minc: Minc1File, file_map: FileMap) -> Any:

@@ -225,7 +225,8 @@ class Minc2Image(Minc1Image):
     def from_file_map(cls, file_map: FileMap, *, mmap: Any = True, keep_file_open: bool | None = None,
                       validation: str | None = None) -> Minc2Image:
         """Read the image in ``file_map['image']``; the data stay in the file until used."""
-        img = super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open)
+        img = super().from_file_map(file_map, mmap=mmap, keep_file_open=keep_file_open,
+                                    validation=validation)
         assert isinstance(img, Minc2Image)
         return img
 
