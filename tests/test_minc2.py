@@ -102,7 +102,12 @@ class TestMinc2Proxy(ProxyAPI):
 # ---------------------------------------------------------------- reading
 
 
-def test_reads_what_h5py_reads_for_every_box(tmp_path):
+@pytest.mark.parametrize("libdeflate", [True, False], ids=["libdeflate", "zlib"])
+def test_reads_what_h5py_reads_for_every_box(tmp_path, monkeypatch, libdeflate):
+    from nivox._codecs import libdeflate as module
+
+    if not libdeflate:
+        monkeypatch.setattr(module, "available", lambda: False)
     rng = np.random.default_rng(3)
     data = rng.integers(-1000, 1000, size=(7, 33, 29)).astype(np.int16)
     for options in (dict(chunks=(2, 8, 8), compression="gzip"), dict(chunks=(3, 5, 7)),
