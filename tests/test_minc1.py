@@ -343,3 +343,16 @@ def test_registered_and_sniffed(tmp_path):
     assert all(row.extra == "minc" for row in rows)
     path = write_minc1(tmp_path / "x.mnc", np.zeros((2, 2, 2), np.uint8))
     assert nivox.loadsave.guessed_image_type(path) is Minc1Image
+
+
+def test_scaling_on_all_cores_gives_the_same_values(tmp_path, monkeypatch):
+    from nivox import _mincdims
+
+    raw = np.random.default_rng(6).integers(0, 255, size=(9, 7, 5)).astype(np.uint8)
+    path = write_minc1(tmp_path / "p.mnc", raw, valid_range=[3, 250], image_min=np.linspace(-2, 2, 9),
+                       image_max=np.linspace(5, 9, 9), scale_dims=("zspace",))
+    serial = nivox.load(path).get_fdata()
+    monkeypatch.setattr(_mincdims, "PARALLEL_SCALE_SIZE", 1)
+    img = nivox.load(path)
+    assert np.array_equal(img.get_fdata(), serial)
+    assert np.array_equal(img.dataobj[2:8, ::-1], serial[2:8, ::-1])

@@ -13,6 +13,7 @@ the slowest dimensions (per slice, per volume). Float data are used as stored.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from .errors import MincError
 __all__ = ["MincDim", "basic_box", "broadcast_index", "is_whole", "scaled_read", "scaling"]
 
 DEFAULT_COSINES = {"xspace": (1.0, 0.0, 0.0), "yspace": (0.0, 1.0, 0.0), "zspace": (0.0, 0.0, 1.0)}
+#: scaled reads of at least this many values convert on all cores
+PARALLEL_SCALE_SIZE = 1 << 20
 # positions of an irregular dimension this close to evenly spaced are taken as regular
 _REGULAR_RTOL = 1e-6
 
@@ -193,14 +196,28 @@ def scaled_read(minc: Any, sliceobj: Any) -> np.ndarray:
     if minc.get_data_dtype().kind == "f":
         return raw
     vmin, vmax, slope, inter = minc._scaling()
-    out = np.asarray(raw, dtype=np.float64)
-    if out is raw or not out.flags.writeable:
-        out = out.copy()
-    np.clip(out, vmin, vmax, out=out)
+    raw = np.asarray(raw)
+    out = np.empty(raw.shape, dtype=np.float64)
     if is_whole(index):
-        out *= slope
-        out += inter
+        slope_at, inter_at = np.broadcast_to(slope, shape), np.broadcast_to(inter, shape)
     else:
-        out *= np.broadcast_to(slope, shape)[index]
-        out += np.broadcast_to(inter, shape)[index]
+        slope_at = np.broadcast_to(slope, shape)[index]
+        inter_at = np.broadcast_to(inter, shape)[index]
+
+    def convert(part: Any) -> None:
+        # the same operations, in the same order, as one pass over the whole array
+        block = out[part]
+        block[...] = raw[part]
+        np.clip(block, vmin, vmax, out=block)
+        block *= slope_at[part]
+        block += inter_at[part]
+
+    if out.ndim == 0 or out.size < PARALLEL_SCALE_SIZE or out.shape[0] < 2:
+        convert(Ellipsis)
+        return out
+    from ._threads import cpu_threads, run_parallel
+
+    bounds = np.linspace(0, out.shape[0], min(cpu_threads(), out.shape[0]) + 1).astype(int)
+    run_parallel([functools.partial(convert, slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a],
+                 cpu_threads())
     return out
