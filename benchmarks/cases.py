@@ -24,7 +24,8 @@ from .data import ImageFiles, ImageSpec, affine_for
 from .report import Row, Target, fmt_value, row_cells
 from .timing import Settings, Timing, measure, measure_split, probe_median, run_probe
 
-GROUPS = ("import", "header", "read", "volume", "iterate", "slice", "save", "memory", "mgz")
+GROUPS = ("import", "header", "read", "volume", "iterate", "slice", "save", "memory", "mgz",
+          "minc")
 
 # the targets of issue 3, as nibabel/nivox ratios on a 2-core machine
 T_READ_NIB_GZ = Target(min_ratio=2.5, beat_sitk=True)
@@ -474,6 +475,15 @@ RUNNERS: dict[str, Callable[[Context, Subject], None]] = {
     "header": run_header, "read": run_read, "volume": run_volume, "iterate": run_iterate,
     "slice": run_slice, "save": run_save, "memory": run_memory, "mgz": run_mgz,
 }
+
+
+def _run_minc(ctx: Context, s: Subject) -> None:
+    from .minc import run_minc
+
+    run_minc(ctx, s)
+
+
+RUNNERS["minc"] = _run_minc
 
 
 def _line(row: Row) -> str:

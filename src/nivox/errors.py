@@ -40,6 +40,7 @@ __all__ = [
     "ScalingError",
     "MissingDependencyError",
     "MGHError",
+    "MincError",
     "VisibleDeprecationWarning",
     "HeaderFixWarning",
     "AFNIHeaderError",
@@ -179,6 +180,12 @@ class MissingDependencyError(NivoxError, ImportError):
 
 class MGHError(HeaderDataError):
     """An MGH/MGZ file or header nivox cannot read or write (nibabel's name)."""
+class MincError(ImageFileError):
+    """A MINC1 or MINC2 file that cannot be read as an image (nibabel's ``MincError``).
+
+    Also a ValueError (through ImageFileError); nibabel raises ValueError for
+    some of the same problems.
+    """
 
 
 class VisibleDeprecationWarning(NivoxWarning):

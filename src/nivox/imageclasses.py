@@ -46,6 +46,8 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("mgh", "freesurfer", "MGHImage", (".mgh", ".mgz")),
     FormatEntry("afni", "brikhead", "AFNIImage", (".brik", ".head")),
     FormatEntry("ecat", "ecat", "EcatImage", (".v",)),
+    FormatEntry("minc1", "minc1", "Minc1Image", (".mnc",), "minc"),
+    FormatEntry("minc2", "minc2", "Minc2Image", (".mnc",), "minc"),
 )
 
 

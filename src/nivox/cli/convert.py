@@ -182,7 +182,8 @@ def convert(input_file: str, output_file: str, dtype: np.dtype | None = None,
         klass = output_class(img, output_file, format_name)
         header = klass.header_class
         target = _stored_dtype(klass, dtype, np.dtype(img.get_data_dtype()))
-        check_representable(found, target, bool(getattr(header, "has_data_slope", False)))
+        can_scale = getattr(header, "has_data_slope", False) or getattr(header, "scales_per_slice", False)
+        check_representable(found, target, bool(can_scale))
         out = img.__class__(data, img.affine, img.header, extra=img.extra)
         for note in _not_kept(img, klass):
             warnings.warn(f"{output_file}: {note}", NivoxWarning, stacklevel=2)
