@@ -27,6 +27,7 @@ __all__ = [
     "MissingDependencyError",
     "VisibleDeprecationWarning",
     "HeaderFixWarning",
+    "PARRECError",
 ]
 
 
@@ -102,3 +103,7 @@ class VisibleDeprecationWarning(NivoxWarning):
 
 class HeaderFixWarning(NivoxWarning):
     """A header problem was found and fixed while reading."""
+
+
+class PARRECError(NivoxError, ValueError):
+    """A Philips PAR/REC header or data that cannot be read (the message names the file)."""
