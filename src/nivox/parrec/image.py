@@ -62,6 +62,10 @@ class PARRECImage(SpatialImage):
         return file_map
 
     @classmethod
+    def _meta_filename(cls, filename: FileSpec) -> str:
+        return _other_case(super()._meta_filename(filename))
+
+    @classmethod
     def from_file_map(  # type: ignore[override]
         cls,
         file_map: FileMap,

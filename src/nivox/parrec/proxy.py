@@ -163,7 +163,9 @@ class PARRECArrayProxy:
         opener = ImageOpener(self.file_like)
         lock = None if opener.me_opened else self._lock  # a file object given to us may be shared
         with opener:
-            parts = [fileslice(opener, (sel0, sel1, slice(a, b)), self._rec_shape, self._dtype, 0, "F", lock=lock)
+            # the shape given ends at the run: what lies beyond may be missing (a short file)
+            parts = [fileslice(opener, (sel0, sel1, slice(a, b)), self._rec_shape[:2] + (b,), self._dtype, 0,
+                               "F", lock=lock)
                      for a, b in runs]
         block = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2)
         if pick is not None:
