@@ -218,6 +218,10 @@ class PARRECHeader(SpatialHeader):
         start = binaryblock.lstrip()[:1]
         return start in (b"#", b".")
 
+    def _error(self, msg: str) -> PARRECError:
+        """A PARRECError naming the PAR file, when the header was read from one."""
+        return PARRECError(msg if self._source == "PAR header" else f"{self._source}: {msg}")
+
     def _info(self, key: str) -> Any:
         try:
             return self.general_info[key]
@@ -228,7 +232,7 @@ class PARRECHeader(SpatialHeader):
     def _truncation_checks(self) -> None:
         def complain(msg: str) -> None:
             if not self.permit_truncated:
-                raise PARRECError(f"{self._source}: {msg}" if self._source != "PAR header" else msg)
+                raise self._error(msg)
             warnings.warn(msg, stacklevel=4)
 
         for def_name, info_name in (
@@ -269,7 +273,7 @@ class PARRECHeader(SpatialHeader):
         if len(values) == 0:
             raise PARRECError(f"{self._source}: no image lines")
         if np.any(values != values[0]):
-            raise PARRECError(f"Varying {name} in image sequence ({values}). This is not supported.")
+            raise self._error(f"Varying {name} in image sequence ({values}). This is not supported.")
         return values[0]
 
     def get_water_fat_shift(self) -> float:
