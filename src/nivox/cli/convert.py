@@ -21,6 +21,7 @@ from ._common import (
     about, add_io_arguments, image_volumes, load_image, n_volumes, output_class, run_guarded,
     save_image, set_usage, usage_error,
 )
+from . import _parrec
 from ._progress import Progress
 
 __all__ = ["add_parser", "check_representable", "convert", "read_volumes", "run"]
@@ -65,6 +66,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                              f"({', '.join(entry.name for entry in FORMATS)})")
     parser.add_argument("--compresslevel", type=_level, metavar="N",
                         help="compression level for compressed OUTPUT (gzip/bz2 1-9, zstd 1-22)")
+    _parrec.add_arguments(parser)
     set_usage(parser)
     return parser
 
@@ -185,6 +187,12 @@ def run(args: argparse.Namespace) -> int:
         return usage_error(args, "give the INPUT and OUTPUT files")
 
     def body() -> int:
+        if _parrec.is_parrec(args.input):
+            _parrec.convert_parrec(
+                args.input, args.output, dtype=args.dtype, force=args.force, compresslevel=args.compresslevel,
+                format_name=args.format, scaling=args.scaling, strict_sort=args.strict_sort,
+                permit_truncated=args.permit_truncated, origin=args.origin, keep_trace=args.keep_trace)
+            return 0
         convert(args.input, args.output, args.dtype, args.force, args.compresslevel, args.format)
         return 0
 
