@@ -195,3 +195,19 @@ def test_header_from_other_header_refused():
         PARRECHeader.from_header(None)
     with pytest.raises(PARRECError):
         PARRECHeader.from_header(nivox.Nifti1Header())
+
+
+def test_short_rec_with_permit_truncated_keeps_complete_volumes(tmp_path):
+    path, expected, _ = write_parrec(tmp_path, n_slices=4, n_vols=3)
+    rec = tmp_path / "synth.REC"
+    image_bytes = 6 * 5 * 2
+    rec.write_bytes(rec.read_bytes()[: image_bytes * 9 + 11])  # 2 volumes and a bit of the third
+    with pytest.raises(TruncatedDataError, match="synth.REC"):
+        nivox.load(path).get_fdata()
+    with pytest.warns(UserWarning, match="holds 9 of the 12 images"):
+        img = nivox.load(path, permit_truncated=True)
+    assert img.shape == (6, 5, 4, 2)
+    np.testing.assert_allclose(img.get_fdata(), expected[..., :2])
+    rec.write_bytes(rec.read_bytes()[: image_bytes * 3])  # not one volume left
+    with pytest.raises(PARRECError, match="no complete volume"):
+        nivox.load(path, permit_truncated=True)

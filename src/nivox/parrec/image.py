@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from io import StringIO
 from typing import Any, ClassVar
 
@@ -33,6 +34,44 @@ def _other_case(path: str) -> str:
         if candidate != path and os.path.exists(candidate):
             return candidate
     return path
+
+
+def _rec_size(rec: Any) -> int | None:
+    """Bytes in the REC file, when that is cheap to know (a plain file or an in-memory buffer)."""
+    if isinstance(rec, (str, os.PathLike)):
+        from ..openers import ImageOpener
+
+        if ImageOpener.codec_for(rec) is not None:
+            return None
+        try:
+            return os.path.getsize(rec)
+        except OSError:
+            return None
+    getbuffer = getattr(rec, "getbuffer", None)
+    return len(getbuffer()) if getbuffer is not None else None
+
+
+def _fit_to_rec(header: PARRECHeader, rec: Any, name: str, info: dict[str, Any], image_defs: Any,
+                strict_sort: bool) -> PARRECHeader:
+    """With permit_truncated: a header for the images a short REC file really holds.
+
+    An interrupted export leaves a REC shorter than its PAR describes; the
+    image lines beyond its end are dropped (with a warning), and with them
+    the volumes they would have completed.
+    """
+    size = _rec_size(rec)
+    nx, ny, n_lines = header.get_rec_shape()
+    frame_bytes = nx * ny * header.get_data_dtype().itemsize
+    if size is None or frame_bytes == 0 or size >= n_lines * frame_bytes:
+        return header
+    held = size // frame_bytes
+    warnings.warn(f"{_rec_name(rec)}: the REC file holds {held} of the {n_lines} images {name} describes; "
+                  "reading the complete volumes among them", stacklevel=4)
+    return PARRECHeader._named(name, info, image_defs[:held], True, strict_sort)
+
+
+def _rec_name(rec: Any) -> str:
+    return os.fsdecode(rec) if isinstance(rec, (str, os.PathLike)) else "REC file object"
 
 
 class PARRECImage(SpatialImage):
@@ -87,7 +126,9 @@ class PARRECImage(SpatialImage):
         permit_truncated : bool, optional, keyword only
             Warn, instead of raising :class:`PARRECError`, when the header
             shows fewer slices or volumes than announced (an interrupted
-            scan); incomplete volumes are dropped.
+            scan); incomplete volumes are dropped. A REC file shorter than
+            the PAR describes is read too: the images past its end are
+            dropped with a warning (nibabel fails when reading the data).
         scaling : {'dv', 'fp'}, optional, keyword only
             'dv' (default, as nibabel): values as shown on the scanner
             console. 'fp': Philips' floating-point values, which divide out
@@ -118,6 +159,8 @@ class PARRECImage(SpatialImage):
         rec = rec_holder.fileobj if rec_holder.fileobj is not None else rec_holder.filename
         if rec is None:
             raise PARRECError(f"{name}: no REC file given")
+        if permit_truncated:
+            header = _fit_to_rec(header, rec, name, info, image_defs, strict_sort)
         data = cls.ImageArrayProxy(rec, header, mmap=mmap, scaling=scaling)
         return cls(data, header.get_affine(), header=header, extra=None, file_map=file_map)
 
