@@ -280,7 +280,9 @@ def _image_defs(image_lines: list[tuple[int, str]], version: str, name: str) -> 
             raise PARRECError(f"{name}, line {number}: image line has {len(tokens)} values, "
                               f"{version} needs {n_columns}")
         rows.append(tokens[:n_columns])  # later columns are ignored, as nibabel does
-    table = np.array(rows, dtype=object).reshape(len(rows), n_columns)
+    # one array of the text, converted a column at a time by numpy (a Python call per value
+    # made loading a long fMRI series take seconds)
+    table = np.array(rows, dtype=str).reshape(len(rows), n_columns)
     image_defs = np.zeros(len(rows), dtype=fields)
     column = 0
     for field in fields:
@@ -289,10 +291,10 @@ def _image_defs(image_lines: list[tuple[int, str]], version: str, name: str) -> 
         cells = table[:, column:column + width]
         column += width
         if np.dtype(kind).kind == "S":
-            image_defs[field_name] = [cell.encode("latin-1")[:30] for cell in cells[:, 0]]
+            image_defs[field_name] = np.char.encode(cells[:, 0], "latin-1")
             continue
         try:
-            values = np.array([[kind(cell) for cell in row] for row in cells], dtype=np.dtype(kind))
+            values = cells.astype(np.dtype(kind))
         except (ValueError, OverflowError):
             bad = _first_bad(cells, kind, image_lines)
             raise PARRECError(f"{name}: cannot read {field_name!r} as {kind.__name__}: {bad}") from None
@@ -304,7 +306,7 @@ def _first_bad(cells: np.ndarray, kind: type, image_lines: list[tuple[int, str]]
     for (number, _), row in zip(image_lines, cells):
         for cell in row:
             try:
-                np.array(kind(cell), dtype=np.dtype(kind))
+                np.array([cell]).astype(np.dtype(kind))
             except (ValueError, OverflowError):
                 return f"line {number} has {cell!r}"
     return "a value out of range"

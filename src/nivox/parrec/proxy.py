@@ -230,12 +230,18 @@ class PARRECArrayProxy:
         compute = np.promote_types(compute, out_dtype)
         out = np.empty(raw.shape, out_dtype, order="F")
         step = max(1, _BLOCK_ELEMENTS // max(1, raw.shape[0] * raw.shape[1]))
+        slopes, inters = slopes.astype(compute), inters.astype(compute)
         for start in range(0, raw.shape[2], step):
             part = slice(start, start + step)
-            block = raw[:, :, part].astype(compute)
-            block *= slopes[part].astype(compute)
-            block += inters[part].astype(compute)
-            out[:, :, part] = block
+            if out_dtype == compute:
+                # straight into the result: no temporary
+                target = out[:, :, part]
+                np.multiply(raw[:, :, part], slopes[part], out=target)
+                np.add(target, inters[part], out=target)
+            else:
+                block = raw[:, :, part] * slopes[part]
+                block += inters[part]
+                out[:, :, part] = block
         return out
 
     def _guarded(self, slicer: Any, scaled: bool, dtype: Any) -> np.ndarray:
