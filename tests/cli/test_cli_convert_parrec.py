@@ -134,3 +134,17 @@ def test_bad_par_is_one_line_error(tmp_path, capsys):
     assert main(["convert", str(tmp_path / "x.PAR"), str(tmp_path / "x.nii")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "x.PAR" in err and "many" in err
+
+
+def test_store_header_read_back_by_exts2pars(tmp_path, capsys):
+    import nivox
+    from nivox.parrec import exts2pars
+
+    par, _, _ = write_parrec(tmp_path, n_vols=2)
+    out = tmp_path / "stored.nii.gz"
+    assert main(["convert", str(par), str(out), "--store-header"]) == 0, capsys.readouterr().err
+    (stored,) = exts2pars(nivox.load(out))
+    assert stored.get_data_shape() == (6, 5, 4, 2)
+    assert len(exts2pars(nib.load(out))) == 1  # nibabel reads it too
+    assert main(["convert", str(par), str(tmp_path / "plain.nii")]) == 0
+    assert exts2pars(nivox.load(tmp_path / "plain.nii")) == []

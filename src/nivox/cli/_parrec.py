@@ -49,6 +49,9 @@ def add_arguments(parser: Any) -> None:
                        help="world origin: the scanner's isocentre (default) or the centre of the field of view")
     group.add_argument("--keep-trace", action="store_true",
                        help="keep the Philips diffusion trace volume (dropped by default, as parrec2nii does)")
+    group.add_argument("--store-header", action="store_true",
+                       help="keep the whole PAR header in a NIfTI comment extension "
+                            "(nivox.parrec.exts2pars reads it back)")
 
 
 def is_parrec(filename: str) -> bool:
@@ -82,6 +85,16 @@ def _keep_scaling(img: Any, slope: float, inter: float) -> None:
     img._prepare_disk_header = prepare_and_scale
 
 
+def _store_header(out: Any, img: Any) -> None:
+    """Put the PAR file's text in a comment extension of ``out``'s header."""
+    from ..nifti1 import Nifti1Extension
+
+    if not hasattr(out.header, "extensions"):
+        raise ValueError("--store-header needs an output format with header extensions (NIfTI)")
+    with img.file_map["header"].get_prepare_fileobj(mode="rb") as fobj:
+        out.header.extensions.append(Nifti1Extension("comment", fobj.read()))
+
+
 def _write_bvals_bvecs(stem: str, bvals: np.ndarray, bvecs: np.ndarray | None) -> list[str]:
     written = [stem + ".bval"]
     with open(written[0], "w") as out:
@@ -107,7 +120,7 @@ def _write_volume_labels(stem: str, labels: dict[str, np.ndarray]) -> str:
 def convert_parrec(input_file: str, output_file: str, *, dtype: Any = None, force: bool = False,
                    compresslevel: int | None = None, format_name: str | None = None, scaling: str = "dv",
                    strict_sort: bool = False, permit_truncated: bool = False, origin: str = "scanner",
-                   keep_trace: bool = False) -> tuple[Any, list[str]]:
+                   keep_trace: bool = False, store_header: bool = False) -> tuple[Any, list[str]]:
     """Convert a PAR/REC pair; return the image written and the sidecar files written."""
     from ..affines import apply_affine, from_matvec, to_matvec
     from ..orientations import apply_orientation, inv_ornt_aff, io_orientation
@@ -174,6 +187,8 @@ def convert_parrec(input_file: str, output_file: str, *, dtype: Any = None, forc
                 out.set_data_dtype(np.float64 if dtype is None else out_dtype)
         if "cal_min" in getattr(out_header, "keys", lambda: ())():
             out.header["cal_min"], out.header["cal_max"] = low, high
+        if store_header:
+            _store_header(out, img)
         written = save_image(out, output_file, force, compresslevel, format_name)
         stem = sidecar_stem(output_file)
         sidecars = []

@@ -191,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
             _parrec.convert_parrec(
                 args.input, args.output, dtype=args.dtype, force=args.force, compresslevel=args.compresslevel,
                 format_name=args.format, scaling=args.scaling, strict_sort=args.strict_sort,
-                permit_truncated=args.permit_truncated, origin=args.origin, keep_trace=args.keep_trace)
+                permit_truncated=args.permit_truncated, origin=args.origin, keep_trace=args.keep_trace,
+                store_header=args.store_header)
             return 0
         convert(args.input, args.output, args.dtype, args.force, args.compresslevel, args.format)
         return 0

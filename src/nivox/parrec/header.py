@@ -55,6 +55,7 @@ DEG2RAD = np.pi / 180.0
 
 #: the image table's slice orientation codes
 slice_orientation_codes = Recoder(((1, "transverse"), (2, "sagittal"), (3, "coronal")), fields=("code", "label"))
+_ORIENTATION_LABELS = {1: "transverse", 2: "sagittal", 3: "coronal"}
 
 # PAR names of the general-information entries the header needs, for messages
 _PAR_KEYS = {
@@ -175,7 +176,7 @@ class PARRECHeader(SpatialHeader):
         shape = self._calc_data_shape()
         zooms = self._calc_zooms()
         try:
-            super().__init__(data_dtype=dtype, shape=shape, zooms=zooms)
+            super().__init__(data_dtype=dtype, shape=shape, zooms=[float(z) for z in zooms])
         except ValueError as err:
             raise PARRECError(f"{self._source}: {err}") from None
 
@@ -243,7 +244,7 @@ class PARRECHeader(SpatialHeader):
             ("gradient orientation", "max_gradient_orient"),
         ):
             field = def_name + " number"
-            if info_name not in self.general_info or field not in self.image_defs.dtype.names:
+            if info_name not in self.general_info or field not in (self.image_defs.dtype.names or ()):
                 continue
             n_have = len(np.unique(self.image_defs[field]))
             n_expected = self.general_info[info_name]
@@ -297,7 +298,7 @@ class PARRECHeader(SpatialHeader):
         """The slice orientation: 'transverse', 'sagittal' or 'coronal'."""
         code = self._get_unique_image_prop("slice orientation")
         try:
-            return slice_orientation_codes.label[int(code)]
+            return _ORIENTATION_LABELS[int(code)]
         except KeyError:
             raise PARRECError(f"{self._source}: unknown slice orientation code {code}") from None
 
@@ -402,13 +403,13 @@ class PARRECHeader(SpatialHeader):
         # volumes the keys do not tell apart (e.g. V4 diffusion) keep their file order;
         # slices of incomplete volumes go last, where the output shape cuts them off
         ordered = slice_nos[first]
-        return first[np.lexsort((vol_numbers(ordered), self._vol_is_full(ordered)))]
+        return first[np.lexsort((np.asarray(vol_numbers(ordered)), self._vol_is_full(ordered)))]
 
     def _lax_sort_order(self) -> np.ndarray:
         """Order by volume (repeats of a slice number), then slice number; incomplete volumes last."""
         slice_nos = self.image_defs["slice number"]
         is_full = self._vol_is_full(slice_nos)
-        return np.lexsort((slice_nos, vol_numbers(slice_nos), np.logical_not(is_full)))
+        return np.lexsort((slice_nos, np.asarray(vol_numbers(slice_nos)), np.logical_not(is_full)))
 
     def get_sorted_slice_indices(self) -> np.ndarray:
         """Indices into the REC's images (and ``image_defs``) in output order, incomplete volumes dropped."""
