@@ -148,3 +148,26 @@ def test_store_header_read_back_by_exts2pars(tmp_path, capsys):
     assert len(exts2pars(nib.load(out))) == 1  # nibabel reads it too
     assert main(["convert", str(par), str(tmp_path / "plain.nii")]) == 0
     assert exts2pars(nivox.load(tmp_path / "plain.nii")) == []
+
+
+@pytest.mark.parametrize("command", ["describe", "ls", "header", "stats"])
+def test_other_commands_read_parrec(tmp_path, capsys, command):
+    par, expected, _ = write_parrec(tmp_path, vary_scaling=True)
+    assert main([command, str(par)]) == 0
+    out = capsys.readouterr().out
+    assert "synth.PAR" in out
+    if command == "describe":
+        assert "PARRECImage" in out and "a slope and intercept per slice" in out
+    if command == "header":
+        assert "max_slices" in out and "image lines           12" in out
+    if command == "stats":
+        assert f"{expected.max():.6g}" in out
+
+
+def test_describe_uniform_scaling_shows_slope(tmp_path, capsys):
+    par, _, _ = write_parrec(tmp_path)
+    assert main(["describe", "--json", str(par)]) == 0
+    import json
+
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["scaling"] == {"slope": 1.29035, "inter": 0.0}
