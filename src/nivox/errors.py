@@ -45,6 +45,7 @@ __all__ = [
     "HeaderFixWarning",
     "AFNIHeaderError",
     "AFNIImageError",
+    "PARRECError",
 ]
 
 
@@ -202,3 +203,5 @@ class AFNIHeaderError(HeaderDataError):
 
 class AFNIImageError(ImageDataError):
     """AFNI data (``.BRIK``) that cannot be read as its ``.HEAD`` describes."""
+class PARRECError(NivoxError, ValueError):
+    """A Philips PAR/REC header or data that cannot be read (the message names the file)."""

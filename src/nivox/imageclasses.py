@@ -48,6 +48,7 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("ecat", "ecat", "EcatImage", (".v",)),
     FormatEntry("minc1", "minc1", "Minc1Image", (".mnc",), "minc"),
     FormatEntry("minc2", "minc2", "Minc2Image", (".mnc",), "minc"),
+    FormatEntry("parrec", "parrec", "PARRECImage", (".par", ".rec")),
 )
 
 

@@ -191,9 +191,15 @@ def _time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _exercise(path: str, klass_name: str, mmap: bool, validation: str, keep_file_open: bool) -> np.ndarray:
-    """Load ``path`` (sniffing, else with the seed's class) and read everything a user would."""
+def _exercise(path: str, klass_name: str, mmap: bool, validation: str, keep_file_open: bool,
+              load_options: dict | None = None) -> np.ndarray:
+    """Load ``path`` (sniffing, else with the seed's class) and read everything a user would.
+
+    ``load_options`` replaces the usual keywords for formats with options of their own.
+    """
     options = {"mmap": mmap, "validation": validation, "keep_file_open": keep_file_open}
+    if load_options is not None:
+        options = load_options
     try:
         img = nivox.load(path, **options)
     except NivoxError:
@@ -234,7 +240,7 @@ def _fresh_folder() -> str:
 
 def check_files(test: str, files: dict[str, bytes], main: str, klass_name: str, *,
                 mmap: bool = True, validation: str = "warn", keep_file_open: bool = False,
-                expected: np.ndarray | None = None) -> str:
+                expected: np.ndarray | None = None, load_options: dict | None = None) -> str:
     """Write ``files``, load ``main`` and read it; return the outcome, fail on a broken contract.
 
     With ``expected``, a read that succeeds with other data counts as
@@ -250,7 +256,7 @@ def check_files(test: str, files: dict[str, bytes], main: str, klass_name: str, 
     try:
         with _time_limit(CASE_TIMEOUT), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data = _exercise(path, klass_name, mmap, validation, keep_file_open)
+            data = _exercise(path, klass_name, mmap, validation, keep_file_open, load_options)
         if expected is not None and not np.array_equal(data, expected, equal_nan=True):
             outcome = "wrong data"
     except NivoxError as err:

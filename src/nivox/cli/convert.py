@@ -31,6 +31,7 @@ from ._common import (
     set_usage,
     usage_error,
 )
+from . import _parrec
 from ._progress import Progress
 from ..errors import WriterError
 
@@ -76,6 +77,7 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                              f"({', '.join(entry.name for entry in FORMATS)})")
     parser.add_argument("--compresslevel", type=_level, metavar="N",
                         help="compression level for compressed OUTPUT (gzip/bz2 1-9, zstd 1-22)")
+    _parrec.add_arguments(parser)
     set_usage(parser)
     return parser
 
@@ -228,6 +230,13 @@ def run(args: argparse.Namespace) -> int:
         return usage_error(args, "give the INPUT and OUTPUT files")
 
     def body() -> int:
+        if _parrec.is_parrec(args.input):
+            _parrec.convert_parrec(
+                args.input, args.output, dtype=args.dtype, force=args.force, compresslevel=args.compresslevel,
+                format_name=args.format, scaling=args.scaling, strict_sort=args.strict_sort,
+                permit_truncated=args.permit_truncated, origin=args.origin, keep_trace=args.keep_trace,
+                store_header=args.store_header)
+            return 0
         convert(args.input, args.output, args.dtype, args.force, args.compresslevel, args.format)
         return 0
 

@@ -98,6 +98,8 @@ def describe_file(filename: str | os.PathLike[str], stats: bool = False) -> dict
     record["intent"] = _intent(header)
     slope, inter = _scaling(img)
     record["scaling"] = {"slope": slope, "inter": inter}
+    if _per_slice(img):
+        record["scaling"]["per_slice"] = True
     if stats:
         record["stats"] = volume_stats(img.dataobj, shape)
     return record
@@ -144,12 +146,24 @@ def _intent(header: Any) -> dict[str, Any] | None:
             "params": [number(p) for p in params], "name": name}
 
 
+def _per_slice(img: Any) -> bool:
+    """Whether the proxy scales slices differently (PAR/REC)."""
+    arrays = [v for v in (getattr(img.dataobj, "slope", None), getattr(img.dataobj, "inter", None))
+              if isinstance(v, np.ndarray) and v.size > 1]
+    return any(bool(np.any(v != v.ravel()[0])) for v in arrays)
+
+
 def _scaling(img: Any) -> tuple[float | None, float | None]:
     dataobj = img.dataobj
     slope = getattr(dataobj, "slope", None)
     inter = getattr(dataobj, "inter", None)
     if slope is None and inter is None:
         return None, None  # data held in memory: nothing to scale
+    if _per_slice(img):
+        return None, None
+    # one slope/intercept per slice (PAR/REC), all the same: that one
+    slope = slope.ravel()[0] if isinstance(slope, np.ndarray) and slope.size > 1 else slope
+    inter = inter.ravel()[0] if isinstance(inter, np.ndarray) and inter.size > 1 else inter
     return (None if slope is None else number(slope), None if inter is None else number(inter))
 
 
@@ -224,7 +238,9 @@ def format_text(record: dict[str, Any]) -> str:
             text += f" name {intent['name']!r}"
         rows.append(("intent", text))
     scaling = record["scaling"]
-    if scaling["slope"] is None and scaling["inter"] is None:
+    if scaling.get("per_slice"):
+        rows.append(("scaling", "a slope and intercept per slice"))
+    elif scaling["slope"] is None and scaling["inter"] is None:
         rows.append(("scaling", "none"))
     else:
         rows.append(("scaling", f"slope {fmt(scaling['slope'])}, inter {fmt(scaling['inter'])}"))

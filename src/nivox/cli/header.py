@@ -70,6 +70,13 @@ def header_record(filename: str) -> dict[str, Any]:
     """
     img = load_image(filename)
     header = read_raw_header(img)
+    if not hasattr(header, "keys") and hasattr(header, "general_info"):
+        # a PAR header: its general information, and what the image table holds
+        fields = dict(header.general_info)
+        fields["image lines"] = len(header.image_defs)
+        fields["image table columns"] = ", ".join(header.image_defs.dtype.names or ())
+        return {"file": filename, "format": type(img).__name__, "header": type(header).__name__,
+                "byte_order": "little", "fields": fields, "labels": {}, "extensions": []}
     fields = {name: header[name] for name in header.keys()}
     labels = {name: label for name in header.keys()
               if (label := coded_label(header, name)) is not None}
