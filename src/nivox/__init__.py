@@ -49,6 +49,9 @@ _LAZY_NAMES: dict[str, str] = {
     "aff2axcodes": "orientations",
     "OrthoSlicer3D": "viewers",
     "all_image_classes": "imageclasses",
+    "GiftiImage": "gifti",
+    "Cifti2Header": "cifti2",
+    "Cifti2Image": "cifti2",
 }
 
 # submodules reachable as attributes, like ``nib.nifti1``
@@ -59,6 +62,7 @@ _SUBMODULES = {
     "minc1", "minc2", "nifti1", "nifti2", "openers", "optpkg", "orientations",
     "parrec", "processing", "quaternions", "spatialimages", "spm2analyze",
     "spm99analyze", "testing", "tmpdirs", "viewers", "volumeutils", "wrapstruct",
+    "gifti", "cifti2", "caret", "xmlutils",
 }
 
 __all__ = sorted(set(_LAZY_NAMES) | _SUBMODULES | {"__version__"})

@@ -43,6 +43,7 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("spm2-analyze", "spm2analyze", "Spm2AnalyzeImage", (".hdr", ".img")),
     FormatEntry("spm99-analyze", "spm99analyze", "Spm99AnalyzeImage", (".hdr", ".img")),
     FormatEntry("analyze", "analyze", "AnalyzeImage", (".hdr", ".img")),
+    FormatEntry("gifti", "gifti", "GiftiImage", (".gii",)),
 )
 
 
