@@ -1,0 +1,714 @@
+"""CIFTI-2 dimensions as axis objects: what each row or column of the data is.
+
+One :class:`Axis` subclass per map type: :class:`BrainModelAxis`
+(grayordinates: surface vertices and voxels), :class:`ParcelsAxis`,
+:class:`SeriesAxis`, :class:`ScalarAxis` and :class:`LabelAxis`. Axes can be
+indexed and sliced (giving an element or a smaller axis), concatenated with
+``+`` and compared. :func:`from_index_mapping` makes an axis from a
+:class:`~nivox.cifti2.Cifti2MatrixIndicesMap`, ``axis.to_mapping(dim)`` goes
+back, and :func:`to_header` builds a whole header from one axis per dimension::
+
+    bm = BrainModelAxis.from_mask(cortex_mask, name="CortexLeft")
+    series = SeriesAxis(start=0, step=0.72, size=n_timepoints)
+    img = Cifti2Image(data, header=(series, bm))
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import cifti2
+
+__all__ = ["Axis", "BrainModelAxis", "LabelAxis", "ParcelsAxis", "ScalarAxis", "SeriesAxis",
+           "from_index_mapping", "to_header"]
+
+
+def from_index_mapping(mim: cifti2.Cifti2MatrixIndicesMap) -> Axis:
+    """The axis a :class:`~nivox.cifti2.Cifti2MatrixIndicesMap` describes."""
+    kinds: dict[str, type[Axis]] = {
+        "CIFTI_INDEX_TYPE_SCALARS": ScalarAxis,
+        "CIFTI_INDEX_TYPE_LABELS": LabelAxis,
+        "CIFTI_INDEX_TYPE_SERIES": SeriesAxis,
+        "CIFTI_INDEX_TYPE_BRAIN_MODELS": BrainModelAxis,
+        "CIFTI_INDEX_TYPE_PARCELS": ParcelsAxis,
+    }
+    try:
+        klass = kinds[mim.indices_map_to_data_type]
+    except KeyError:
+        raise cifti2.Cifti2HeaderError(
+            f"unknown IndicesMapToDataType {mim.indices_map_to_data_type!r}") from None
+    return klass.from_index_mapping(mim)  # type: ignore[attr-defined]
+
+
+def to_header(axes: Iterable[Axis]) -> cifti2.Cifti2Header:
+    """A CIFTI-2 header with one map per distinct axis (an axis used twice maps both dimensions)."""
+    axes = tuple(axes)
+    matrix = cifti2.Cifti2Matrix()
+    mims: list[cifti2.Cifti2MatrixIndicesMap] = []
+    for dim, axis in enumerate(axes):
+        if axis in axes[:dim]:
+            shared = mims[axes.index(axis)]
+            shared.applies_to_matrix_dimension.append(dim)
+            mims.append(shared)
+        else:
+            mim = axis.to_mapping(dim)  # type: ignore[attr-defined]
+            mims.append(mim)
+            matrix.append(mim)
+    return cifti2.Cifti2Header(matrix)
+
+
+class Axis(abc.ABC):
+    """One dimension of CIFTI-2 data."""
+
+    @property
+    def size(self) -> int:
+        return len(self)
+
+    @abc.abstractmethod
+    def __len__(self) -> int: ...
+
+    @abc.abstractmethod
+    def __eq__(self, other: object) -> bool: ...
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    @abc.abstractmethod
+    def __add__(self, other: Any) -> Axis: ...
+
+    @abc.abstractmethod
+    def __getitem__(self, item: Any) -> Any: ...
+
+
+def _check_affine(value: Any) -> np.ndarray | None:
+    if value is None:
+        return None
+    value = np.asanyarray(value)
+    if value.shape != (4, 4):
+        raise ValueError("Affine transformation should be a 4x4 array")
+    return value
+
+
+def _check_volume_shape(value: Any) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    value = tuple(value)
+    if len(value) != 3:
+        raise ValueError("Volume shape should be a tuple of length 3")
+    if not all(isinstance(v, (int, np.integer)) for v in value):
+        raise ValueError("All elements of the volume shape should be integers")
+    return tuple(int(v) for v in value)
+
+
+def _same_space(a: Any, b: Any) -> bool:
+    return bool(np.allclose(a.affine, b.affine)) and a.volume_shape == b.volume_shape
+
+
+def _merge_space(a: Any, b: Any, what: str) -> tuple[Any, Any]:
+    if a.affine is None:
+        return b.affine, b.volume_shape
+    if b.affine is not None and not _same_space(a, b):
+        raise ValueError(f"Trying to concatenate two {what} defined in a different brain volume")
+    return a.affine, a.volume_shape
+
+
+def _merge_nvertices(a: dict[str, int], b: dict[str, int], what: str) -> dict[str, int]:
+    merged = dict(a)
+    for name, count in b.items():
+        if merged.get(name, count) != count:
+            raise ValueError(f"Trying to concatenate two {what} with inconsistent number of vertices for {name}")
+        merged[name] = count
+    return merged
+
+
+class _VolumeSpace:
+    """The affine and volume shape shared by BrainModelAxis and ParcelsAxis."""
+
+    _affine: np.ndarray | None = None
+    _volume_shape: tuple[int, ...] | None = None
+
+    @property
+    def affine(self) -> np.ndarray | None:
+        """Voxel-to-space affine of the volume (None without voxels)."""
+        return self._affine
+
+    @affine.setter
+    def affine(self, value: Any) -> None:
+        self._affine = _check_affine(value)
+
+    @property
+    def volume_shape(self) -> tuple[int, ...] | None:
+        """Shape of the volume the voxel indices point into."""
+        return self._volume_shape
+
+    @volume_shape.setter
+    def volume_shape(self, value: Any) -> None:
+        self._volume_shape = _check_volume_shape(value)
+
+
+class BrainModelAxis(_VolumeSpace, Axis):
+    """Grayordinates: each element a surface vertex or a voxel of a named brain structure.
+
+    Parameters
+    ----------
+    name : str or sequence of str
+        Structure of each element (one name for all of them); any spelling
+        :meth:`to_cifti_brain_structure_name` understands.
+    voxel : (N, 3) int array, optional
+        Voxel indices (-1 for surface elements).
+    vertex : (N,) int array, optional
+        Vertex indices (-1 for voxel elements).
+    affine, volume_shape
+        The volume of the voxels (needed when there are voxels).
+    nvertices : dict
+        Number of vertices of each surface structure.
+    """
+
+    def __init__(self, name: Any, voxel: Any = None, vertex: Any = None, affine: Any = None,
+                 volume_shape: Any = None, nvertices: dict[str, int] | None = None) -> None:
+        if voxel is None:
+            if vertex is None:
+                raise ValueError("At least one of voxel or vertex indices should be defined")
+            count = len(vertex)
+            self.voxel = np.full((count, 3), -1, dtype=int)
+        else:
+            count = len(voxel)
+            self.voxel = np.asanyarray(voxel, dtype=int)
+        self.vertex = np.full(count, -1, dtype=int) if vertex is None else np.asanyarray(vertex, dtype=int)
+        if isinstance(name, str):
+            name = [self.to_cifti_brain_structure_name(name)] * self.vertex.size
+        self.name = name
+        self.nvertices = {self.to_cifti_brain_structure_name(k): v for k, v in (nvertices or {}).items()}
+        present = set(self.name.tolist())
+        self.nvertices = {k: v for k, v in self.nvertices.items() if k in present}
+        surface = self.surface_mask
+        if surface.all():
+            self.affine = None
+            self.volume_shape = None
+        else:
+            if affine is None or volume_shape is None:
+                raise ValueError("Affine and volume shape should be defined for BrainModelAxis containing voxels")
+            self.affine = affine
+            self.volume_shape = volume_shape
+        if np.any(self.vertex[surface] < 0):
+            raise ValueError("Undefined vertex indices found for surface elements")
+        if np.any(self.voxel[~surface] < 0):
+            raise ValueError("Undefined voxel indices found for volumetric elements")
+        for attr in ("name", "voxel", "vertex"):
+            expected = (self.size, 3) if attr == "voxel" else (self.size,)
+            if getattr(self, attr).shape != expected:
+                raise ValueError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
+                                 "for BrainModelAxis axis")
+
+    @classmethod
+    def from_mask(cls, mask: Any, name: str = "other", affine: Any = None) -> BrainModelAxis:
+        """The nonzero elements of a 1-D (surface) or 3-D (volume) mask."""
+        affine = np.eye(4) if affine is None else np.asanyarray(affine)
+        if affine.shape != (4, 4):
+            raise ValueError(f"Affine transformation should be a 4x4 array or None, not {affine!r}")
+        mask = np.asanyarray(mask)
+        if mask.ndim == 1:
+            return cls.from_surface(np.where(mask != 0)[0], mask.size, name=name)
+        if mask.ndim == 3:
+            return cls(name, voxel=np.argwhere(mask != 0), affine=affine, volume_shape=mask.shape)
+        raise ValueError("Mask should be either 1-dimensional (for surfaces) or 3-dimensional "
+                         f"(for volumes), not {mask.ndim}-dimensional")
+
+    @classmethod
+    def from_surface(cls, vertices: Any, nvertex: int, name: str = "Other") -> BrainModelAxis:
+        """Vertices ``vertices`` of a surface of ``nvertex`` vertices."""
+        cifti_name = cls.to_cifti_brain_structure_name(name)
+        return cls(cifti_name, vertex=vertices, nvertices={cifti_name: nvertex})
+
+    @classmethod
+    def from_index_mapping(cls, mim: cifti2.Cifti2MatrixIndicesMap) -> BrainModelAxis:
+        """The axis of a brain-models map."""
+        models = list(mim.brain_models)
+        total = sum(bm.index_count for bm in models)
+        voxel = np.full((total, 3), -1, dtype=int)
+        vertex = np.full(total, -1, dtype=int)
+        names: list[str] = []
+        nvertices: dict[str, int] = {}
+        affine = shape = None
+        for bm in models:
+            span = slice(bm.index_offset, bm.index_offset + bm.index_count)
+            names.extend([bm.brain_structure] * bm.index_count)
+            if bm.model_type == "CIFTI_MODEL_TYPE_SURFACE":
+                vertex[span] = np.asarray(list(bm.vertex_indices), dtype=int)
+                nvertices[bm.brain_structure] = bm.surface_number_of_vertices
+            else:
+                voxel[span] = np.asarray(list(bm.voxel_indices_ijk), dtype=int).reshape(-1, 3)
+                if affine is None:
+                    shape = mim.volume.volume_dimensions
+                    affine = mim.volume.transformation_matrix_voxel_indices_ijk_to_xyz.matrix
+        return cls(names, voxel, vertex, affine, shape, nvertices)
+
+    def to_mapping(self, dim: int) -> cifti2.Cifti2MatrixIndicesMap:
+        """A brain-models map for data dimension ``dim``."""
+        mim = cifti2.Cifti2MatrixIndicesMap([dim], "CIFTI_INDEX_TYPE_BRAIN_MODELS")
+        for name, span, part in self.iter_structures():
+            surface = name in self.nvertices
+            if not surface and mim.volume is None:
+                transform = cifti2.Cifti2TransformationMatrixVoxelIndicesIJKtoXYZ(-3, self.affine)
+                mim.volume = cifti2.Cifti2Volume(self.volume_shape, transform)
+            mim.append(cifti2.Cifti2BrainModel(
+                span.start, len(part),
+                "CIFTI_MODEL_TYPE_SURFACE" if surface else "CIFTI_MODEL_TYPE_VOXELS",
+                name,
+                self.nvertices[name] if surface else None,
+                None if surface else cifti2.Cifti2VoxelIndicesIJK(part.voxel),
+                cifti2.Cifti2VertexIndices(part.vertex) if surface else None,
+            ))
+        return mim
+
+    def iter_structures(self) -> Iterator[tuple[str, slice, BrainModelAxis]]:
+        """(structure, slice, sub-axis) for each run of elements of one structure."""
+        names = self.name
+        if names.size == 0:
+            return
+        starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+        for i, start in enumerate(starts):
+            start = int(start)
+            stop = int(starts[i + 1]) if i + 1 < len(starts) else None
+            yield names[start], slice(start, stop), self[start:stop]
+
+    @staticmethod
+    def to_cifti_brain_structure_name(name: Any) -> str:
+        """The CIFTI-2 name (CIFTI_STRUCTURE_...) of a structure.
+
+        Accepts the CIFTI name, the short or GIFTI name (``CortexLeft``),
+        ``'cortex_left'``, ``'left cortex'``, or a (structure, side) tuple.
+        """
+        if name in cifti2.CIFTI_BRAIN_STRUCTURES:
+            return cifti2.CIFTI_BRAIN_STRUCTURES.ciftiname[name]
+        if not isinstance(name, str):
+            if len(name) == 1:
+                structure, side = name[0], "both"
+            else:
+                structure, side = name
+                if structure.lower() in ("left", "right", "both"):
+                    side, structure = name
+        else:
+            for side in ("left", "right", "both"):
+                n = len(side)
+                lower = name.lower()
+                if lower[:n] == side:
+                    structure = name[n + 1:] if name[n:n + 1] in ("_", " ") else name[n:]
+                    break
+                if lower[-n:] == side:
+                    structure = name[:-n - 1] if name[-n - 1:-n] in ("_", " ") else name[:-n]
+                    break
+            else:
+                side, structure = "both", name
+        if side.lower() == "both":
+            proposed = f"CIFTI_STRUCTURE_{structure.upper()}"
+        else:
+            proposed = f"CIFTI_STRUCTURE_{structure.upper()}_{side.upper()}"
+        if proposed not in cifti2.CIFTI_BRAIN_STRUCTURES.ciftiname:
+            raise ValueError(f"{name} was interpreted as {proposed}, which is not a valid CIFTI brain structure")
+        return proposed
+
+    @property
+    def surface_mask(self) -> np.ndarray:
+        """True for the elements that are surface vertices."""
+        return np.isin(self.name, list(self.nvertices)) if self.nvertices else np.zeros(self.name.shape, bool)
+
+    @property
+    def volume_mask(self) -> np.ndarray:
+        """True for the elements that are voxels."""
+        return ~self.surface_mask
+
+    @property
+    def name(self) -> np.ndarray:
+        """The CIFTI structure name of each element."""
+        return self._name
+
+    @name.setter
+    def name(self, values: Any) -> None:
+        values = np.asanyarray(values)
+        unique, inverse = np.unique(values, return_inverse=True)  # convert each distinct name once
+        converted = np.array([self.to_cifti_brain_structure_name(str(u)) for u in unique.tolist()],
+                             dtype="U" if len(unique) else "U1")
+        self._name = converted[inverse.reshape(-1)] if len(unique) else np.array([], dtype="U1")
+
+    def __len__(self) -> int:
+        return int(self.name.size)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BrainModelAxis) or len(self) != len(other):
+            return False
+        if (self.affine is None) != (other.affine is None):
+            return False
+        if self.affine is not None and not _same_space(self, other):
+            return False
+        return (self.nvertices == other.nvertices and np.array_equal(self.name, other.name)
+                and np.array_equal(self.voxel[self.volume_mask], other.voxel[other.volume_mask])
+                and np.array_equal(self.vertex[self.surface_mask], other.vertex[other.surface_mask]))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Any) -> BrainModelAxis:
+        if not isinstance(other, BrainModelAxis):
+            return NotImplemented
+        affine, shape = _merge_space(self, other, "BrainModels")
+        nvertices = _merge_nvertices(self.nvertices, other.nvertices, "BrainModels")
+        return type(self)(np.append(self.name, other.name), np.concatenate((self.voxel, other.voxel)),
+                          np.append(self.vertex, other.vertex), affine, shape, nvertices)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, (int, np.integer)):
+            return self.get_element(item)
+        if isinstance(item, str):
+            raise IndexError("Can not index an Axis with a string (except for ParcelsAxis)")
+        return type(self)(self.name[item], self.voxel[item], self.vertex[item], self.affine,
+                          self.volume_shape, self.nvertices)
+
+    def get_element(self, index: int) -> tuple[str, np.ndarray | int, str]:
+        """(model type, vertex or voxel index, structure) of element ``index``."""
+        surface = self.name[index] in self.nvertices
+        kind = "CIFTI_MODEL_TYPE_" + ("SURFACE" if surface else "VOXELS")
+        return kind, (self.vertex if surface else self.voxel)[index], self.name[index]
+
+
+class ParcelsAxis(_VolumeSpace, Axis):
+    """Parcels: each element a named set of voxels and of vertices per surface structure.
+
+    Parameters
+    ----------
+    name : sequence of str
+    voxels : sequence of (K, 3) int arrays
+    vertices : sequence of dicts {structure: vertex indices}
+    affine, volume_shape, nvertices
+        As for :class:`BrainModelAxis`.
+    """
+
+    def __init__(self, name: Any, voxels: Any, vertices: Any, affine: Any = None,
+                 volume_shape: Any = None, nvertices: dict[str, int] | None = None) -> None:
+        self.name = np.asanyarray(name, dtype="U")
+        self.voxels = np.empty(len(voxels), dtype="object")
+        for i, vox in enumerate(voxels):
+            self.voxels[i] = vox
+        self.vertices = np.empty(len(vertices), dtype="object")
+        for i, vert in enumerate(vertices):
+            self.vertices[i] = vert
+        self.affine = affine
+        self.volume_shape = volume_shape
+        self.nvertices = {BrainModelAxis.to_cifti_brain_structure_name(k): v
+                          for k, v in (nvertices or {}).items()}
+        for attr in ("name", "voxels", "vertices"):
+            if getattr(self, attr).shape != (self.size,):
+                raise ValueError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) for Parcel axis")
+
+    @classmethod
+    def from_brain_models(cls, named_brain_models: Sequence[tuple[str, BrainModelAxis]]) -> ParcelsAxis:
+        """One parcel per (name, BrainModelAxis) pair."""
+        affine = shape = None
+        names, all_voxels, all_vertices = [], [], []
+        nvertices: dict[str, int] = {}
+        for parcel_name, bm in named_brain_models:
+            names.append(parcel_name)
+            voxels = bm.voxel[bm.volume_mask]
+            if len(voxels):
+                if affine is None:
+                    affine, shape = bm.affine, bm.volume_shape
+                elif not np.allclose(affine, bm.affine) or shape != bm.volume_shape:
+                    raise ValueError("Can not combine brain models defined in different volumes "
+                                     "into a single Parcel axis")
+            all_voxels.append(voxels)
+            vertices = {}
+            for name, _, part in bm.iter_structures():
+                if name in bm.nvertices:
+                    if nvertices.get(name, bm.nvertices[name]) != bm.nvertices[name]:
+                        raise ValueError(f"Got multiple conflicting number of vertices for surface structure {name}")
+                    nvertices[name] = bm.nvertices[name]
+                    vertices[name] = part.vertex
+            all_vertices.append(vertices)
+        return cls(names, all_voxels, all_vertices, affine, shape, nvertices)
+
+    @classmethod
+    def from_index_mapping(cls, mim: cifti2.Cifti2MatrixIndicesMap) -> ParcelsAxis:
+        """The axis of a parcels map."""
+        volume = mim.volume
+        shape = None if volume is None else volume.volume_dimensions
+        affine = None if volume is None else volume.transformation_matrix_voxel_indices_ijk_to_xyz.matrix
+        nvertices = {s.brain_structure: s.surface_number_of_vertices for s in mim.surfaces}
+        names, all_voxels, all_vertices = [], [], []
+        for parcel in mim.parcels:
+            ijk = parcel.voxel_indices_ijk
+            voxels = np.zeros((0 if ijk is None else len(ijk), 3), dtype="i4")
+            if len(voxels):
+                voxels[:] = list(ijk)
+            vertices = {}
+            for vert in parcel.vertices:
+                if vert.brain_structure not in nvertices:
+                    raise ValueError(f"Number of vertices for surface structure {vert.brain_structure} not defined")
+                vertices[vert.brain_structure] = np.array(list(vert), dtype=int)
+            names.append(parcel.name)
+            all_voxels.append(voxels)
+            all_vertices.append(vertices)
+        return cls(names, all_voxels, all_vertices, affine, shape, nvertices)
+
+    def to_mapping(self, dim: int) -> cifti2.Cifti2MatrixIndicesMap:
+        """A parcels map for data dimension ``dim``."""
+        mim = cifti2.Cifti2MatrixIndicesMap([dim], "CIFTI_INDEX_TYPE_PARCELS")
+        if self.affine is not None:
+            transform = cifti2.Cifti2TransformationMatrixVoxelIndicesIJKtoXYZ(-3, matrix=self.affine)
+            mim.volume = cifti2.Cifti2Volume(self.volume_shape, transform)
+        for name, count in self.nvertices.items():
+            mim.append(cifti2.Cifti2Surface(name, count))
+        for name, voxels, vertices in zip(self.name, self.voxels, self.vertices):
+            parcel = cifti2.Cifti2Parcel(name, cifti2.Cifti2VoxelIndicesIJK(voxels))
+            for structure, indices in vertices.items():
+                parcel.vertices.append(cifti2.Cifti2Vertices(structure, indices))
+            mim.append(parcel)
+        return mim
+
+    def __len__(self) -> int:
+        return int(self.name.size)
+
+    def __eq__(self, other: object) -> bool:
+        if (type(self) is not type(other) or len(self) != len(other)  # type: ignore[arg-type]
+                or not np.array_equal(self.name, other.name)  # type: ignore[attr-defined]
+                or self.nvertices != other.nvertices  # type: ignore[attr-defined]
+                or any(not np.array_equal(a, b) for a, b in zip(self.voxels, other.voxels))):  # type: ignore[attr-defined]
+            return False
+        if (self.affine is None) != (other.affine is None):  # type: ignore[attr-defined]
+            return False
+        if self.affine is not None and not _same_space(self, other):
+            return False
+        for mine, theirs in zip(self.vertices, other.vertices):  # type: ignore[attr-defined]
+            if len(mine) != len(theirs):
+                return False
+            if any(k not in theirs or not np.array_equal(v, theirs[k]) for k, v in mine.items()):
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Any) -> ParcelsAxis:
+        if not isinstance(other, ParcelsAxis):
+            return NotImplemented
+        affine, shape = _merge_space(self, other, "ParcelsAxis")
+        nvertices = _merge_nvertices(self.nvertices, other.nvertices, "ParcelsAxis")
+        return type(self)(np.append(self.name, other.name), np.append(self.voxels, other.voxels),
+                          np.append(self.vertices, other.vertices), affine, shape, nvertices)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, str):
+            found = np.flatnonzero(self.name == item)
+            if len(found) == 0:
+                raise IndexError(f"Parcel {item} not found")
+            if len(found) > 1:
+                raise IndexError(f"Multiple parcels with name {item} found")
+            return self.voxels[found[0]], self.vertices[found[0]]
+        if isinstance(item, (int, np.integer)):
+            return self.get_element(item)
+        return type(self)(self.name[item], self.voxels[item], self.vertices[item], self.affine,
+                          self.volume_shape, self.nvertices)
+
+    def get_element(self, index: int) -> tuple[str, np.ndarray, dict[str, np.ndarray]]:
+        """(name, voxels, vertices) of parcel ``index``."""
+        return self.name[index], self.voxels[index], self.vertices[index]
+
+
+def _object_array(values: Any, count: int) -> np.ndarray:
+    out = np.empty(count, dtype="object")
+    for i, value in enumerate(values):
+        out[i] = value
+    return out
+
+
+class ScalarAxis(Axis):
+    """Named maps: each element a name and a metadata dict."""
+
+    def __init__(self, name: Any, meta: Any = None) -> None:
+        self.name = np.asanyarray(name, dtype="U")
+        if meta is None:
+            meta = [{} for _ in range(self.name.size)]
+        self.meta = np.asanyarray(meta, dtype="object")
+        for attr in ("name", "meta"):
+            if getattr(self, attr).shape != (self.size,):
+                raise ValueError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
+                                 "for ScalarAxis axis")
+
+    @classmethod
+    def from_index_mapping(cls, mim: cifti2.Cifti2MatrixIndicesMap) -> ScalarAxis:
+        """The axis of a scalars map."""
+        maps = list(mim.named_maps)
+        return cls([nm.map_name for nm in maps],
+                   _object_array(({} if nm.metadata is None else dict(nm.metadata) for nm in maps), len(maps)))
+
+    def to_mapping(self, dim: int) -> cifti2.Cifti2MatrixIndicesMap:
+        """A scalars map for data dimension ``dim``."""
+        mim = cifti2.Cifti2MatrixIndicesMap([dim], "CIFTI_INDEX_TYPE_SCALARS")
+        for name, meta in zip(self.name, self.meta):
+            mim.append(cifti2.Cifti2NamedMap(name, cifti2.Cifti2MetaData(meta)))
+        return mim
+
+    def __len__(self) -> int:
+        return int(self.name.size)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ScalarAxis) or self.size != other.size:
+            return False
+        return bool(np.array_equal(self.name, other.name) and np.array_equal(self.meta, other.meta))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Any) -> ScalarAxis:
+        if not isinstance(other, ScalarAxis):
+            return NotImplemented
+        return ScalarAxis(np.append(self.name, other.name), np.append(self.meta, other.meta))
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, (int, np.integer)):
+            return self.get_element(item)
+        return type(self)(self.name[item], self.meta[item])
+
+    def get_element(self, index: int) -> tuple[str, dict[str, Any]]:
+        """(name, metadata) of map ``index``."""
+        return self.name[index], self.meta[index]
+
+
+class LabelAxis(Axis):
+    """Label maps: each element a name, a label table {key: (name, rgba)} and metadata."""
+
+    def __init__(self, name: Any, label: Any, meta: Any = None) -> None:
+        self.name = np.asanyarray(name, dtype="U")
+        if isinstance(label, dict):
+            label = [label.copy() for _ in range(self.name.size)]
+        self.label = _object_array(label, len(label)) if not isinstance(label, np.ndarray) \
+            else np.asanyarray(label, dtype="object")
+        if meta is None:
+            meta = [{} for _ in range(self.name.size)]
+        self.meta = np.asanyarray(meta, dtype="object")
+        for attr in ("name", "meta", "label"):
+            if getattr(self, attr).shape != (self.size,):
+                raise ValueError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
+                                 "for LabelAxis axis")
+
+    @classmethod
+    def from_index_mapping(cls, mim: cifti2.Cifti2MatrixIndicesMap) -> LabelAxis:
+        """The axis of a labels map."""
+        maps = list(mim.named_maps)
+        tables = [{key: (lab.label, lab.rgba) for key, lab in nm.label_table.items()} for nm in maps]
+        rest = ScalarAxis.from_index_mapping(mim)
+        return cls(rest.name, tables, rest.meta)
+
+    def to_mapping(self, dim: int) -> cifti2.Cifti2MatrixIndicesMap:
+        """A labels map for data dimension ``dim``."""
+        mim = cifti2.Cifti2MatrixIndicesMap([dim], "CIFTI_INDEX_TYPE_LABELS")
+        for name, label, meta in zip(self.name, self.label, self.meta):
+            table = cifti2.Cifti2LabelTable()
+            for key, value in label.items():
+                table[key] = (value[0],) + tuple(value[1])
+            mim.append(cifti2.Cifti2NamedMap(name, cifti2.Cifti2MetaData(meta), table))
+        return mim
+
+    def __len__(self) -> int:
+        return int(self.name.size)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LabelAxis) or self.size != other.size:
+            return False
+        return bool(np.array_equal(self.name, other.name) and np.array_equal(self.meta, other.meta)
+                    and np.array_equal(self.label, other.label))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Any) -> LabelAxis:
+        if not isinstance(other, LabelAxis):
+            return NotImplemented
+        return LabelAxis(np.append(self.name, other.name), np.append(self.label, other.label),
+                         np.append(self.meta, other.meta))
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, (int, np.integer)):
+            return self.get_element(item)
+        return type(self)(self.name[item], self.label[item], self.meta[item])
+
+    def get_element(self, index: int) -> tuple[str, dict[int, Any], dict[str, Any]]:
+        """(name, label table, metadata) of map ``index``."""
+        return self.name[index], self.label[index], self.meta[index]
+
+
+class SeriesAxis(Axis):
+    """A regular series: ``size`` points from ``start`` in steps of ``step`` (``unit``)."""
+
+    size: int = 0  # type: ignore[assignment]
+
+    def __init__(self, start: float, step: float, size: int, unit: str = "SECOND") -> None:
+        self.unit = unit
+        self.start = start
+        self.step = step
+        self.size = size
+
+    @property
+    def time(self) -> np.ndarray:
+        """The value of each point."""
+        return np.arange(self.size) * self.step + self.start
+
+    @classmethod
+    def from_index_mapping(cls, mim: cifti2.Cifti2MatrixIndicesMap) -> SeriesAxis:
+        """The axis of a series map (start and step scaled by 10**SeriesExponent)."""
+        scale = 10 ** mim.series_exponent
+        return cls(mim.series_start * scale, mim.series_step * scale, mim.number_of_series_points,
+                   mim.series_unit)
+
+    def to_mapping(self, dim: int) -> cifti2.Cifti2MatrixIndicesMap:
+        """A series map for data dimension ``dim``."""
+        return cifti2.Cifti2MatrixIndicesMap([dim], "CIFTI_INDEX_TYPE_SERIES", number_of_series_points=self.size,
+                                             series_exponent=0, series_start=self.start,
+                                             series_step=self.step, series_unit=self.unit)
+
+    @property
+    def unit(self) -> str:
+        """SECOND, HERTZ, METER or RADIAN."""
+        return self._unit
+
+    @unit.setter
+    def unit(self, value: str) -> None:
+        if value.upper() not in cifti2.CIFTI_SERIESUNIT_TYPES:
+            raise ValueError("SeriesAxis unit should be one of ('second', 'hertz', 'meter', or 'radian'")
+        self._unit = value.upper()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, SeriesAxis) and self.start == other.start and self.step == other.step
+                and self.size == other.size and self.unit == other.unit)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Any) -> SeriesAxis:
+        if not isinstance(other, SeriesAxis):
+            return NotImplemented
+        if other.step != self.step:
+            raise ValueError("Can only concatenate SeriesAxis with the same step size")
+        if other.unit != self.unit:
+            raise ValueError("Can only concatenate SeriesAxis with the same unit")
+        return SeriesAxis(self.start, self.step, self.size + other.size, self.unit)
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, slice):
+            first, stop, stride = item.indices(self.size)
+            count = len(range(first, stop, stride))
+            return SeriesAxis(first * self.step + self.start, self.step * stride, count, self.unit)
+        if isinstance(item, (int, np.integer)):
+            return self.get_element(item)
+        raise IndexError("SeriesAxis can only be indexed with integers or slices without breaking "
+                         "the regular structure")
+
+    def get_element(self, index: int) -> float:
+        """The value of point ``index``."""
+        original = index
+        if index < 0:
+            index += self.size
+        if not 0 <= index < self.size:
+            raise IndexError(f"index {original} is out of range for SeriesAxis with size {self.size}")
+        return self.start + self.step * index
