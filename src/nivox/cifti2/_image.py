@@ -14,6 +14,7 @@ ConnDenseSeries, ...), which Connectome Workbench uses to decide the file type.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from typing import Any, ClassVar
 
@@ -25,9 +26,10 @@ from ..filebasedimages import SerializableImage
 from ..fileholders import FileMap
 from ..nifti1 import Nifti1Extensions
 from ..nifti2 import Nifti2Header, Nifti2Image
+from ..errors import NivoxWarning
 from .cifti2 import Cifti2Header, Cifti2HeaderError, data_type_codes
 
-__all__ = ["Cifti2Image", "LimitedNifti2Header", "load", "save"]
+__all__ = ["Cifti2HeaderWarning", "Cifti2Image", "LimitedNifti2Header", "load", "save"]
 
 # (map type of each dimension) -> NIfTI intent Workbench expects for that file type
 _INTENTS = {
@@ -43,6 +45,10 @@ _INTENTS = {
     ("SERIES", "PARCELS", "PARCELS"): "NIFTI_INTENT_CONNECTIVITY_PARCELLATED_PARCELLATED_SERIES",
     ("SCALARS", "PARCELS", "PARCELS"): "NIFTI_INTENT_CONNECTIVITY_PARCELLATED_PARCELLATED_SCALAR",
 }
+
+
+class Cifti2HeaderWarning(NivoxWarning):
+    """A CIFTI-2 header that readers may reject: an index outside its surface or volume."""
 
 
 class LimitedNifti2Header(Nifti2Header):
@@ -156,11 +162,15 @@ class Cifti2Image(DataobjImage, SerializableImage):
         from .parse_cifti2 import Cifti2Extension
 
         self.update_headers()
-        problems = self.header.validate(tuple(self._dataobj.shape))
-        if problems:
-            target = (file_map or self.file_map)["image"].filename or "image"
+        from ._validate import check_header
+
+        errors, warns = check_header(self.header, tuple(self._dataobj.shape))
+        target = re.sub(r"\.nivox-tmp-[^-]+-", "", (file_map or self.file_map)["image"].filename or "image")
+        if errors:
             raise Cifti2HeaderError(f"cannot write {target}: the CIFTI-2 header is not valid: "
-                                    + "; ".join(problems))
+                                    + "; ".join(errors))
+        for problem in warns:
+            warnings.warn(f"{target}: {problem}", Cifti2HeaderWarning, stacklevel=2)
         header = self._nifti_header
         header.extensions = Nifti1Extensions(
             ext for ext in header.extensions if not isinstance(ext, Cifti2Extension))

@@ -27,7 +27,11 @@ from .cifti2 import (
     _dims_of,
 )
 
-__all__ = ["header_problems"]
+__all__ = ["check_header", "header_problems"]
+
+# Problems that make a header unreadable or misread are errors; an index out of
+# its surface or volume is a warning, as nibabel has always written such files.
+_RANGE = "outside"
 
 _ALLOWED = {
     "CIFTI_INDEX_TYPE_BRAIN_MODELS": (Cifti2BrainModel, Cifti2Volume),
@@ -36,6 +40,13 @@ _ALLOWED = {
     "CIFTI_INDEX_TYPE_SCALARS": (Cifti2NamedMap,),
     "CIFTI_INDEX_TYPE_LABELS": (Cifti2NamedMap,),
 }
+
+
+def check_header(header: Any, shape: tuple[int, ...] | None = None) -> tuple[list[str], list[str]]:
+    """(errors, warnings): the problems that must stop a write, and those worth a warning."""
+    problems = header_problems(header, shape)
+    warns = [p for p in problems if _RANGE in p]
+    return [p for p in problems if _RANGE not in p], warns
 
 
 def header_problems(header: Any, shape: tuple[int, ...] | None = None) -> list[str]:
@@ -54,7 +65,7 @@ def header_problems(header: Any, shape: tuple[int, ...] | None = None) -> list[s
         problems.append(f"MatrixIndicesMap applies to dimension(s) {extra} the data do not have")
     for mim in matrix:
         problems.extend(_map_problems(mim))
-    if shape is not None and not problems:
+    if shape is not None and not [p for p in problems if _RANGE not in p]:
         expected = matrix.get_data_shape()
         if tuple(expected) != tuple(shape):
             problems.append(f"the header describes data of shape {expected}, the data have shape {shape}")
