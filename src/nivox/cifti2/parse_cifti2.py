@@ -117,6 +117,7 @@ class _Cifti2AsNiftiImage(Nifti2Image):
 
     header_class = _Cifti2AsNiftiHeader
     makeable = False
+    rw = False  # only read through: Cifti2Image writes the container itself
 
 
 def _ints(text: str, what: str) -> np.ndarray:
