@@ -49,9 +49,9 @@ def pretty(element: Element) -> Element:
     return element
 
 
-def _refuse(what: str) -> Any:
+def _refuse(what: str, error_class: type[XmlParseError]) -> Any:
     def handler(*args: Any) -> None:
-        raise XmlParseError(f"XML {what} refused: entity declarations can expand without bound")
+        raise error_class(f"XML {what} refused: entity declarations can expand without bound")
 
     return handler
 
@@ -84,9 +84,9 @@ class XmlParser:
         parser.buffer_text = True
         if self.buffer_size is not None:
             parser.buffer_size = self.buffer_size
-        parser.EntityDeclHandler = _refuse("entity declaration")
-        parser.UnparsedEntityDeclHandler = _refuse("unparsed entity declaration")
-        parser.ExternalEntityRefHandler = _refuse("external entity reference")
+        parser.EntityDeclHandler = _refuse("entity declaration", self.error_class)
+        parser.UnparsedEntityDeclHandler = _refuse("unparsed entity declaration", self.error_class)
+        parser.ExternalEntityRefHandler = _refuse("external entity reference", self.error_class)
         return parser
 
     def parse(self, string: bytes | None = None, fname: str | None = None,
@@ -125,8 +125,9 @@ class XmlParser:
     def _named(self, err: XmlParseError) -> XmlParseError:
         where = self.fname if isinstance(self.fname, str) else "<XML bytes>"
         msg = str(err)
-        if where not in msg:
-            err = type(err)(f"{where}: {msg}")
+        klass = type(err) if isinstance(err, self.error_class) else self.error_class
+        if where not in msg or klass is not type(err):
+            err = klass(msg if where in msg else f"{where}: {msg}")
         return err
 
     def StartElementHandler(self, name: str, attrs: dict[str, str]) -> None:  # noqa: N802
