@@ -102,7 +102,10 @@ class Cifti2Image(DataobjImage, SerializableImage):
         elif nifti_header is None and hasattr(dataobj, "dtype"):
             self.set_data_dtype(dataobj.dtype)
         self.update_headers()
-        expected = self.header.matrix.get_data_shape()
+        try:
+            expected = self.header.matrix.get_data_shape()
+        except (ValueError, TypeError, AttributeError, IndexError):
+            return  # an inconsistent header: saving names its problems
         if tuple(self._dataobj.shape) != expected:
             warnings.warn(f"Dataobj shape {self._dataobj.shape} does not match shape expected from "
                           f"CIFTI-2 header {expected}", stacklevel=2)
@@ -136,7 +139,10 @@ class Cifti2Image(DataobjImage, SerializableImage):
             raise Cifti2HeaderError(f"{where}: NIfTI dimensions {dataobj.shape} are not 1 x 1 x 1 x 1 "
                                     "followed by the CIFTI dimensions")
         dataobj = reshape_dataobj(dataobj, dataobj.shape[4:])
-        expected = cifti_header.matrix.get_data_shape()
+        try:
+            expected = cifti_header.matrix.get_data_shape()
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError) as err:
+            raise Cifti2HeaderError(f"{where}: the CIFTI-2 header is inconsistent: {err}") from None
         if tuple(dataobj.shape) != expected:
             raise Cifti2HeaderError(f"{where}: the CIFTI-2 XML describes data of shape {expected} but "
                                     f"the NIfTI dimensions give {tuple(dataobj.shape)}")

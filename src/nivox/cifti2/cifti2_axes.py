@@ -231,21 +231,34 @@ class BrainModelAxis(_VolumeSpace, Axis):
         total = sum(bm.index_count for bm in models)
         voxel = np.full((total, 3), -1, dtype=int)
         vertex = np.full(total, -1, dtype=int)
-        names: list[str] = []
+        names = np.full(total, "", dtype=object)
         nvertices: dict[str, int] = {}
         affine = shape = None
         for bm in models:
             span = slice(bm.index_offset, bm.index_offset + bm.index_count)
-            names.extend([bm.brain_structure] * bm.index_count)
-            if bm.model_type == "CIFTI_MODEL_TYPE_SURFACE":
-                vertex[span] = np.asarray(list(bm.vertex_indices), dtype=int)
+            surface = bm.model_type == "CIFTI_MODEL_TYPE_SURFACE"
+            indices = bm.vertex_indices if surface else bm.voxel_indices_ijk
+            if not 0 <= bm.index_offset <= total - bm.index_count or indices is None \
+                    or len(indices) != bm.index_count:
+                raise cifti2.Cifti2HeaderError(
+                    f"BrainModel {bm.brain_structure}: IndexOffset {bm.index_offset} and IndexCount "
+                    f"{bm.index_count} do not fit its {0 if indices is None else len(indices)} indices "
+                    f"among {total} grayordinates")
+            names[span] = bm.brain_structure
+            if surface:
+                vertex[span] = np.asarray(list(indices), dtype=int)
                 nvertices[bm.brain_structure] = bm.surface_number_of_vertices
             else:
-                voxel[span] = np.asarray(list(bm.voxel_indices_ijk), dtype=int).reshape(-1, 3)
+                voxel[span] = np.asarray(list(indices), dtype=int).reshape(-1, 3)
                 if affine is None:
+                    if mim.volume is None or mim.volume.transformation_matrix_voxel_indices_ijk_to_xyz is None:
+                        raise cifti2.Cifti2HeaderError(
+                            f"BrainModel {bm.brain_structure} has voxels but the map has no Volume")
                     shape = mim.volume.volume_dimensions
                     affine = mim.volume.transformation_matrix_voxel_indices_ijk_to_xyz.matrix
-        return cls(names, voxel, vertex, affine, shape, nvertices)
+        if total and (names == "").any():
+            raise cifti2.Cifti2HeaderError("BrainModels overlap: some grayordinates belong to no model")
+        return cls(names.astype(str), voxel, vertex, affine, shape, nvertices)
 
     def to_mapping(self, dim: int) -> cifti2.Cifti2MatrixIndicesMap:
         """A brain-models map for data dimension ``dim``."""
