@@ -226,6 +226,10 @@ def test_external_file_binary(tmp_path):
     assert not isinstance(read.darrays[0].data, np.memmap)
     for img in (mapped, read):
         np.testing.assert_array_equal(img.darrays[0].data, data)
+    # saved elsewhere, the data go inline (the external file is not the new file's)
+    inline = GiftiImage.from_bytes(mapped.to_bytes())
+    assert inline.darrays[0].encoding == 3 and inline.darrays[0].ext_fname == ""
+    np.testing.assert_array_equal(inline.darrays[0].data, data)
     # the external file holds fewer bytes than the dimensions need
     (tmp_path / "ext.dat").write_bytes(data.tobytes()[:50])
     with pytest.raises(NivoxError, match="ext.dat holds 50 bytes"):

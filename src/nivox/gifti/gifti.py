@@ -140,16 +140,21 @@ class GiftiDataArray(xml.XmlSerializable):
 
     def _to_xml_element(self) -> xml.Element:
         dtype = np.dtype(data_type_codes.dtype[self.datatype])
+        encoding, ext_fname, ext_offset = self.encoding, self.ext_fname, self.ext_offset
+        if gifti_encoding_codes.label[encoding] == "External":
+            # the data go inline: a file written elsewhere cannot reuse the old external file
+            # (nibabel refuses to write such arrays at all)
+            encoding, ext_fname, ext_offset = gifti_encoding_codes.code["B64GZ"], "", 0
         attrib = {
             "Intent": intent_codes.niistring[self.intent],
             "DataType": data_type_codes.niistring[self.datatype],
             "ArrayIndexingOrder": array_index_order_codes.label[self.ind_ord],
             "Dimensionality": str(self.num_dim),
             **{f"Dim{i}": str(n) for i, n in enumerate(self.dims)},
-            "Encoding": gifti_encoding_codes.specs[self.encoding],
+            "Encoding": gifti_encoding_codes.specs[encoding],
             "Endian": gifti_endian_codes.specs[sys.byteorder],  # data are written as they are in memory
-            "ExternalFileName": self.ext_fname,
-            "ExternalFileOffset": str(self.ext_offset),
+            "ExternalFileName": ext_fname,
+            "ExternalFileOffset": str(ext_offset),
         }
         elem = xml.Element("DataArray", attrib=attrib)
         if self.meta is not None:
@@ -157,7 +162,7 @@ class GiftiDataArray(xml.XmlSerializable):
         if self.coordsys is not None:
             elem.append(self.coordsys._to_xml_element())
         data = xml.SubElement(elem, "Data")
-        data.text = encode_data(self._stored(dtype), self.encoding, dtype, self.ind_ord)
+        data.text = encode_data(self._stored(dtype), encoding, dtype, self.ind_ord)
         return elem
 
     def print_summary(self) -> None:
