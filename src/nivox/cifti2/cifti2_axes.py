@@ -228,6 +228,13 @@ class BrainModelAxis(_VolumeSpace, Axis):
     def from_index_mapping(cls, mim: cifti2.Cifti2MatrixIndicesMap) -> BrainModelAxis:
         """The axis of a brain-models map."""
         models = list(mim.brain_models)
+        for bm in models:  # counts checked against the index lists before anything is allocated
+            indices = bm.vertex_indices if bm.model_type == "CIFTI_MODEL_TYPE_SURFACE" else bm.voxel_indices_ijk
+            if bm.index_count is None or bm.index_offset is None or indices is None \
+                    or len(indices) != bm.index_count:
+                raise cifti2.Cifti2HeaderError(
+                    f"BrainModel {bm.brain_structure}: IndexCount {bm.index_count} but "
+                    f"{0 if indices is None else len(indices)} indices")
         total = sum(bm.index_count for bm in models)
         voxel = np.full((total, 3), -1, dtype=int)
         vertex = np.full(total, -1, dtype=int)
