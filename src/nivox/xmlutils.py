@@ -118,7 +118,7 @@ class XmlParser:
         except ExpatError as err:
             raise self._named(self.error_class(str(err))) from None
         except (KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError,
-                AssertionError) as err:
+                AssertionError, LookupError) as err:  # LookupError: an unknown declared encoding
             # a handler met a value it cannot use (an unknown code, a non-number)
             raise self._named(self.error_class(f"invalid content: {type(err).__name__}: {err}")) from None
 

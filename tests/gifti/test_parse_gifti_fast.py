@@ -74,6 +74,7 @@ BAD_DOCUMENTS = {
     "data outside data array": HEAD + b'<GIFTI Version="1.0"><Data>1</Data></GIFTI>',
     "not gifti": HEAD + b"<NIFTI><x/></NIFTI>",
     "empty document": b"",
+    "unknown declared encoding": _doc(_da(b"1 2 3")).replace(b"UTF-8", b"TTF-8"),
     "bad label key": HEAD + b'<GIFTI Version="1.0"><LabelTable><Label Key="k">x</Label></LabelTable></GIFTI>',
     "bad matrix": _doc(_da(b"1 2 3").replace(
         b"<Data>", b"<CoordinateSystemTransformMatrix><DataSpace>NIFTI_XFORM_UNKNOWN</DataSpace>"
