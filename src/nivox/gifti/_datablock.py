@@ -12,6 +12,7 @@ import base64
 import binascii
 import math
 import os
+import struct
 import sys
 import zlib
 from typing import Any
@@ -89,7 +90,8 @@ def decode_data(darray: Any, fname: str | None, text: str | None, mmap: Any = Tr
         if len(raw) != nbytes:
             raise _fail(f"data hold {len(raw)} bytes but dimensions {list(shape)} of "
                         f"{dtype.name} need {nbytes}")
-        flat = np.frombuffer(bytearray(raw), dtype=dtype)
+        # writable, as users modify arrays in place (libdeflate already gives a bytearray)
+        flat = np.frombuffer(raw if isinstance(raw, bytearray) else bytearray(raw), dtype=dtype)
     return flat.reshape(shape, order=order)
 
 
@@ -111,7 +113,46 @@ def _unbase64(text: str) -> bytes:
         raise _fail(f"data are not valid base64 ({err})") from None
 
 
+_ZLIB_LEVEL = 6  # zlib's default, as other GIFTI writers use; libdeflate makes it fast
+
+
+def _zlib_compress(raw: bytes) -> bytes:
+    """A zlib stream of ``raw``: header, raw deflate from the fastest backend, Adler-32."""
+    from .._codecs import backends
+
+    body = backends.deflate_whole(raw, _ZLIB_LEVEL)
+    return b"\x78\x9c" + bytes(body) + struct.pack(">I", zlib.adler32(raw))
+
+
+def _inflate_fast(raw: bytes, nbytes: int) -> bytes | None:
+    """The zlib stream inflated by libdeflate into exactly ``nbytes`` (None: use zlib instead).
+
+    libdeflate writes into a buffer of the size asked for and fails on more,
+    so a decompression bomb stops at ``nbytes``.
+    """
+    from .._codecs import backends
+
+    if backends.whole_backend() != "libdeflate" or len(raw) < 6:
+        return None
+    cmf, flg = raw[0], raw[1]
+    if cmf & 0x0F != 8 or (cmf * 256 + flg) % 31 or flg & 0x20:
+        raise _fail("compressed data are not a zlib stream")
+    try:
+        out = backends.inflate_whole(memoryview(raw)[2:], nbytes)
+    except backends.decode_errors() as err:
+        raise _fail(f"compressed data are damaged or inflate to more than the {nbytes} bytes "
+                    f"the dimensions give ({err})") from None
+    if len(out) != nbytes:
+        raise _fail(f"compressed data end early: {len(out)} of {nbytes} bytes")
+    if zlib.adler32(out) != struct.unpack(">I", raw[-4:])[0]:
+        raise _fail("compressed data fail their Adler-32 check")
+    return out
+
+
 def _inflate(raw: bytes, nbytes: int) -> bytes:
+    fast = _inflate_fast(raw, nbytes)
+    if fast is not None:
+        return fast
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(raw, nbytes + 1)  # never more than one byte past the size
@@ -182,7 +223,7 @@ def encode_data(data: Any, encoding: int, dtype: np.dtype, ordering: int) -> str
     if label in ("B64BIN", "B64GZ"):
         raw = arr.tobytes(order)
         if label == "B64GZ":
-            raw = zlib.compress(raw)
+            raw = _zlib_compress(raw)
         return base64.b64encode(raw).decode("ascii")
     if label == "External":
         raise NotImplementedError("writing ExternalFileBinary data is not supported; "
