@@ -92,6 +92,9 @@ def exercise(path: str, klass_name: str, mmap: bool, validation: str, keep_file_
         img.labeltable.get_labels_as_dict()
         return np.concatenate([a.ravel().astype(np.float64) for a in arrays]) if arrays else np.zeros(0)
     img = nivox.load(path, mmap=mmap, keep_file_open=keep_file_open, validation=validation)
+    if type(img).__name__ != "Cifti2Image":  # damage to the intent code makes it plain NIfTI-2
+        img.get_fdata(dtype=np.float32)
+        return np.asanyarray(img.dataobj)
     for dim in range(len(img.shape)):
         axis = img.header.get_axis(dim)
         len(axis)

@@ -135,3 +135,27 @@ def test_legacy_code_spellings_read_and_rewritten():
     np.testing.assert_array_equal(img.darrays[0].data, [0, 1, 2])
     out = img.to_bytes()
     assert b"GIFTI_ENCODING" not in out and b"GIFTI_ENDIAN" not in out
+
+
+def test_lifted_data_blocks_do_not_touch_comments_or_cdata():
+    data = np.arange(400, dtype=np.float32)
+    doc = GiftiImage(darrays=[GiftiDataArray(data)]).to_bytes()
+    fake = b"<Data>" + b"A" * 400 + b"</Data>"
+    doc = doc.replace(b"<MetaData />", b"<MetaData><MD><Name>n</Name><Value><![CDATA[" + fake +
+                      b"]]></Value></MD></MetaData><!-- " + fake + b" -->", 1)
+    img = GiftiImage.from_bytes(doc)
+    assert img.meta["n"] == fake.decode()
+    np.testing.assert_array_equal(img.darrays[0].data, data)
+
+
+def test_large_ascii_and_binary_blocks_read_the_same_lifted_or_not():
+    rng = np.random.default_rng(4)
+    arrays = [rng.random((300, 3)).astype(np.float32), rng.integers(0, 300, (500, 3)).astype(np.int32)]
+    for encoding in ("ASCII", "B64BIN", "B64GZ"):
+        doc = GiftiImage(darrays=[GiftiDataArray(a, encoding=encoding) for a in arrays]).to_bytes()
+        lifted = GiftiImage.from_bytes(doc)
+        # a CDATA section keeps expat parsing the data itself
+        plain = GiftiImage.from_bytes(doc.replace(b"<Data>", b"<Data><![CDATA[").replace(b"</Data>", b"]]></Data>"))
+        for a, b, c in zip(arrays, lifted.darrays, plain.darrays):
+            np.testing.assert_array_equal(b.data, a)
+            np.testing.assert_array_equal(c.data, a)

@@ -54,7 +54,8 @@ def _shape_of(darray: Any) -> tuple[int, ...]:
     return shape
 
 
-def decode_data(darray: Any, fname: str | None, text: str | None, mmap: Any = True) -> np.ndarray:
+def decode_data(darray: Any, fname: str | None, text: str | bytes | memoryview | None,
+                mmap: Any = True) -> np.ndarray:
     """The array a ``<Data>`` element holds (or an external file it points at).
 
     Parameters
@@ -63,7 +64,7 @@ def decode_data(darray: Any, fname: str | None, text: str | None, mmap: Any = Tr
         The enclosing DataArray, whose attributes give type, shape, order and encoding.
     fname : str or None
         The GIFTI file's name (external files are found beside it); None for bytes.
-    text : str or None
+    text : str, bytes-like or None
         The element's text (None when it was empty).
     mmap : {True, False, 'c', 'r', 'r+'}
         Memory-map external files (True means 'c').
@@ -79,6 +80,8 @@ def decode_data(darray: Any, fname: str | None, text: str | None, mmap: Any = Tr
     count = math.prod(shape)
     nbytes = count * dtype.itemsize
     text = text or ""
+    if label == "ASCII" and not isinstance(text, str):
+        text = bytes(text).decode("latin-1")  # a block the parser lifted out as bytes
     if label == "ASCII":
         flat = _parse_ascii(text, dtype, count)
     elif label == "External":
@@ -106,9 +109,9 @@ def _parse_ascii(text: str, dtype: np.dtype, count: int) -> np.ndarray:
         return np.array(tokens, dtype=np.float64).astype(dtype)
 
 
-def _unbase64(text: str) -> bytes:
+def _unbase64(text: str | bytes | memoryview) -> bytes:
     try:
-        return base64.b64decode(text.encode("ascii"))
+        return base64.b64decode(text.encode("ascii") if isinstance(text, str) else text)
     except (binascii.Error, UnicodeEncodeError, ValueError) as err:
         raise _fail(f"data are not valid base64 ({err})") from None
 

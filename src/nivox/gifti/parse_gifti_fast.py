@@ -10,6 +10,7 @@ naming the file.
 
 from __future__ import annotations
 
+import secrets
 import warnings
 from typing import Any
 
@@ -30,6 +31,41 @@ _MAX_DIMS = 32  # numpy's limit; more dimensions cannot be an array
 
 class GiftiParseError(XmlParseError):
     """A GIFTI file that cannot be read: malformed XML, misplaced elements or inconsistent data."""
+
+
+def _lift_data_blocks(raw: bytes) -> tuple[bytes, list[memoryview], str]:
+    """``raw`` with the plain-text content of each ``<Data>`` element replaced by a token.
+
+    Returns the shorter document, the lifted contents (views into ``raw``) and
+    the token prefix; a token is ``<prefix><index>#``, the prefix random per
+    document so that no file can forge one.
+    """
+    token = f"#nivox-{secrets.token_hex(8)}-"
+    view = memoryview(raw)
+    parts: list[Any] = []
+    blocks: list[memoryview] = []
+    pos = 0
+    while True:
+        start = raw.find(b"<Data>", pos)
+        if start < 0:
+            break
+        body = start + len(b"<Data>")
+        end = raw.find(b"</Data>", body)
+        if end < 0:
+            break
+        if end - body > 256 and raw.find(b"<", body, end) < 0 and raw.find(b"&", body, end) < 0:
+            parts += [view[pos:body], f"{token}{len(blocks)}#".encode()]
+            blocks.append(view[body:end])
+            pos = end
+        else:
+            parts.append(view[pos:end])
+            pos = end
+        parts.append(view[pos:pos + len(b"</Data>")])
+        pos += len(b"</Data>")
+    if not blocks:
+        return raw, [], token
+    parts.append(view[pos:])
+    return b"".join(parts), blocks, token
 
 
 def read_data_block(darray: GiftiDataArray, fname: str | None, data: str | None, mmap: Any) -> np.ndarray:
@@ -83,6 +119,9 @@ class GiftiImageParser(XmlParser):
         self.nvpair: list[str] | None = None
         self._meta: GiftiMetaData | None = None
         self._text: list[str] | None = None
+        self._lifted: list[memoryview] = []  # <Data> texts taken out of the document before parsing
+        self._lifted_used = 0
+        self._token = ""
 
     @property
     def pending_data(self) -> bool:
@@ -224,10 +263,46 @@ class GiftiImageParser(XmlParser):
                 raise GiftiParseError(f"MatrixData holds {values.size} values, not 16")
             self.coordsys.xform = values.reshape(4, 4)
         elif name == "Data" and self.da is not None:
-            self.da.data = read_data_block(self.da, self.fname, text if text else None, self.mmap)
+            data: Any = text if text else None
+            if self._lifted and text and text.strip().startswith(self._token):
+                data = self._lifted[int(text.strip()[len(self._token):-1])]
+                self._lifted_used += 1
+            self.da.data = read_data_block(self.da, self.fname, data, self.mmap)
 
     def parse(self, string: bytes | None = None, fname: str | None = None, fptr: Any = None) -> None:
-        super().parse(string=string, fname=fname, fptr=fptr)
+        """Parse one of ``string`` (bytes), ``fname`` (a path) or ``fptr`` (a binary file).
+
+        The document is read whole. The text of each ``<Data>`` element that
+        is plain text (no markup, no entity) is lifted out before expat runs
+        and decoded straight from the file's bytes: expat then scans kilobytes
+        of XML rather than megabytes of base64. Should a lifted block turn
+        out not to belong to a ``<Data>`` element (it sat in a comment or a
+        CDATA section), the document is parsed again without lifting.
+        """
+        if (string is not None) + (fptr is not None) + (fname is not None) != 1:
+            raise ValueError("Exactly one of fptr, fname, string must be specified.")
+        if fname is not None:
+            self.fname = fname
+            with open(fname, "rb") as fobj:
+                raw = fobj.read()
+        elif fptr is not None:
+            if self.fname is None:
+                self.fname = getattr(fptr, "name", None)
+            raw = fptr.read()
+        else:
+            raw = bytes(string)  # type: ignore[arg-type]
+        doc, blocks, token = _lift_data_blocks(raw)
+        if blocks:
+            trial = type(self)(self.encoding, self.buffer_size, self.verbose, self.mmap)
+            trial.fname, trial._lifted, trial._token = self.fname, blocks, token
+            trial._parse_bytes(doc)
+            if trial._lifted_used == len(blocks):
+                self.img = trial.img
+                return
+        self._parse_bytes(raw)
+
+    def _parse_bytes(self, raw: bytes) -> None:
+        super().parse(string=raw)
         if self.img is None:
             raise self._named(GiftiParseError("no GIFTI element: not a GIFTI file"))
         if self.fsm_state:
