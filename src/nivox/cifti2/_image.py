@@ -26,7 +26,7 @@ from ..filebasedimages import SerializableImage
 from ..fileholders import FileMap
 from ..nifti1 import Nifti1Extensions
 from ..nifti2 import Nifti2Header, Nifti2Image
-from ..errors import NivoxWarning
+from ..errors import HeaderDataError, NivoxWarning
 from .cifti2 import Cifti2Header, Cifti2HeaderError, data_type_codes
 
 __all__ = ["Cifti2HeaderWarning", "Cifti2Image", "LimitedNifti2Header", "load", "save"]
@@ -146,10 +146,18 @@ class Cifti2Image(DataobjImage, SerializableImage):
         if tuple(dataobj.shape) != expected:
             raise Cifti2HeaderError(f"{where}: the CIFTI-2 XML describes data of shape {expected} but "
                                     f"the NIfTI dimensions give {tuple(dataobj.shape)}")
+        source = nifti_img.header
+        if int(source["datatype"]) not in data_type_codes.code:
+            raise Cifti2HeaderError(f"{where}: data type {source.get_data_dtype()} is not one CIFTI-2 allows")
         img = cls.__new__(cls)
         DataobjImage.__init__(img, dataobj, header=None, file_map=file_map)
         img._header = cifti_header  # parsed just now: no need for the copy __init__ makes
-        img._nifti_header = LimitedNifti2Header.from_header(nifti_img.header)
+        try:
+            img._nifti_header = LimitedNifti2Header.from_header(source)  # as nibabel converts it
+        except HeaderDataError:
+            # fields from_header cannot set again (zero voxel sizes): keep them as read
+            img._nifti_header = LimitedNifti2Header(source.binaryblock, source.endianness, False,
+                                                    source.extensions)
         return img
 
     @classmethod

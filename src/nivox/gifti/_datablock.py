@@ -116,6 +116,7 @@ def _unbase64(text: str | bytes | memoryview) -> bytes:
         raise _fail(f"data are not valid base64 ({err})") from None
 
 
+_MAX_RATIO = 1032  # the most a deflate stream expands (258-byte matches in 2-bit codes)
 _ZLIB_LEVEL = 6  # zlib's default, as other GIFTI writers use; libdeflate makes it fast
 
 
@@ -137,6 +138,10 @@ def _inflate_fast(raw: bytes, nbytes: int) -> bytes | None:
 
     if backends.whole_backend() != "libdeflate" or len(raw) < 6:
         return None
+    if nbytes > _MAX_RATIO * len(raw) + 1024:
+        # deflate cannot expand further than this: refuse before allocating what the dims ask
+        raise _fail(f"compressed data of {len(raw)} bytes cannot hold the {nbytes} bytes "
+                    "the dimensions give")
     cmf, flg = raw[0], raw[1]
     if cmf & 0x0F != 8 or (cmf * 256 + flg) % 31 or flg & 0x20:
         raise _fail("compressed data are not a zlib stream")
