@@ -9,6 +9,8 @@ Modules that nibabel users import these names from (``nivox.filebasedimages``,
 
 from __future__ import annotations
 
+from xml.parsers.expat import ExpatError
+
 __all__ = [
     "NivoxError",
     "NivoxWarning",
@@ -27,6 +29,10 @@ __all__ = [
     "MissingDependencyError",
     "VisibleDeprecationWarning",
     "HeaderFixWarning",
+    "XmlParseError",
+    "GiftiParseError",
+    "Cifti2HeaderError",
+    "Cifti2ParseError",
 ]
 
 
@@ -102,3 +108,22 @@ class VisibleDeprecationWarning(NivoxWarning):
 
 class HeaderFixWarning(NivoxWarning):
     """A header problem was found and fixed while reading."""
+
+
+class XmlParseError(ImageFileError, ExpatError):
+    """An XML document (GIFTI, CIFTI-2) that is malformed, or uses a construct refused for safety.
+
+    Also an ExpatError, which is what nibabel's XML readers raise.
+    """
+
+
+class GiftiParseError(XmlParseError):
+    """A GIFTI file that cannot be read: malformed XML, misplaced elements or inconsistent data."""
+
+
+class Cifti2HeaderError(HeaderDataError):
+    """A CIFTI-2 header that breaks the specification or disagrees with its data."""
+
+
+class Cifti2ParseError(XmlParseError, Cifti2HeaderError):
+    """CIFTI-2 XML that is malformed or breaks the element structure of the specification."""

@@ -17,15 +17,11 @@ from typing import IO, Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 from xml.parsers.expat import ExpatError, ParserCreate
 
-from .errors import ImageFileError, NivoxError
+from .errors import NivoxError, XmlParseError
 from .filebasedimages import FileBasedHeader
 
 __all__ = ["Element", "SubElement", "XmlBasedHeader", "XmlParseError", "XmlParser",
            "XmlSerializable", "tostring"]
-
-
-class XmlParseError(ImageFileError, ExpatError):
-    """An XML document that is malformed, or uses a construct refused for safety."""
 
 
 class XmlSerializable:

@@ -7,15 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import HeaderDataError
+from ..errors import Cifti2HeaderError
 from ..volumeutils import Recoder, make_dt_codes
 
 __all__ = ["CIFTI_BRAIN_STRUCTURES", "CIFTI_MAP_TYPES", "CIFTI_MODEL_TYPES", "CIFTI_SERIESUNIT_TYPES",
            "Cifti2HeaderError", "data_type_codes"]
-
-
-class Cifti2HeaderError(HeaderDataError):
-    """A CIFTI-2 header that breaks the specification (also a ValueError)."""
 
 
 def _float_01(val: Any) -> float:

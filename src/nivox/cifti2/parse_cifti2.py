@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import xmlutils as xml
 from ..batteryrunners import Report
-from ..errors import HeaderDataError
+from ..errors import Cifti2ParseError, HeaderDataError
 from ..nifti1 import Nifti1Extension, extension_codes
 from ..nifti2 import Nifti2Header, Nifti2Image
 from .cifti2 import (
@@ -23,7 +23,7 @@ from .cifti2 import (
     CIFTI_MODEL_TYPES,
     Cifti2BrainModel,
     Cifti2Header,
-    Cifti2HeaderError,
+    Cifti2HeaderError,  # noqa: F401  (importable from here, as in nibabel)
     Cifti2Label,
     Cifti2LabelTable,
     Cifti2Matrix,
@@ -41,10 +41,6 @@ from .cifti2 import (
 )
 
 __all__ = ["Cifti2Extension", "Cifti2Parser", "Cifti2ParseError"]
-
-
-class Cifti2ParseError(xml.XmlParseError, Cifti2HeaderError):
-    """CIFTI-2 XML that is malformed or breaks the element structure of the specification."""
 
 
 class Cifti2Extension(Nifti1Extension):

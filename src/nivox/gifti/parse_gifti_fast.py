@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..nifti1 import data_type_codes, intent_codes, xform_codes
-from ..xmlutils import XmlParseError, XmlParser
+from ..errors import GiftiParseError
+from ..xmlutils import XmlParser
 from ._datablock import decode_data
 from .elements import GiftiCoordSystem, GiftiLabel, GiftiLabelTable, GiftiMetaData
 from .gifti import GiftiDataArray, GiftiImage
@@ -27,10 +28,6 @@ __all__ = ["GiftiImageParser", "GiftiParseError", "read_data_block"]
 
 _TEXT_ELEMENTS = {"Name", "Value", "Label", "DataSpace", "TransformedSpace", "MatrixData", "Data"}
 _MAX_DIMS = 32  # numpy's limit; more dimensions cannot be an array
-
-
-class GiftiParseError(XmlParseError):
-    """A GIFTI file that cannot be read: malformed XML, misplaced elements or inconsistent data."""
 
 
 def _lift_data_blocks(raw: bytes) -> tuple[bytes, list[memoryview], str]:
