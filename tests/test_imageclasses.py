@@ -42,7 +42,9 @@ def test_priority_for_shared_extensions():
     names = [k.__name__ for k in classes_for_extension(".HDR")]
     assert names.index("Nifti1Pair") < names.index("AnalyzeImage")
     assert names[-1] == "AnalyzeImage"
-    assert [k.__name__ for k in classes_for_extension(".nii")] == ["Nifti1Image", "Nifti2Image"]
+    # CIFTI-2 files are NIfTI-2 files with CIFTI intents: the CIFTI class must sniff first
+    assert [k.__name__ for k in classes_for_extension(".nii")] == ["Nifti1Image", "Cifti2Image",
+                                                                   "Nifti2Image"]
 
 
 def test_import_nivox_imports_no_format():

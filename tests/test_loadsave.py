@@ -89,7 +89,7 @@ def test_load_errors_say_why(tmp_path):
     with pytest.raises(ImageFileError, match="named .gz but is not a gzip file"):
         nivox.load(tmp_path / "link.nii.gz")
     (tmp_path / "t.nii").write_bytes(b"x" * 400)
-    with pytest.raises(ImageFileError, match="no header of Nifti1Image/Nifti2Image"):
+    with pytest.raises(ImageFileError, match="no header of Nifti1Image/Cifti2Image/Nifti2Image"):
         nivox.load(tmp_path / "t.nii")
     (tmp_path / "t.foo").write_bytes(b"x" * 400)
     with pytest.raises(ImageFileError, match="no image format uses the extension '.foo'"):

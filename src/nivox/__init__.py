@@ -55,6 +55,9 @@ _LAZY_NAMES: dict[str, str] = {
     "ImageWriter": "imagewriter",
     "OrientationError": "orientations",
     "get_info": "pkg_info",
+    "GiftiImage": "gifti",
+    "Cifti2Header": "cifti2",
+    "Cifti2Image": "cifti2",
 }
 
 # submodules reachable as attributes, like ``nib.nifti1``
@@ -67,6 +70,7 @@ _SUBMODULES = {
     "spm99analyze", "testing", "tmpdirs", "viewers", "volumeutils", "wrapstruct",
     "_compression", "batteryrunners", "filename_parser", "imageglobals", "onetime",
     "pkg_info", "spaces", "tripwire",
+    "gifti", "cifti2", "caret", "xmlutils",
 }
 
 

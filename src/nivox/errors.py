@@ -10,6 +10,7 @@ Modules that nibabel users import these names from (``nivox.filebasedimages``,
 from __future__ import annotations
 
 import io
+from xml.parsers.expat import ExpatError
 
 __all__ = [
     "NivoxError",
@@ -46,6 +47,10 @@ __all__ = [
     "AFNIHeaderError",
     "AFNIImageError",
     "PARRECError",
+    "XmlParseError",
+    "GiftiParseError",
+    "Cifti2HeaderError",
+    "Cifti2ParseError",
 ]
 
 
@@ -205,3 +210,20 @@ class AFNIImageError(ImageDataError):
     """AFNI data (``.BRIK``) that cannot be read as its ``.HEAD`` describes."""
 class PARRECError(NivoxError, ValueError):
     """A Philips PAR/REC header or data that cannot be read (the message names the file)."""
+class XmlParseError(ImageFileError, ExpatError):
+    """An XML document (GIFTI, CIFTI-2) that is malformed, or uses a construct refused for safety.
+
+    Also an ExpatError, which is what nibabel's XML readers raise.
+    """
+
+
+class GiftiParseError(XmlParseError):
+    """A GIFTI file that cannot be read: malformed XML, misplaced elements or inconsistent data."""
+
+
+class Cifti2HeaderError(HeaderDataError):
+    """A CIFTI-2 header that breaks the specification or disagrees with its data."""
+
+
+class Cifti2ParseError(XmlParseError, Cifti2HeaderError):
+    """CIFTI-2 XML that is malformed or breaks the element structure of the specification."""

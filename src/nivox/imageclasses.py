@@ -39,6 +39,7 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("nifti1-pair", "nifti1", "Nifti1Pair", (".hdr", ".img")),
     FormatEntry("nifti1", "nifti1", "Nifti1Image", (".nii",)),
     FormatEntry("nifti2-pair", "nifti2", "Nifti2Pair", (".hdr", ".img")),
+    FormatEntry("cifti2", "cifti2", "Cifti2Image", (".nii",)),
     FormatEntry("nifti2", "nifti2", "Nifti2Image", (".nii",)),
     FormatEntry("spm2-analyze", "spm2analyze", "Spm2AnalyzeImage", (".hdr", ".img")),
     FormatEntry("spm99-analyze", "spm99analyze", "Spm99AnalyzeImage", (".hdr", ".img")),
@@ -49,6 +50,7 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("minc1", "minc1", "Minc1Image", (".mnc",), "minc"),
     FormatEntry("minc2", "minc2", "Minc2Image", (".mnc",), "minc"),
     FormatEntry("parrec", "parrec", "PARRECImage", (".par", ".rec")),
+    FormatEntry("gifti", "gifti", "GiftiImage", (".gii",)),
 )
 
 

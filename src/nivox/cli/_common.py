@@ -287,9 +287,14 @@ def read_raw_header(img: Any) -> Any:
     A loaded image's own header has scaling and data offset reset (they live
     on the data proxy); commands showing "the header" show what the file holds.
     """
+    if type(img).__name__ == "GiftiImage":
+        raise ValueError("a GIFTI file is XML with no binary header; `nivox describe` lists its "
+                         "arrays and metadata")
+    # a CIFTI-2 file's header fields are those of its NIfTI-2 container
+    klass = type(img.nifti_header) if hasattr(img, "nifti_header") else img.header_class
     holder = img.file_map.get("header") or img.file_map["image"]
     with holder.get_prepare_fileobj("rb") as fileobj:
-        return img.header_class.from_fileobj(fileobj)
+        return klass.from_fileobj(fileobj)
 
 
 def image_volumes(dataobj: Any, shape: Sequence[int]) -> Iterator[np.ndarray]:

@@ -69,6 +69,13 @@ def describe_file(filename: str | os.PathLike[str], stats: bool = False) -> dict
     """
     path = os.fspath(filename)
     img = load_image(path)
+    from ._surfaces import is_surface_image, surface_record, surface_stats
+
+    if is_surface_image(img):  # meshes and grayordinates: arrays and axes, no affine
+        record = {"file": path, **surface_record(img)}
+        if stats:
+            record["stats"] = surface_stats(img)
+        return record
     header = img.header
     shape = tuple(int(n) for n in img.shape)
     dtype = np.dtype(img.get_data_dtype())
@@ -208,6 +215,12 @@ def _affine_lines(affine: list[list[Any]]) -> list[str]:
 
 def format_text(record: dict[str, Any]) -> str:
     """The human-readable description of one file, as printed without ``--json``."""
+    if "arrays" in record or "axes" in record:
+        from ._surfaces import surface_text
+
+        rows = surface_text(record)
+        width = max(len(key) for key, _ in rows)
+        return record["file"] + "\n" + "".join(f"  {key.ljust(width)}  {value}\n" for key, value in rows)
     rows: list[tuple[str, str]] = [
         ("format", record["format"]),
         ("shape", " x ".join(str(n) for n in record["shape"])),

@@ -60,6 +60,10 @@ def list_file(filename: str, stats: bool = False, fields: list[str] | tuple[str,
     """The JSON-ready row for ``filename``; the data are read only when ``stats``."""
     with about(filename):
         img = load_image(filename)
+        from ._surfaces import is_surface_image
+
+        if is_surface_image(img):
+            return _surface_row(filename, img, stats, fields)
         header = img.header
         dtype = np.dtype(img.get_data_dtype())
         record: dict[str, Any] = {
@@ -81,6 +85,25 @@ def list_file(filename: str, stats: bool = False, fields: list[str] | tuple[str,
 
             summary = image_stats(img, progress_label=progress_label)
             record["stats"] = {key: summary[key] for key in _STAT_COLUMNS}
+    return record
+
+
+def _surface_row(filename: str, img: Any, stats: bool, fields: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The row of a GIFTI or CIFTI-2 file: arrays or axes where voxel images have voxel sizes."""
+    from ._surfaces import surface_record, surface_stats
+
+    described = surface_record(img)
+    record: dict[str, Any] = {
+        "file": filename, "type": type(img).__name__, "dtype": described["dtype"],
+        "shape": described.get("shape", []), "zooms": [], "units": {"space": None, "time": None},
+        "qform_code": None, "sform_code": None, "surface": described,
+    }
+    if fields:
+        raw = getattr(img, "nifti_header", None)  # CIFTI-2: its NIfTI-2 container; GIFTI has none
+        record["fields"] = {name: jsonable(raw[name]) if raw is not None and name in raw.keys() else None
+                            for name in fields}
+    if stats:
+        record["stats"] = {key: value for key, value in surface_stats(img).items() if key in _STAT_COLUMNS}
     return record
 
 
@@ -140,6 +163,10 @@ def _cells(record: dict[str, Any], fields: list[str], stats: bool) -> list[str]:
         "x".join(fmt(float(z)) if z is not None else "nan" for z in record["zooms"]),
         unit_text, *coded,
     ]
+    if "surface" in record:  # arrays (GIFTI) or axes (CIFTI-2) in the shape and zooms columns
+        from ._surfaces import ls_cells
+
+        cells[3], cells[4] = ls_cells(record)
     cells += [fmt(record["fields"][name]) for name in fields]
     if stats:
         cells += [fmt(record["stats"][key]) for key in _STAT_COLUMNS]
