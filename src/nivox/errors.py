@@ -27,6 +27,11 @@ __all__ = [
     "MissingDependencyError",
     "VisibleDeprecationWarning",
     "HeaderFixWarning",
+    "HeaderError",
+    "DataError",
+    "HeaderWarning",
+    "DataWarning",
+    "ExtensionWarning",
 ]
 
 
@@ -102,3 +107,23 @@ class VisibleDeprecationWarning(NivoxWarning):
 
 class HeaderFixWarning(NivoxWarning):
     """A header problem was found and fixed while reading."""
+
+
+class HeaderError(NivoxError, ValueError):
+    """A tractogram file (TRK, TCK, TRX) whose header holds invalid information."""
+
+
+class DataError(NivoxError, ValueError):
+    """Tractogram data that are missing, truncated or inconsistent with their header."""
+
+
+class HeaderWarning(NivoxWarning):
+    """Something odd in a tractogram file header, worked around while reading."""
+
+
+class DataWarning(NivoxWarning):
+    """Tractogram data that a file format cannot hold and that are dropped."""
+
+
+class ExtensionWarning(NivoxWarning):
+    """A tractogram saved under an extension that is not its format's."""
