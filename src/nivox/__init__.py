@@ -59,6 +59,7 @@ _SUBMODULES = {
     "minc1", "minc2", "nifti1", "nifti2", "openers", "optpkg", "orientations",
     "parrec", "processing", "quaternions", "spatialimages", "spm2analyze",
     "spm99analyze", "testing", "tmpdirs", "viewers", "volumeutils", "wrapstruct",
+    "streamlines",
 }
 
 __all__ = sorted(set(_LAZY_NAMES) | _SUBMODULES | {"__version__"})

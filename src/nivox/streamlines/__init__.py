@@ -22,15 +22,19 @@ from .trk import TrkFile
 from .trx import TrxFile
 
 __all__ = [
-    "ArraySequence", "Field", "FORMATS", "LazyTractogram", "TckFile", "Tractogram",
+    "ArraySequence", "EXTRA_FORMATS", "Field", "FORMATS", "LazyTractogram", "TckFile", "Tractogram",
     "TractogramFile", "TrkFile", "TrxFile", "ExtensionWarning", "detect_format",
     "is_supported", "load", "save",
 ]
 
-#: extension -> tractogram file class
+#: extension -> tractogram file class, for the formats nibabel also has
 FORMATS: dict[str, type[TractogramFile]] = {
     ".trk": TrkFile,
     ".tck": TckFile,
+}
+#: formats nibabel does not have; load, save and detect_format use them after FORMATS
+#: (kept out of FORMATS because code written for nibabel iterates FORMATS)
+EXTRA_FORMATS: dict[str, type[TractogramFile]] = {
     ".trx": TrxFile,
 }
 
@@ -42,7 +46,7 @@ def is_supported(fileobj: Any) -> bool:
 
 def detect_format(fileobj: Any) -> type[TractogramFile] | None:
     """The tractogram file class for `fileobj`: by its first bytes, else by its extension."""
-    for klass in FORMATS.values():
+    for klass in (*FORMATS.values(), *EXTRA_FORMATS.values()):
         try:
             if klass.is_correct_format(fileobj):
                 return klass
@@ -50,7 +54,7 @@ def detect_format(fileobj: Any) -> type[TractogramFile] | None:
             pass
     if isinstance(fileobj, (str, os.PathLike)):
         ext = os.path.splitext(os.fspath(fileobj))[1].lower()
-        return FORMATS.get(ext)
+        return FORMATS.get(ext, EXTRA_FORMATS.get(ext))
     return None
 
 

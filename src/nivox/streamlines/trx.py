@@ -116,7 +116,7 @@ class TrxFile(TractogramFile):
         header.update(self.header)
         tractogram = self.tractogram
         if isinstance(tractogram, LazyTractogram):
-            items = list(tractogram.to_world(lazy=True))
+            items = [t for t in tractogram.to_world(lazy=True)]  # not list(): it asks len() first
             tractogram = Tractogram([t.streamline for t in items],
                                     {k: [t.data_for_streamline[k] for t in items]
                                      for k in (items[0].data_for_streamline if items else {})},
