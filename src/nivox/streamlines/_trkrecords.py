@@ -142,7 +142,7 @@ def split_points(rows: NDArray[np.float32], buffer: NDArray[Any]
     """Points (P, 3) and scalars (P, k - 3) from rows (P, k): scalars copied out, points
     moved to the front of the same buffer."""
     n, k = rows.shape
-    scalars = np.ascontiguousarray(rows[:, 3:])
+    scalars = rows[:, 3:].copy()  # a copy even when the slice is contiguous: the buffer is resized next
     flat = buffer.view(np.float32).reshape(-1)
     step = max(1, _BLOCK_WORDS // k)
     for a in range(0, n, step):
