@@ -181,16 +181,18 @@ def pack(pts: NDArray[Any], scalars: NDArray[Any] | None, props: NDArray[Any] | 
 def stream(f: BinaryIO, offset: int, k: int, m: int, expected: int, dtype_i4: np.dtype,
            dtype_f4: np.dtype, name: str, block: int = 4 << 20
            ) -> Iterator[tuple[NDArray[Any], NDArray[Any], NDArray[Any]]]:
-    """Yield (points, scalars, properties) per record, reading `block` bytes at a time."""
+    """Yield (points, scalars, properties) per record, reading about `block` bytes at a time."""
+    from ._io import remaining_size
+
+    total = remaining_size(f, offset)
     f.seek(offset)
     buf = b""
     pos = 0
+    done = 0  # bytes of the data region consumed
     count = 0
-    limit = expected if expected else None
-    while limit is None or count < limit:
+    while not expected or count < expected:
         if len(buf) - pos < 4:
-            more = f.read(block)
-            buf = buf[pos:] + more
+            buf = buf[pos:] + f.read(block)
             pos = 0
             if len(buf) == 0:
                 break
@@ -200,8 +202,11 @@ def stream(f: BinaryIO, offset: int, k: int, m: int, expected: int, dtype_i4: np
         if n < 0:
             raise DataError(f"{name}: streamline {count} has a negative point count ({n})")
         size = 4 + (n * k + m) * 4
+        if total is not None and done + size > total:  # checked before reading (or allocating) it
+            raise DataError(f"{name}: the file ends inside streamline {count} "
+                            f"({done + size - total} bytes missing)")
         while len(buf) - pos < size:
-            more = f.read(max(block, size))
+            more = f.read(max(block, size - (len(buf) - pos)))
             if not more:
                 raise DataError(f"{name}: the file ends inside streamline {count}")
             buf = buf[pos:] + more
@@ -210,6 +215,7 @@ def stream(f: BinaryIO, offset: int, k: int, m: int, expected: int, dtype_i4: np
         rows = rec[: n * k].reshape(n, k)
         yield rows[:, :3], rows[:, 3:], rec[n * k :]
         pos += size
+        done += size
         count += 1
     if expected and count < expected:
         raise DataError(f"{name}: the header announces {expected} streamlines, the file holds {count}")

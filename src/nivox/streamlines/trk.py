@@ -207,9 +207,12 @@ class TrkFile(TractogramFile):
         With `lazy_load`, a :class:`LazyTractogram` that reads records as it is iterated.
         """
         hdr = cls._read_header(fileobj)
-        point_slices = _named_slices(hdr["scalar_name"], int(hdr[Field.NB_SCALARS_PER_POINT]), "scalars")
-        prop_slices = _named_slices(hdr["property_name"], int(hdr[Field.NB_PROPERTIES_PER_STREAMLINE]),
-                                    "properties")
+        try:
+            point_slices = _named_slices(hdr["scalar_name"], int(hdr[Field.NB_SCALARS_PER_POINT]), "scalars")
+            prop_slices = _named_slices(hdr["property_name"], int(hdr[Field.NB_PROPERTIES_PER_STREAMLINE]),
+                                        "properties")
+        except HeaderError as err:
+            raise HeaderError(f"{describe(fileobj)}: {err}") from None
         tractogram: Tractogram
         if lazy_load:
             def items() -> Any:

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import DataError, HeaderError
+from ..errors import DataError, HeaderError, NivoxError
 from ._io import describe, is_path, read_into, writing
 from .array_sequence import ArraySequence, _chunks, _compact_rows
 from .header import Field
@@ -39,6 +41,8 @@ __all__ = ["TrxFile"]
 _DTYPES = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
            "float16", "float32", "float64", "bit"}
 _MAX_HEADER = 1 << 20
+# deflate cannot expand data by more than about 1032:1
+_MAX_RATIO = 1040
 
 
 def _split_name(member: str) -> tuple[str, str, int, np.dtype] | None:
@@ -94,7 +98,11 @@ class TrxFile(TractogramFile):
         try:
             with zipfile.ZipFile(fileobj) as zf:
                 hdr, arrays = _read_zip(zf, fileobj, name)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as err:
+        except (NivoxError, FileNotFoundError):
+            raise
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, RuntimeError,
+                NotImplementedError, struct.error, ValueError) as err:
+            # the zip layer's ways of saying "damaged" (bad CRC, sizes, offsets, methods)
             raise DataError(f"{name}: not a readable TRX zip file: {err}") from None
         seq, dps, dpv = _assemble(hdr, arrays, name)
         tractogram: Tractogram
@@ -196,6 +204,7 @@ def _read_zip(zf: zipfile.ZipFile, fileobj: Any, name: str) -> tuple[dict[str, A
                            Field.NB_STREAMLINES: n_str, "NB_VERTICES": n_vert,
                            "groups": {}, "data_per_group": {}}
     arrays: dict[str, Any] = {}
+    zip_size = os.path.getsize(fileobj) if is_path(fileobj) else _stream_size(zf)
     for member in zf.infolist():
         if member.is_dir() or member.filename == "header.json":
             continue
@@ -207,15 +216,35 @@ def _read_zip(zf: zipfile.ZipFile, fileobj: Any, name: str) -> tuple[dict[str, A
         if member.file_size % (itemsize * dim):
             raise DataError(f"{name}: {member.filename} holds {member.file_size} bytes, not whole "
                             f"rows of {dim} {dtype.name}")
+        if member.compress_size > zip_size:
+            raise DataError(f"{name}: {member.filename} claims {member.compress_size} bytes, more "
+                            f"than the whole file ({zip_size})")
         rows = member.file_size // (itemsize * dim)
         arr = _member_array(zf, member, fileobj, dtype, (rows, dim), name)
         arrays[f"{folder}/{base}" if folder else base] = (folder, base, arr)
     return hdr, arrays
 
 
+def _stream_size(zf: zipfile.ZipFile) -> int:
+    fp = zf.fp
+    if fp is None:  # pragma: no cover - an open ZipFile has its file
+        return 0
+    here = fp.tell()
+    end = fp.seek(0, os.SEEK_END)
+    fp.seek(here)
+    return end
+
+
 def _member_array(zf: zipfile.ZipFile, member: zipfile.ZipInfo, fileobj: Any, dtype: np.dtype,
                   shape: tuple[int, int], name: str) -> NDArray[Any]:
     """A member's array: memory-mapped when stored uncompressed in a file on disk, else read."""
+    # sizes come from the zip's directory: check them before allocating anything
+    if member.compress_type == zipfile.ZIP_STORED and member.file_size != member.compress_size:
+        raise DataError(f"{name}: {member.filename} is stored uncompressed but its sizes differ "
+                        f"({member.file_size} and {member.compress_size})")
+    if member.file_size > member.compress_size * _MAX_RATIO + 1024:
+        raise DataError(f"{name}: {member.filename} claims {member.file_size} bytes from "
+                        f"{member.compress_size} compressed bytes, more than deflate can expand to")
     if member.compress_type == zipfile.ZIP_STORED and is_path(fileobj) and member.file_size:
         with open(fileobj, "rb") as f:
             f.seek(member.header_offset)
