@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from ..errors import DataError
 
 # words examined per vectorised step
-_BLOCK_WORDS = 1 << 22
+_BLOCK_WORDS = 1 << 20
 # the smallest positive normal float32, read as an int32
 _SMALL = 1 << 23
 
@@ -219,3 +219,62 @@ def stream(f: BinaryIO, offset: int, k: int, m: int, expected: int, dtype_i4: np
         count += 1
     if expected and count < expected:
         raise DataError(f"{name}: the header announces {expected} streamlines, the file holds {count}")
+
+
+def blocks(f: BinaryIO, offset: int, k: int, m: int, expected: int, swap: bool, name: str,
+           block: int = 8 << 20) -> Iterator[tuple[NDArray[np.float32], NDArray[np.intp], NDArray[np.float32]]]:
+    """Yield (rows (P, k), counts, properties) for runs of whole records, about `block` bytes each.
+
+    The streaming counterpart of :func:`walk` and :func:`gather`: memory stays
+    at about one block, and each block's points can be transformed at once.
+    """
+    from ._io import remaining_size
+
+    total = remaining_size(f, offset)
+    f.seek(offset)
+    left = b""
+    done = 0  # records yielded
+    consumed = 0  # bytes of the data region in yielded blocks
+    while not expected or done < expected:
+        chunk = f.read(block)
+        data = left + chunk
+        if not data:
+            break
+        if len(data) < 4 and not chunk:
+            raise DataError(f"{name}: the file ends inside the count of streamline {done}")
+        words = np.frombuffer(bytearray(data[: len(data) // 4 * 4]), np.int32)
+        if swap:
+            words = words.byteswap()
+        view = memoryview(words)
+        starts = array("q")
+        p = 0
+        n_words = len(words)
+        limit = expected - done if expected else n_words + 1
+        while p < n_words and len(starts) < limit:
+            n = view[p]
+            if n < 0:
+                raise DataError(f"{name}: streamline {done + len(starts)} has a negative point count ({n})")
+            size = 1 + n * k + m
+            if total is not None and consumed + 4 * (p + size) > total:
+                raise DataError(f"{name}: the file ends inside streamline {done + len(starts)}")
+            if p + size > n_words:
+                break  # the rest of this record comes with the next read
+            starts.append(p)
+            p += size
+        if not starts:
+            if not chunk:
+                raise DataError(f"{name}: the file ends inside streamline {done}")
+            # one record bigger than a block: read on (its size was checked against the file)
+            left = data
+            block *= 2
+            continue
+        idx = np.frombuffer(starts, np.int64)
+        rows, counts, props = gather(words[:p].copy(), idx, k, m)
+        yield rows, counts, props
+        done += len(idx)
+        consumed += 4 * p
+        left = data[4 * p :]
+        if not chunk and not left:
+            break
+    if expected and done < expected:
+        raise DataError(f"{name}: the header announces {expected} streamlines, the file holds {done}")

@@ -12,7 +12,7 @@ from ..errors import DataError
 from ._trkrecords import pack
 from .array_sequence import _chunks, _compact_rows
 from .header import Field
-from .tractogram import LazyTractogram
+from .tractogram import LazyTractogram, transformed
 from .trk import (MAX_NB_NAMED_PROPERTIES_PER_STREAMLINE, MAX_NB_NAMED_SCALARS_PER_POINT,
                   encode_value_in_name, get_affine_rasmm_to_trackvis)
 from .utils import peek_next
@@ -73,7 +73,7 @@ def write_records(tractogram: Any, header: np.ndarray, f: BinaryIO) -> None:
         n = int(ends[j - 1]) - row
         pts = rows[row : row + n]
         if not identity:
-            pts = pts @ affine[:3, :3].T + affine[:3, 3]
+            pts = transformed(pts, affine)
         s = np.concatenate([c[row : row + n].reshape(n, -1) for c in scal], axis=1) if scal else None
         f.write(pack(pts, s, None if props is None else props[i:j], lengths[i:j].astype(np.int64)).tobytes())
     header[Field.NB_STREAMLINES] = len(seq)

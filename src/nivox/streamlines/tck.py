@@ -34,7 +34,7 @@ MEGABYTE = 1024 * 1024
 # longest header accepted (a hostile file without END is not read to its end)
 MAX_HEADER_BYTES = 64 * MEGABYTE
 # rows handled per vectorised step (bounds temporaries to a few tens of MB)
-_BLOCK_ROWS = 1 << 20
+_BLOCK_ROWS = 1 << 18
 _ROW = np.dtype("V12")
 
 
@@ -405,23 +405,22 @@ def _warn_dropped(per_streamline: Any, per_point: Any) -> None:
 def _write_blocks(f: BinaryIO, rows: NDArray[Any], lengths: NDArray[Any], affine: NDArray[Any]) -> None:
     """Write streamlines (points back to back, `lengths`) with delimiters, a block at a time."""
     from .array_sequence import _chunks
+    from .tractogram import transformed
 
     ends = np.cumsum(lengths)
     identity = np.allclose(affine, np.eye(4))
     for i, j, row in _chunks(lengths):
         n_pts = int(ends[j - 1]) - row
         pts = rows[row : row + n_pts]
-        if not identity:
-            pts = pts @ affine[:3, :3].T + affine[:3, 3]
+        pts = transformed(pts, affine) if not identity else pts
         lens = lengths[i:j]
-        keep = lens > 0  # an empty streamline would read back as nothing: skip it
-        out = np.full((n_pts + int(np.count_nonzero(keep)), 3), np.nan, "<f4")
-        # point r of the block goes to row r + (number of streamlines ended before it)
-        dest = np.arange(n_pts) + np.repeat(np.arange(len(lens)), lens)
-        if not keep.all():
-            shift = np.cumsum(~keep) - (~keep)
-            dest -= np.repeat(shift, lens)
-        out[dest] = pts
+        lens = lens[lens > 0]  # an empty streamline would read back as nothing: skip it
+        out = np.empty((n_pts + len(lens), 3), "<f4")
+        is_point = np.ones(len(out), bool)
+        is_point[np.cumsum(lens + 1) - 1] = False  # each streamline's delimiter row
+        out[~is_point] = np.nan
+        # whole rows as 12-byte items: one boolean assignment moves all points
+        out.view(_ROW).reshape(-1)[is_point] = np.ascontiguousarray(pts, "<f4").view(_ROW).reshape(-1)
         f.write(out.tobytes())
 
 

@@ -28,7 +28,7 @@ from . import _trkrecords as records
 from ._io import describe, reading, read_into, remaining_size, writing
 from .array_sequence import ArraySequence
 from .header import Field
-from .tractogram import LazyTractogram, Tractogram, TractogramItem, transform_rows_inplace
+from .tractogram import LazyTractogram, Tractogram, TractogramItem, transform_rows_inplace, transformed
 from .tractogram_file import TractogramFile
 
 __all__ = [
@@ -220,6 +220,23 @@ class TrkFile(TractogramFile):
                     yield TractogramItem(pts, {k: props[v] for k, v in prop_slices.items()},
                                          {k: scals[:, v] for k, v in point_slices.items()})
 
+            def moved_streamlines(affine: NDArray[Any]) -> Any:
+                # LazyTractogram.streamlines' fast path: a block of records transformed at once
+                name = describe(fileobj)
+                k = 3 + int(hdr[Field.NB_SCALARS_PER_POINT])
+                m = int(hdr[Field.NB_PROPERTIES_PER_STREAMLINE])
+                swap = hdr[Field.ENDIANNESS] != ("<" if np.little_endian else ">")
+                with reading(fileobj) as f:
+                    for rows, counts, _ in records.blocks(f, hdr["_offset_data"], k, m,
+                                                          int(hdr[Field.NB_STREAMLINES]), swap, name):
+                        pts = transformed(rows[:, :3], affine)
+                        ends = np.cumsum(counts).tolist()
+                        start = 0
+                        for end in ends:
+                            yield pts[start:end]
+                            start = end
+
+            items.moved_streamlines = moved_streamlines  # type: ignore[attr-defined]
             tractogram = LazyTractogram.from_data_func(items)
             tractogram.affine_to_rasmm = get_affine_trackvis_to_rasmm(hdr)
             tractogram = tractogram.to_world()

@@ -33,7 +33,7 @@ from ..errors import DataError, HeaderError, NivoxError
 from ._io import describe, is_path, read_into, writing
 from .array_sequence import ArraySequence, _chunks, _compact_rows
 from .header import Field
-from .tractogram import LazyTractogram, Tractogram, TractogramItem
+from .tractogram import LazyTractogram, Tractogram, TractogramItem, transformed
 from .tractogram_file import TractogramFile
 
 __all__ = ["TrxFile"]
@@ -157,7 +157,7 @@ class TrxFile(TractogramFile):
                 for _, j, row in _chunks(lengths):
                     pts = rows[row : int(ends[j - 1])]
                     if not identity:
-                        pts = pts @ affine[:3, :3].T + affine[:3, 3]
+                        pts = transformed(pts, affine)
                     out.write(np.ascontiguousarray(pts, pos_dtype.newbyteorder("<")).tobytes())
             zf.writestr(f"offsets.{off_dtype.name}", offsets.tobytes())
             for key, value in tractogram.data_per_streamline.items():
