@@ -22,7 +22,7 @@ TRACTOGRAM_SUFFIXES = (".trk", ".tck", ".trx")
 
 
 def is_tractogram(path: str | None) -> bool:
-    return bool(path) and os.fspath(path).lower().endswith(TRACTOGRAM_SUFFIXES)  # type: ignore[union-attr]
+    return path is not None and os.fspath(path).lower().endswith(TRACTOGRAM_SUFFIXES)
 
 
 def grid_header(affine: Any, shape: Any) -> dict[str, Any]:

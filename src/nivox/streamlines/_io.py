@@ -59,14 +59,15 @@ def writing(fileobj: Any) -> Iterator[BinaryIO]:
 
     with replacing_files({"image": FileHolder(filename=os.fspath(fileobj))}) as temp_map:
         target = temp_map["image"].filename
+        assert target is not None
         if os.fspath(fileobj).lower().endswith(_COMPRESSED):
             from ..openers import Opener
 
             with Opener(target, "wb") as f:
                 yield f  # type: ignore[misc]
         else:
-            with open(target, "wb") as f:
-                yield f
+            with open(target, "wb") as raw:
+                yield raw
 
 
 def remaining_size(f: BinaryIO, offset: int) -> int | None:
@@ -82,7 +83,7 @@ def remaining_size(f: BinaryIO, offset: int) -> int | None:
 
 def read_into(f: BinaryIO, out: NDArray[Any], name: str, what: str) -> None:
     """Fill `out` from `f` (one pass, no intermediate copy); DataError when the file is short."""
-    view = memoryview(out.reshape(-1).view(np.uint8))
+    view = memoryview(out.reshape(-1).view(np.uint8).data)
     got = 0
     total = len(view)
     readinto = getattr(f, "readinto", None)

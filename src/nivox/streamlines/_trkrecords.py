@@ -83,7 +83,7 @@ def _walk_vectorised(words: NDArray[np.int32], k: int, m: int, expected: int) ->
 
 
 def _walk_loop(words: NDArray[np.int32], k: int, m: int, expected: int, name: str) -> NDArray[np.int64]:
-    view = memoryview(words)
+    view = memoryview(words.data)
     n_words = len(words)
     limit = expected if expected else n_words + 1
     found = array("q")
@@ -222,7 +222,7 @@ def stream(f: BinaryIO, offset: int, k: int, m: int, expected: int, dtype_i4: np
 
 
 def blocks(f: BinaryIO, offset: int, k: int, m: int, expected: int, swap: bool, name: str,
-           block: int = 8 << 20) -> Iterator[tuple[NDArray[np.float32], NDArray[np.intp], NDArray[np.float32]]]:
+           block: int = 2 << 20) -> Iterator[tuple[NDArray[np.float32], NDArray[np.intp], NDArray[np.float32]]]:
     """Yield (rows (P, k), counts, properties) for runs of whole records, about `block` bytes each.
 
     The streaming counterpart of :func:`walk` and :func:`gather`: memory stays
@@ -245,7 +245,7 @@ def blocks(f: BinaryIO, offset: int, k: int, m: int, expected: int, swap: bool, 
         words = np.frombuffer(bytearray(data[: len(data) // 4 * 4]), np.int32)
         if swap:
             words = words.byteswap()
-        view = memoryview(words)
+        view = memoryview(words.data)
         starts = array("q")
         p = 0
         n_words = len(words)

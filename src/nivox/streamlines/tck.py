@@ -12,6 +12,7 @@ few megabytes at a time instead.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Iterator
@@ -342,10 +343,14 @@ def _find_delimiters(rows: NDArray[np.float32]) -> NDArray[np.intp]:
 
     def scan(i: int, start: int) -> None:
         block = rows[start : start + _BLOCK_ROWS]
-        nan = block != block  # a NaN never equals itself
-        found[i] = np.flatnonzero(nan[:, 0] & nan[:, 1] & nan[:, 2]).astype(np.intp) + start
+        # x first (NaN only at delimiters, in practice), then y and z of those rows only
+        idx = np.flatnonzero(np.isnan(block[:, 0]))
+        if idx.size:
+            cand = block[idx]
+            idx = idx[np.isnan(cand[:, 1]) & np.isnan(cand[:, 2])]
+        found[i] = idx.astype(np.intp) + start
 
-    run_parallel([lambda i=i, s=s: scan(i, s) for i, s in enumerate(starts)],
+    run_parallel([functools.partial(scan, i, s) for i, s in enumerate(starts)],
                  cpu_threads() if len(starts) > 1 else 1)
     return np.concatenate(found) if found else np.zeros(0, np.intp)
 

@@ -9,6 +9,7 @@ of any size streams in bounded memory.
 from __future__ import annotations
 
 import copy
+import functools
 import numbers
 import types
 import warnings
@@ -242,7 +243,7 @@ def transform_rows_inplace(rows: NDArray[Any], affine: NDArray[Any], chunk: int 
     n = rows.shape[0]
     threads = cpu_threads() if n >= 1 << 18 else 1
     bounds = np.linspace(0, n, threads + 1).astype(int)
-    run_parallel([lambda lo=int(lo), hi=int(hi): work(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])],
+    run_parallel([functools.partial(work, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])],
                  threads)
 
 
@@ -441,21 +442,23 @@ class LazyTractogram(Tractogram):
     @property
     def streamlines(self) -> Iterator[NDArray[Any]]:
         gen: Iterator[Any] = iter([])
-        moved = getattr(self._data, "moved_streamlines", None)
-        if self._streamlines is None and moved is not None:
+        source: Any = self._streamlines
+        data = self._data
+        block_reader = getattr(data, "moved_streamlines", None)
+        if source is None and block_reader is not None:
             # a file reader that transforms whole blocks of points (same values, no per-streamline call)
-            return moved(self._affine_to_apply)
-        if self._streamlines is not None:
-            gen = self._streamlines()
-        elif self._data is not None:
-            gen = (t.streamline for t in self._data())
+            return block_reader(self._affine_to_apply)  # type: ignore[no-any-return]
+        if source is not None:
+            gen = source()
+        elif data is not None:
+            gen = (t.streamline for t in data())
         if np.allclose(self._affine_to_apply, np.eye(4)):
             return gen
         affine = self._affine_to_apply
         rzs_t = np.ascontiguousarray(affine[:3, :3].T)
         trans = affine[:3, 3]
 
-        def moved() -> Iterator[NDArray[Any]]:
+        def each_moved() -> Iterator[NDArray[Any]]:
             for s in gen:
                 s = np.asarray(s)
                 if s.ndim != 2 or s.shape[1] != 3:
@@ -465,7 +468,7 @@ class LazyTractogram(Tractogram):
                 out += trans
                 yield out
 
-        return moved()
+        return each_moved()
 
     def _set_streamlines(self, value: Any) -> None:
         if value is not None and not callable(value):
@@ -481,7 +484,7 @@ class LazyTractogram(Tractogram):
 
     @data_per_streamline.setter
     def data_per_streamline(self, value: Any) -> None:
-        self._data_per_streamline = LazyDict(value)
+        self._data_per_streamline = LazyDict(value)  # type: ignore[assignment]
 
     @property
     def data_per_point(self) -> Any:
@@ -489,7 +492,7 @@ class LazyTractogram(Tractogram):
 
     @data_per_point.setter
     def data_per_point(self, value: Any) -> None:
-        self._data_per_point = LazyDict(value)
+        self._data_per_point = LazyDict(value)  # type: ignore[assignment]
 
     @property
     def data(self) -> Iterator[TractogramItem]:
@@ -546,8 +549,9 @@ class LazyTractogram(Tractogram):
             raise ValueError("LazyTractogram only supports lazy transformations.")
         out = self.copy()
         out._affine_to_apply = np.dot(affine, self._affine_to_apply)
-        if out.affine_to_rasmm is not None:
-            out.affine_to_rasmm = np.dot(self.affine_to_rasmm, np.linalg.inv(affine))
+        current = self.affine_to_rasmm
+        if current is not None:
+            out.affine_to_rasmm = np.dot(current, np.linalg.inv(affine))
         return out
 
     def to_world(self, lazy: bool = True) -> LazyTractogram:

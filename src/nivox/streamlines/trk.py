@@ -183,7 +183,7 @@ class TrkFile(TractogramFile):
         if endianness is not None:
             codes = {"little": "<", "l": "<", "<": "<", "big": ">", "b": ">", ">": ">",
                      "native": "=", "=": "=", "n": "=", "swapped": "S", "s": "S"}
-            dt = dt.newbyteorder(codes.get(endianness, endianness))
+            dt = dt.newbyteorder(codes.get(endianness, endianness))  # type: ignore[arg-type]
         st = np.zeros((), dtype=dt)
         st[Field.MAGIC_NUMBER] = cls.MAGIC_NUMBER
         st[Field.VOXEL_SIZES] = np.ones(3, "f4")
@@ -198,7 +198,7 @@ class TrkFile(TractogramFile):
     def create_empty_header(cls, endianness: str | None = None) -> dict[str, Any]:
         """A TRK header dict with TrackVis's defaults (identity vox_to_ras, RAS, 1 mm voxels)."""
         st = cls._default_structarr(endianness)
-        return dict(zip(st.dtype.names, st.tolist()))
+        return dict(zip(st.dtype.names or (), st.tolist()))
 
     @classmethod
     def load(cls, fileobj: Any, lazy_load: bool = False) -> TrkFile:
@@ -281,7 +281,7 @@ class TrkFile(TractogramFile):
         elif version != 2:
             raise HeaderError(f"{name}: NiBabel only supports versions 1 and 2 of the Trackvis file "
                               f"format (nivox too; this one says {version})")
-        header = dict(zip(rec.dtype.names, rec[0]))
+        header = dict(zip(rec.dtype.names or (), rec[0]))
         header[Field.ENDIANNESS] = endianness
         if header[Field.VOXEL_TO_RASMM][3][3] == 0:
             header[Field.VOXEL_TO_RASMM] = np.eye(4, dtype=np.float32)
@@ -365,7 +365,7 @@ class TrkFile(TractogramFile):
         """Write as TRK (little-endian) to a file name (atomically) or a binary file object."""
         header = self._default_structarr(endianness="little")
         for key, value in self.header.items():
-            if key in header_2_dtype.fields:
+            if key in (header_2_dtype.fields or {}):
                 header[key] = value
         if header[Field.VOXEL_ORDER] == b"":
             header[Field.VOXEL_ORDER] = b"LPS"

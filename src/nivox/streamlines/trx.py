@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import DataError, HeaderError, NivoxError
-from ._io import describe, is_path, read_into, writing
+from ._io import describe, is_path, writing
 from .array_sequence import ArraySequence, _chunks, _compact_rows
 from .header import Field
 from .tractogram import LazyTractogram, Tractogram, TractogramItem, transformed
@@ -254,10 +254,21 @@ def _member_array(zf: zipfile.ZipFile, member: zipfile.ZipInfo, fileobj: Any, dt
                 int.from_bytes(local[28:30], "little")
             if start + member.file_size <= os.path.getsize(fileobj):
                 return np.memmap(fileobj, dtype=dtype, mode="c", offset=start, shape=shape)
-    out = np.empty(shape, dtype)
+    # compressed: memory follows the bytes that really come out, not the size the directory claims
+    data = bytearray()
     with zf.open(member) as src:
-        read_into(src, out, name, member.filename)  # type: ignore[arg-type]
-    return out
+        while True:
+            chunk = src.read(1 << 20)
+            if not chunk:
+                break
+            data += chunk
+            if len(data) > member.file_size:
+                raise DataError(f"{name}: {member.filename} holds more than the {member.file_size} "
+                                "bytes its zip entry says")
+    if len(data) != member.file_size:
+        raise DataError(f"{name}: {member.filename} holds {len(data)} bytes, its zip entry says "
+                        f"{member.file_size}")
+    return np.frombuffer(data, dtype).reshape(shape)
 
 
 def _assemble(hdr: dict[str, Any], arrays: dict[str, Any], name: str

@@ -27,14 +27,16 @@ def get_affine_from_reference(ref: Any) -> NDArray[Any]:
     affine : (4, 4) ndarray
     """
     if hasattr(ref, "affine"):
-        return ref.affine
+        affine: NDArray[Any] = ref.affine
+        return affine
     if hasattr(ref, "shape"):
         if ref.shape != (4, 4):
             raise ValueError(f"a reference array must be a (4, 4) affine, got shape {ref.shape}")
         return ref
     from ..loadsave import load  # only when a file name is given
 
-    return load(ref).affine
+    loaded: NDArray[Any] = load(ref).affine  # type: ignore[assignment]
+    return loaded
 
 
 def peek_next(iterable: Iterator[T]) -> tuple[T, Iterator[T]]:
