@@ -32,6 +32,8 @@ def test_every_error_has_the_root(klass):
         (errors.ExpiredDeprecationError, RuntimeError),
         (errors.MissingDependencyError, ImportError),
         (errors.CastingError, ValueError),
+        (errors.HeaderError, ValueError),
+        (errors.DataError, ValueError),
     ],
 )
 def test_errors_are_caught_by_the_builtin_they_stand_for(klass, builtin):
@@ -46,4 +48,5 @@ def test_warnings_share_a_root():
 
 def test_all_lists_every_class():
     assert set(errors.__all__) == {k.__name__ for k in ERROR_CLASSES} | {
-        "NivoxWarning", "VisibleDeprecationWarning", "HeaderFixWarning"}
+        "NivoxWarning", "VisibleDeprecationWarning", "HeaderFixWarning"} | {
+        "HeaderWarning", "DataWarning", "ExtensionWarning"}  # tractograms

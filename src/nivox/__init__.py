@@ -71,6 +71,7 @@ _SUBMODULES = {
     "_compression", "batteryrunners", "filename_parser", "imageglobals", "onetime",
     "pkg_info", "spaces", "tripwire",
     "gifti", "cifti2", "caret", "xmlutils",
+    "streamlines",
 }
 
 

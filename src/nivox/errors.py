@@ -51,6 +51,11 @@ __all__ = [
     "GiftiParseError",
     "Cifti2HeaderError",
     "Cifti2ParseError",
+    "HeaderError",
+    "DataError",
+    "HeaderWarning",
+    "DataWarning",
+    "ExtensionWarning",
 ]
 
 
@@ -186,6 +191,8 @@ class MissingDependencyError(NivoxError, ImportError):
 
 class MGHError(HeaderDataError):
     """An MGH/MGZ file or header nivox cannot read or write (nibabel's name)."""
+
+
 class MincError(ImageFileError):
     """A MINC1 or MINC2 file that cannot be read as an image (nibabel's ``MincError``).
 
@@ -208,8 +215,12 @@ class AFNIHeaderError(HeaderDataError):
 
 class AFNIImageError(ImageDataError):
     """AFNI data (``.BRIK``) that cannot be read as its ``.HEAD`` describes."""
+
+
 class PARRECError(NivoxError, ValueError):
     """A Philips PAR/REC header or data that cannot be read (the message names the file)."""
+
+
 class XmlParseError(ImageFileError, ExpatError):
     """An XML document (GIFTI, CIFTI-2) that is malformed, or uses a construct refused for safety.
 
@@ -227,3 +238,23 @@ class Cifti2HeaderError(HeaderDataError):
 
 class Cifti2ParseError(XmlParseError, Cifti2HeaderError):
     """CIFTI-2 XML that is malformed or breaks the element structure of the specification."""
+
+
+class HeaderError(NivoxError, ValueError):
+    """A tractogram file (TRK, TCK, TRX) whose header holds invalid information."""
+
+
+class DataError(NivoxError, ValueError):
+    """Tractogram data that are missing, truncated or inconsistent with their header."""
+
+
+class HeaderWarning(NivoxWarning):
+    """Something odd in a tractogram file header, worked around while reading."""
+
+
+class DataWarning(NivoxWarning):
+    """Tractogram data that a file format cannot hold and that are dropped."""
+
+
+class ExtensionWarning(NivoxWarning):
+    """A tractogram saved under an extension that is not its format's."""

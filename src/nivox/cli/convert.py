@@ -1,5 +1,8 @@
 """``nivox convert``: copy an image to another format (chosen by the output's extension) or dtype.
 
+Tractograms (``.trk``, ``.tck``, ``.trx``) convert into one another through
+:mod:`nivox.cli._tractograms` (``--reference IMAGE`` gives TRK its voxel grid).
+
 The data are read one volume at a time (with a progress bar on a terminal)
 while their range is checked against the output dtype: a value the output
 cannot hold is refused, unless the output format stores a scale factor that
@@ -66,7 +69,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
         description="Write INPUT to OUTPUT in the format OUTPUT's extension names (.nii, "
                     ".nii.gz, .hdr/.img, optionally compressed with .gz, .bz2 or .zst). "
                     "Values the output dtype cannot hold are refused unless the format "
-                    "stores a scale factor that maps them onto it.",
+                    "stores a scale factor that maps them onto it. Tractograms (.trk, .tck, "
+                    ".trx) convert into one another.",
     )
     add_io_arguments(parser)
     parser.add_argument("--dtype", type=_dtype, metavar="DTYPE",
@@ -78,6 +82,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
     parser.add_argument("--compresslevel", type=_level, metavar="N",
                         help="compression level for compressed OUTPUT (gzip/bz2 1-9, zstd 1-22)")
     _parrec.add_arguments(parser)
+    parser.add_argument("--reference", metavar="IMAGE",
+                        help="tractograms: the image whose voxel grid a .trk OUTPUT refers to "
+                             "(needed from .tck; a .trk or .trx INPUT carries its own)")
     set_usage(parser)
     return parser
 
@@ -229,7 +236,12 @@ def run(args: argparse.Namespace) -> int:
     if args.input is None or args.output is None:
         return usage_error(args, "give the INPUT and OUTPUT files")
 
+    from ._tractograms import convert_tractogram, is_tractogram
+
     def body() -> int:
+        if is_tractogram(args.input) or is_tractogram(args.output):
+            convert_tractogram(args.input, args.output, args.reference, args.force)
+            return 0
         if _parrec.is_parrec(args.input):
             _parrec.convert_parrec(
                 args.input, args.output, dtype=args.dtype, force=args.force, compresslevel=args.compresslevel,

@@ -1,0 +1,437 @@
+"""MRtrix ``.tck`` tractograms.
+
+A text header (``mrtrix tracks``, ``key: value`` lines, ``END``) then float32
+triplets in RAS+ mm: the points of each streamline followed by a NaN triplet,
+and an infinite triplet at the end. Points and delimiters have the same size,
+so a full read lands the whole data region in one float32 array with one
+``readinto``, finds the delimiters with a vectorised scan, and closes the gaps
+in place a block at a time: one pass over the bytes, no Python loop per
+streamline, and a peak of about the points' size. ``lazy_load=True`` reads a
+few megabytes at a time instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import DataError, DataWarning, HeaderError, HeaderWarning
+from ._io import describe, reading, remaining_size, read_into, writing
+from .array_sequence import ArraySequence, _compact_rows
+from .header import Field
+from .tractogram import LazyTractogram, Tractogram, TractogramItem
+from .tractogram_file import TractogramFile
+from .utils import peek_next
+
+__all__ = ["TckFile"]
+
+MEGABYTE = 1024 * 1024
+# longest header accepted (a hostile file without END is not read to its end)
+MAX_HEADER_BYTES = 64 * MEGABYTE
+# rows handled per vectorised step (bounds temporaries to a few tens of MB)
+_BLOCK_ROWS = 1 << 18
+_ROW = np.dtype("V12")
+
+
+class TckFile(TractogramFile):
+    """A tractogram in MRtrix's TCK format (points in RAS+ mm, voxel centres at integers).
+
+    TCK keeps no data per point or per streamline; saving such data warns
+    and drops it.
+    """
+
+    MAGIC_NUMBER = b"mrtrix tracks"
+    SUPPORTS_DATA_PER_POINT = False
+    SUPPORTS_DATA_PER_STREAMLINE = False
+    FIBER_DELIMITER = np.array([[np.nan, np.nan, np.nan]], "<f4")
+    EOF_DELIMITER = np.array([[np.inf, np.inf, np.inf]], "<f4")
+
+    def __init__(self, tractogram: Any, header: dict[str, Any] | None = None) -> None:
+        super().__init__(tractogram, header)
+
+    @classmethod
+    def is_correct_format(cls, fileobj: Any) -> bool:
+        """Whether `fileobj` starts with TCK's magic line (its position is kept)."""
+        with reading(fileobj) as f:
+            return f.read(len(cls.MAGIC_NUMBER)) == cls.MAGIC_NUMBER
+
+    @classmethod
+    def create_empty_header(cls) -> dict[str, Any]:
+        return {Field.MAGIC_NUMBER: cls.MAGIC_NUMBER, Field.NB_STREAMLINES: 0, "datatype": "Float32LE"}
+
+    @classmethod
+    def load(cls, fileobj: Any, lazy_load: bool = False) -> TckFile:
+        """Read a TCK file name or binary file object (at the start of the header).
+
+        Returns a :class:`TckFile` whose tractogram is in RAS+ mm; with
+        `lazy_load` a :class:`LazyTractogram` that reads as it is iterated.
+        """
+        hdr = cls._read_header(fileobj)
+        tractogram: Tractogram
+        if lazy_load:
+            def items() -> Iterator[TractogramItem]:
+                for pts in cls._read(fileobj, hdr):
+                    yield TractogramItem(pts, {}, {})
+
+            tractogram = LazyTractogram.from_data_func(items)
+        else:
+            tractogram = Tractogram(cls._read_all(fileobj, hdr))
+        tractogram.affine_to_rasmm = np.eye(4)
+        hdr[Field.VOXEL_TO_RASMM] = np.eye(4)
+        return cls(tractogram, header=hdr)
+
+    # -- reading -------------------------------------------------------------
+
+    @classmethod
+    def _read_header(cls, fileobj: Any) -> dict[str, Any]:
+        """Parse the text header; ``_dtype`` and ``_offset_data`` say where and how the points are."""
+        name = describe(fileobj)
+        with reading(fileobj) as f:
+            f.seek(0, os.SEEK_SET)
+            magic = f.read(len(cls.MAGIC_NUMBER))
+            if magic != cls.MAGIC_NUMBER:
+                raise HeaderError(f"{name}: invalid magic number {magic!r}, not a TCK file")
+            text, offset_data = _read_header_text(f, name)
+        hdr: dict[str, Any] = {Field.MAGIC_NUMBER: magic}
+        fields: dict[str, list[str]] = {}
+        key = None
+        for n_line, raw in enumerate(text.split(b"\n")[1:], 1):
+            line = raw.decode("utf-8", errors="replace").strip()
+            if not line:
+                continue
+            if ":" in line:
+                key, line = (part for part in line.split(":", 1))
+                key = key.strip()
+            if key is None:
+                raise HeaderError(f"{name}: invalid header (line {n_line}): {line}")
+            fields.setdefault(key, []).append(line.strip())
+        hdr.update({k: "\n".join(v) for k, v in fields.items()})
+
+        if "datatype" not in hdr:
+            warnings.warn(f"{name}: Missing 'datatype' attribute in TCK header. Assuming it is Float32LE.",
+                          HeaderWarning, stacklevel=3)
+            hdr["datatype"] = "Float32LE"
+        if not hdr["datatype"].startswith("Float32"):
+            raise HeaderError(f"{name}: TCK only supports float32 dtype but 'datatype: "
+                              f"{hdr['datatype']}' was specified in the header.")
+        if "file" not in hdr:
+            warnings.warn(f"{name}: Missing 'file' attribute in TCK header. Will try to guess it.",
+                          HeaderWarning, stacklevel=3)
+            hdr["file"] = f". {offset_data}"
+        parts = hdr["file"].split()
+        if not parts or parts[0] != ".":
+            raise HeaderError(f"{name}: TCK only supports single-file - in other words the filename "
+                              f"part must be specified as '.' but {hdr['file']!r} was specified.")
+        try:
+            offset = int(parts[1])
+        except (IndexError, ValueError):
+            raise HeaderError(f"{name}: invalid data offset in 'file: {hdr['file']}'") from None
+        if offset < 0:
+            raise HeaderError(f"{name}: negative data offset in 'file: {hdr['file']}'")
+        hdr[Field.ENDIANNESS] = ">" if hdr["datatype"].endswith("BE") else "<"
+        hdr["_dtype"] = np.dtype(hdr[Field.ENDIANNESS] + "f4")
+        hdr["_offset_data"] = offset
+        return hdr
+
+    @classmethod
+    def _read_all(cls, fileobj: Any, header: dict[str, Any]) -> ArraySequence:
+        """All streamlines in one pass: one array of points with offsets and lengths."""
+        name = describe(fileobj)
+        offset = header["_offset_data"]
+        with reading(fileobj) as f:
+            size = remaining_size(f, offset)
+            f.seek(offset, os.SEEK_SET)
+            if size is None:
+                raw = bytearray(f.read())
+                size = len(raw)
+                if size % 12:
+                    raise DataError(f"{name}: the data ({size} bytes) are not whole float32 triplets")
+                rows = np.frombuffer(raw, np.float32).reshape(-1, 3)
+            else:
+                if size % 12:
+                    raise DataError(f"{name}: the data ({size} bytes) are not whole float32 triplets")
+                rows = np.empty((size // 12, 3), np.float32)
+                read_into(f, rows, name, "streamline data")
+        if not header["_dtype"].isnative:
+            rows.byteswap(inplace=True)
+        delims = _find_delimiters(rows)
+        _check_end(rows, delims, name)
+        n_points = rows.shape[0] - len(delims) - 1
+        starts = np.empty(len(delims), np.intp)
+        starts[:1] = 0
+        starts[1:] = delims[:-1] + 1
+        lengths = delims - starts
+        _close_gaps(rows, delims)
+        header[Field.NB_STREAMLINES] = int(np.count_nonzero(lengths))
+        rows = _shrink(rows, n_points)
+        lengths = lengths[lengths > 0]
+        offsets = np.zeros(len(lengths), np.intp)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        return ArraySequence._from_parts(rows, offsets, lengths)
+
+    @classmethod
+    def _read(cls, fileobj: Any, header: dict[str, Any], buffer_size: float = 4) -> Iterator[NDArray[Any]]:
+        """Yield the streamlines one by one, reading `buffer_size` megabytes at a time."""
+        name = describe(fileobj)
+        dtype = header["_dtype"]
+        block = max(12, int(buffer_size * MEGABYTE) // 12 * 12)
+        with reading(fileobj) as f:
+            f.seek(header["_offset_data"], os.SEEK_SET)
+            leftover = np.empty((0, 3), np.float32)
+            count = 0
+            while True:
+                buf = bytearray(block)
+                n = f.readinto(buf) if hasattr(f, "readinto") else _read_to(f, buf)
+                if n % 12:
+                    raise DataError(f"{name}: the data end inside a float32 triplet")
+                rows = np.frombuffer(buf, dtype, count=n // 4).astype(np.float32, copy=False)
+                rows = rows.reshape(-1, 3)
+                if not rows.flags.writeable:
+                    rows = rows.copy()
+                delims = _find_delimiters(rows)
+                if leftover.size:
+                    rows = np.concatenate([leftover, rows])
+                    delims = delims + len(leftover)
+                begin = 0
+                for d in delims.tolist():
+                    if d > begin:
+                        count += 1
+                        yield rows[begin:d]
+                    begin = d + 1
+                leftover = rows[begin:]
+                if n < block:
+                    break
+            if not (leftover.shape == (1, 3) and np.isinf(leftover).all()):
+                if count == 0:
+                    raise DataError(f"{name}: Cannot find a streamline delimiter. This file might be corrupted.")
+                raise DataError(f"{name}: Expecting end-of-file marker 'inf inf inf'")
+            header[Field.NB_STREAMLINES] = count
+
+    # -- writing -------------------------------------------------------------
+
+    def save(self, fileobj: Any) -> None:
+        """Write as TCK (float32 little-endian) to a file name (atomically) or a binary file object."""
+        header = self.create_empty_header()
+        header.update(self.header)
+        with writing(fileobj) as f:
+            beginning = f.tell()
+            self._write_header(f, header)
+            count = self._write_streamlines(f)
+            header[Field.NB_STREAMLINES] = count
+            f.write(self.EOF_DELIMITER.tobytes())
+            end = f.tell()
+            f.seek(beginning, os.SEEK_SET)
+            self._write_header(f, header)
+            f.seek(end, os.SEEK_SET)
+
+    def _write_streamlines(self, f: BinaryIO) -> int:
+        tractogram = self.tractogram
+        if not isinstance(tractogram, LazyTractogram):
+            if tractogram.affine_to_rasmm is None:
+                raise ValueError("Streamlines are in a unknown space. This error can be avoided by "
+                                 "setting the 'affine_to_rasmm' property.")
+            _warn_dropped(tractogram.data_per_streamline.keys(), tractogram.data_per_point.keys())
+            seq = tractogram.streamlines
+            affine = tractogram.affine_to_rasmm
+            lengths = seq._lengths
+            if len(lengths) == 0:
+                return 0
+            rows = _compact_rows(seq)
+            _write_blocks(f, rows, lengths, affine)
+            return int(np.count_nonzero(lengths))
+        items = iter(tractogram.to_world(lazy=True))
+        try:
+            first, items = peek_next(items)
+        except StopIteration:
+            return 0
+        _warn_dropped(first.data_for_streamline.keys(), first.data_for_points.keys())
+        count = 0
+        batch: list[NDArray[Any]] = []
+        held = 0
+        for item in items:
+            pts = np.asarray(item.streamline)
+            batch.append(pts)
+            held += len(pts)
+            count += 1
+            if held >= _BLOCK_ROWS:
+                _write_batch(f, batch)
+                batch, held = [], 0
+        _write_batch(f, batch)
+        return count
+
+    @staticmethod
+    def _write_header(fileobj: BinaryIO, header: dict[str, Any]) -> None:
+        """Write the text header, ending with ``file: . OFFSET`` and ``END``."""
+        skip = {Field.MAGIC_NUMBER, Field.NB_STREAMLINES, Field.ENDIANNESS, Field.VOXEL_TO_RASMM,
+                "count", "datatype", "file"}
+        lines = [f"count: {header[Field.NB_STREAMLINES]:010}", "datatype: Float32LE"]
+        lines += [f"{k}: {v}" for k, v in header.items() if k not in skip and not str(k).startswith("_")]
+        body = "\n".join(lines)
+        if body.count(":") > len(lines):
+            raise HeaderError(f"Key-value pairs cannot contain ':':\n{body}")
+        out = header[Field.MAGIC_NUMBER] + b"\n" + body.encode("utf-8")
+        # the offset counts its own digits: "\nfile: . " + digits + "\nEND\n"
+        fixed = len(out) + len(b"\nfile: . ") + len(b"\nEND\n")
+        digits = len(str(fixed))
+        while len(str(fixed + digits)) != digits:
+            digits += 1
+        fileobj.write(out)
+        fileobj.write(f"\nfile: . {fixed + digits}\nEND\n".encode())
+
+    def __str__(self) -> str:
+        hdr = self.header
+        info = f"\nMAGIC NUMBER: {hdr[Field.MAGIC_NUMBER]}\n"
+        info += "\n".join(f"{k}: {v}" for k, v in hdr.items() if not str(k).startswith("_"))
+        return info
+
+
+def _read_to(f: BinaryIO, buf: bytearray) -> int:
+    data = f.read(len(buf))
+    buf[: len(data)] = data
+    return len(data)
+
+
+def _read_header_text(f: BinaryIO, name: str) -> tuple[bytes, int]:
+    """The header text after the magic number, and the file position just past its END line."""
+    start = f.tell()
+    text = b""
+    while True:
+        chunk = f.read(65536)
+        if not chunk:
+            break
+        scan_from = max(0, len(text) - 5)
+        text += chunk
+        lines_end = _find_end_line(text, scan_from)
+        if lines_end is not None:
+            return text[:lines_end[0]], start + lines_end[1]
+        if len(text) > MAX_HEADER_BYTES:
+            raise HeaderError(f"{name}: no END line in the first {MAX_HEADER_BYTES} bytes of the header")
+    lines_end = _find_end_line(text + b"\n", 0)
+    if lines_end is not None and lines_end[1] <= len(text) + 1:
+        return text[:lines_end[0]], start + min(lines_end[1], len(text))
+    raise HeaderError(f"{name}: Missing END in the header.")
+
+
+def _find_end_line(text: bytes, start: int) -> tuple[int, int] | None:
+    """(end of the lines before END, position after END's newline) if a full END line is in `text`."""
+    pos = max(0, start)
+    while True:
+        i = text.find(b"END", pos)
+        if i < 0:
+            return None
+        line_start = text.rfind(b"\n", 0, i) + 1
+        nl = text.find(b"\n", i)
+        if nl < 0:
+            return None
+        if text[line_start:nl].strip() == b"END":
+            return line_start, nl + 1
+        pos = i + 3
+
+
+def _find_delimiters(rows: NDArray[np.float32]) -> NDArray[np.intp]:
+    """Indices of the all-NaN rows, scanning blocks on all cores."""
+    from .._threads import cpu_threads, run_parallel
+
+    starts = range(0, rows.shape[0], _BLOCK_ROWS)
+    found: list[NDArray[np.intp]] = [np.zeros(0, np.intp)] * len(starts)
+
+    def scan(i: int, start: int) -> None:
+        block = rows[start : start + _BLOCK_ROWS]
+        # x first (NaN only at delimiters, in practice), then y and z of those rows only
+        idx = np.flatnonzero(np.isnan(block[:, 0]))
+        if idx.size:
+            cand = block[idx]
+            idx = idx[np.isnan(cand[:, 1]) & np.isnan(cand[:, 2])]
+        found[i] = idx.astype(np.intp) + start
+
+    run_parallel([functools.partial(scan, i, s) for i, s in enumerate(starts)],
+                 cpu_threads() if len(starts) > 1 else 1)
+    return np.concatenate(found) if found else np.zeros(0, np.intp)
+
+
+def _check_end(rows: NDArray[np.float32], delims: NDArray[np.intp], name: str) -> None:
+    """The data must end with a delimiter then one infinite triplet."""
+    last = int(delims[-1]) if len(delims) else -1
+    if rows.shape[0] == last + 2 and np.isinf(rows[last + 1]).all():
+        return
+    if len(delims) == 0 or (last == -1):
+        raise DataError(f"{name}: Cannot find a streamline delimiter. This file might be corrupted.")
+    raise DataError(f"{name}: Expecting end-of-file marker 'inf inf inf' after the last delimiter "
+                    f"(row {last} of {rows.shape[0]})")
+
+
+def _close_gaps(rows: NDArray[np.float32], delims: NDArray[np.intp]) -> None:
+    """Move the points over the delimiter rows, in place, a block at a time."""
+    n_rows = int(delims[-1]) if len(delims) else 0  # rows after the last delimiter are the end marker
+    dest = 0
+    for start in range(0, n_rows, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, n_rows)
+        lo, hi = np.searchsorted(delims, [start, stop])
+        if hi == lo:
+            if dest != start:
+                rows[dest : dest + stop - start] = rows[start:stop]
+            dest += stop - start
+            continue
+        keep = np.ones(stop - start, bool)
+        keep[delims[lo:hi] - start] = False
+        # rows as 12-byte items: boolean selection copies whole rows (several times faster
+        # than selecting rows of a 2D float array); a copy, so overlapping the destination is fine
+        kept = rows[start:stop].view(_ROW).reshape(-1)[keep]
+        rows[dest : dest + len(kept)] = kept.view(np.float32).reshape(-1, 3)
+        dest += len(kept)
+
+
+def _shrink(rows: NDArray[np.float32], n: int) -> NDArray[np.float32]:
+    """The first `n` rows, giving the rest of the buffer back when it can."""
+    if rows.shape[0] == n:
+        return rows
+    if rows.flags.owndata:
+        try:
+            rows.resize((n, 3), refcheck=False)
+            return rows
+        except ValueError:
+            pass
+    return rows[:n]
+
+
+def _warn_dropped(per_streamline: Any, per_point: Any) -> None:
+    for keys, what in ((list(per_streamline), "streamlines"), (list(per_point), "points")):
+        if keys:
+            warnings.warn(f"TCK format does not support saving additional data alongside {what}. "
+                          f"Dropping: {', '.join(map(str, keys))}", DataWarning, stacklevel=4)
+
+
+def _write_blocks(f: BinaryIO, rows: NDArray[Any], lengths: NDArray[Any], affine: NDArray[Any]) -> None:
+    """Write streamlines (points back to back, `lengths`) with delimiters, a block at a time."""
+    from .array_sequence import _chunks
+    from .tractogram import transformed
+
+    ends = np.cumsum(lengths)
+    identity = np.allclose(affine, np.eye(4))
+    for i, j, row in _chunks(lengths):
+        n_pts = int(ends[j - 1]) - row
+        pts = rows[row : row + n_pts]
+        pts = transformed(pts, affine) if not identity else pts
+        lens = lengths[i:j]
+        lens = lens[lens > 0]  # an empty streamline would read back as nothing: skip it
+        out = np.empty((n_pts + len(lens), 3), "<f4")
+        is_point = np.ones(len(out), bool)
+        is_point[np.cumsum(lens + 1) - 1] = False  # each streamline's delimiter row
+        out[~is_point] = np.nan
+        # whole rows as 12-byte items: one boolean assignment moves all points
+        out.view(_ROW).reshape(-1)[is_point] = np.ascontiguousarray(pts, "<f4").view(_ROW).reshape(-1)
+        f.write(out.tobytes())
+
+
+def _write_batch(f: BinaryIO, batch: list[NDArray[Any]]) -> None:
+    if not batch:
+        return
+    lengths = np.array([len(b) for b in batch], np.intp)
+    rows = np.concatenate(batch) if sum(lengths) else np.zeros((0, 3), np.float32)
+    _write_blocks(f, rows, lengths, np.eye(4))
