@@ -251,3 +251,36 @@ def test_corpus_round_trip(corpus, capsys, tmp_path, relpath, out):
     assert status == 0, err
     a, b = same_image(source, target, atol=1e-6)
     assert b.get_data_dtype() == a.get_data_dtype()
+
+
+def test_rescaling_is_reported_with_the_largest_change(capsys, tmp_path):
+    out = tmp_path / "small.nii"
+    assert main(["convert", "--dtype", "uint8", EXAMPLE4D, str(out)]) == 0
+    err = capsys.readouterr().err
+    source, written = nib.load(EXAMPLE4D), nib.load(str(out))
+    change = np.abs(written.get_fdata() - source.get_fdata()).max()
+    assert f"{out}: data rescaled to fit uint8: slope {source.dataobj.slope:.6g} -> " in err
+    assert f"{written.dataobj.slope:.6g}, intercept" in err
+    assert f"largest change in a value {change:.6g}" in err and "--keep-scaling" in err
+    # same dtype: nivox keeps the source's factors, and says nothing
+    assert main(["convert", EXAMPLE4D, str(tmp_path / "same.nii")]) == 0
+    assert "rescaled" not in capsys.readouterr().err
+
+
+def test_keep_scaling_stores_the_source_values_and_factors(capsys, tmp_path):
+    out = tmp_path / "kept.nii.gz"
+    assert main(["convert", "--keep-scaling", EXAMPLE4D, str(out)]) == 0
+    assert "rescaled" not in capsys.readouterr().err
+    source, written = nib.load(EXAMPLE4D), nib.load(str(out))
+    assert (written.dataobj.slope, written.dataobj.inter) == (source.dataobj.slope,
+                                                              source.dataobj.inter)
+    np.testing.assert_array_equal(written.dataobj.get_unscaled(), source.dataobj.get_unscaled())
+    np.testing.assert_array_equal(written.get_fdata(), source.get_fdata())
+    # stored values that do not fit the dtype asked for are refused, not wrapped
+    assert main(["convert", "--keep-scaling", "--dtype", "uint8", EXAMPLE4D,
+                 str(tmp_path / "x.nii")]) == 1
+    assert "do not fit uint8" in capsys.readouterr().err
+    # a format without scale factors cannot keep them
+    assert main(["convert", "--keep-scaling", "--format", "analyze", EXAMPLE4D,
+                 str(tmp_path / "a.img")]) == 1
+    assert "--keep-scaling" in capsys.readouterr().err

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NivoxWarning
+from ..errors import NivoxWarning, WriterError
 from ._common import (
     about,
     add_io_arguments,
@@ -36,7 +36,6 @@ from ._common import (
 )
 from . import _parrec
 from ._progress import Progress
-from ..errors import WriterError
 
 __all__ = ["add_parser", "check_representable", "convert", "read_volumes", "run"]
 
@@ -81,6 +80,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                              f"({', '.join(entry.name for entry in FORMATS)})")
     parser.add_argument("--compresslevel", type=_level, metavar="N",
                         help="compression level for compressed OUTPUT (gzip/bz2 1-9, zstd 1-22)")
+    parser.add_argument("--keep-scaling", action="store_true",
+                        help="store the data with INPUT's slope and intercept instead of ones "
+                             "chosen for the data (when the output format stores scaling)")
     _parrec.add_arguments(parser)
     parser.add_argument("--reference", metavar="IMAGE",
                         help="tractograms: the image whose voxel grid a .trk OUTPUT refers to "
@@ -182,8 +184,13 @@ def check_representable(found: _Range, dtype: np.dtype, can_scale: bool) -> None
 
 def convert(input_file: str, output_file: str, dtype: np.dtype | None = None,
             force: bool = False, compresslevel: int | None = None,
-            format_name: str | None = None) -> Any:
-    """Convert ``input_file`` to ``output_file``; return the image written."""
+            format_name: str | None = None, keep_scaling: bool = False) -> Any:
+    """Convert ``input_file`` to ``output_file``; return the image written.
+
+    Integer output whose scale factors differ from the input's is reported
+    (a ``NivoxWarning``: old and new slope and intercept, the largest change in
+    a value); ``keep_scaling`` stores the data with the input's factors instead.
+    """
     with about(input_file):
         img = load_image(input_file)
         data, found = read_volumes(img, f"reading {input_file}")
@@ -192,17 +199,87 @@ def convert(input_file: str, output_file: str, dtype: np.dtype | None = None,
         header = klass.header_class
         target = _stored_dtype(klass, dtype, np.dtype(img.get_data_dtype()))
         can_scale = getattr(header, "has_data_slope", False) or getattr(header, "scales_per_slice", False)
-        check_representable(found, target, bool(can_scale))
+        if not keep_scaling:  # with the input's factors, the stored values are checked instead
+            check_representable(found, target, bool(can_scale))
         out = img.__class__(data, img.affine, img.header, extra=img.extra)
         for note in _not_kept(img, klass):
             warnings.warn(f"{output_file}: {note}", NivoxWarning, stacklevel=2)
         if type(out) is not klass:
             out = klass.from_image(out)
         out.set_data_dtype(target)
+        source_scaling = _proxy_scaling(img.dataobj)
+        if keep_scaling:
+            out = _with_source_scaling(out, img, source_scaling, target)
         # one step, but a big compressed file takes a while: say what is happening
         with Progress(1, enabled=None if data.size > 2**22 else False) as bar:
             bar.set_label(f"writing {output_file}")
-            return save_image(out, output_file, force, compresslevel, format_name)
+            written = save_image(out, output_file, force, compresslevel, format_name)
+        if target.kind in "iu":
+            _report_rescaling(output_file, data, source_scaling, keep_scaling)
+        return written
+
+
+def _proxy_scaling(dataobj: Any) -> tuple[float, float]:
+    """The slope and intercept a proxy applies; (1, 0) for arrays and unscaled data."""
+    slope = getattr(dataobj, "slope", None)
+    inter = getattr(dataobj, "inter", None)
+    if np.ndim(slope) or np.ndim(inter):  # per-slice or per-frame scaling: no one pair
+        return (float("nan"), float("nan"))
+    slope = 1.0 if slope is None or not np.isfinite(slope) else float(slope)
+    inter = 0.0 if inter is None or not np.isfinite(inter) else float(inter)
+    return slope, inter
+
+
+def _with_source_scaling(out: Any, img: Any, scaling: tuple[float, float],
+                         target: np.dtype) -> Any:
+    """``out`` holding the input's stored values, to be written with the input's scale factors.
+
+    A header's slope and intercept are written as given (as nibabel does), with
+    the data cast, not divided: so the stored values go in, not the scaled ones.
+    """
+    header = out.header
+    if not getattr(header, "has_data_slope", False) or not np.isfinite(scaling[0]):
+        raise WriterError("--keep-scaling: the output format stores no single slope and intercept"
+                          if np.isfinite(scaling[0]) else
+                          "--keep-scaling: the input has no single slope and intercept to keep")
+    slope, inter = scaling
+    if not getattr(header, "has_data_intercept", False) and inter != 0:
+        raise WriterError(f"--keep-scaling: the output format stores no intercept ({inter:g})")
+    unscaled = getattr(img.dataobj, "get_unscaled", None)
+    stored = np.asanyarray(unscaled() if unscaled is not None else img.dataobj)
+    found = _Range()
+    found.add(stored)
+    check_representable(found, target, can_scale=False)
+    kept = type(out)(stored, out.affine, header, extra=out.extra)
+    kept.set_data_dtype(target)
+    if getattr(header, "has_data_intercept", False):
+        kept.header.set_slope_inter(slope, inter)
+    else:
+        kept.header.set_slope_inter(slope)
+    return kept
+
+
+def _report_rescaling(output_file: str, data: np.ndarray, before: tuple[float, float],
+                      kept: bool) -> None:
+    """Say when the stored integers of ``output_file`` have other scale factors than the input's."""
+    from ..loadsave import load
+
+    written = load(output_file)
+    after = _proxy_scaling(written.dataobj)
+    if before == after or not np.isfinite(after[0]):
+        return
+    change = 0.0
+    for volume, index in zip(image_volumes(written.dataobj, written.shape),
+                             np.ndindex(*data.shape[3:]) if data.ndim > 3 else [()]):
+        original = data[(slice(None),) * 3 + index] if data.ndim > 3 else data
+        difference = np.abs(np.asarray(volume, np.float64) - original)
+        if difference.size:
+            change = max(change, float(np.nanmax(difference)))
+    hint = "" if kept else "; --keep-scaling keeps the input's"
+    warnings.warn(
+        f"{output_file}: data rescaled to fit {written.get_data_dtype()}: slope {before[0]:.6g} -> "
+        f"{after[0]:.6g}, intercept {before[1]:.6g} -> {after[1]:.6g}; largest change in a "
+        f"value {change:.6g}{hint}", NivoxWarning, stacklevel=3)
 
 
 def _stored_dtype(klass: Any, requested: np.dtype | None, source: np.dtype) -> np.dtype:
@@ -249,7 +326,8 @@ def run(args: argparse.Namespace) -> int:
                 permit_truncated=args.permit_truncated, origin=args.origin, keep_trace=args.keep_trace,
                 store_header=args.store_header)
             return 0
-        convert(args.input, args.output, args.dtype, args.force, args.compresslevel, args.format)
+        convert(args.input, args.output, args.dtype, args.force, args.compresslevel, args.format,
+                keep_scaling=args.keep_scaling)
         return 0
 
     return run_guarded(args, body, args.input)
