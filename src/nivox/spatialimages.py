@@ -254,7 +254,13 @@ class SpatialImage(DataobjImage):
             header.set_data_shape(shape)
         # the header's own placement (codes, stored quaternion, zooms) stays unless
         # the image's affine says something else
-        if self._affine is None or np.allclose(self._affine, header.get_best_affine()):
+        if self._affine is None:
+            return
+        try:
+            stored = header.get_best_affine()
+        except HeaderDataError:  # a header with no placement yet (a new AFNI header): take ours
+            stored = None
+        if stored is not None and np.allclose(self._affine, stored):
             return
         self._affine2header()
 
