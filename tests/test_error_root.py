@@ -24,7 +24,8 @@ def test_get_fdata_of_rgb_data(tmp_path):
     assert np.asanyarray(nivox.load(path).dataobj).dtype.names == ("R", "G", "B")
 
 
-@pytest.mark.parametrize("index", [0, (slice(None), None), ([0, 1],), (..., 0, 0, 0, 0)])
+@pytest.mark.parametrize("index", [0, (slice(None), None), ([0, 1],), (..., 0, 0, 0, 0),
+                                   (..., slice(None), ...)])
 def test_invalid_slicer(index):
     with pytest.raises(errors.ImageIndexError) as caught:
         image().slicer[index]

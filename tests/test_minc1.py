@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 from suites.image_api import ImageAPI
-from suites.minc_files import write_minc1
+from suites.minc_files import check_minc_slicer, write_minc1
 from suites.proxy_api import ProxyAPI
 from suites.spatial_header_api import SpatialHeaderAPI
 
@@ -114,6 +114,9 @@ class TestMinc1ImageAPI(ImageAPI):
         assert type(again).__name__ == "Minc2Image"
         assert np.array_equal(np.asanyarray(again.dataobj), data)
         assert np.allclose(again.affine, loaded.affine)
+
+    def test_slicer(self):
+        check_minc_slicer(self)
 
 
 class TestMinc1Proxy(ProxyAPI):

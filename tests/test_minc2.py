@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 from suites.image_api import ImageAPI
-from suites.minc_files import write_minc1, write_minc2
+from suites.minc_files import check_minc_slicer, write_minc1, write_minc2
 from suites.proxy_api import ProxyAPI
 from suites.spatial_header_api import SpatialHeaderAPI
 
@@ -62,6 +62,9 @@ class TestMinc2ImageAPI(ImageAPI):
         with h5py.File(tmp_path / "flat.mnc") as handle:
             assert handle["minc-2.0/image/0/image"].attrs["dimorder"] == b"yspace,xspace"
             assert handle["minc-2.0/dimensions/zspace"].attrs["step"] == -4.0
+
+    def test_slicer(self):
+        check_minc_slicer(self)
 
 
 class TestMinc2Proxy(ProxyAPI):

@@ -25,7 +25,7 @@ from typing import IO, Any, ClassVar
 import numpy as np
 
 from ._mincdims import MincDim, broadcast_index, is_whole, scaled_read, scaling
-from .errors import MincError, MissingDependencyError, NivoxError
+from .errors import ImageDataError, MincError, MissingDependencyError, NivoxError
 from .fileholders import FileMap
 from .spatialimages import SpatialHeader, SpatialImage
 
@@ -495,6 +495,21 @@ class Minc1Image(SpatialImage):
                             "not the 3 MINC images need")
         header = cls.header_class(minc.get_data_dtype(), minc.get_data_shape(), minc.get_zooms())
         return cls(cls.ImageArrayProxy(minc), affine, header, extra=None, file_map=file_map)
+
+    @property
+    def slicer(self) -> Any:
+        """``img.slicer[...]``, for images whose first three axes are the spatial ones (up to 3D).
+
+        A 4D MINC image has its time (or vector) axis where the file puts it,
+        usually first, so which axes are spatial is not known: ValueError, as nibabel.
+        """
+        from .imageclasses import spatial_axes_first
+
+        if not spatial_axes_first(self):
+            raise ImageDataError(f"cannot tell which axes of this {type(self).__name__} of shape "
+                                 f"{self.shape} are spatial (MINC keeps the file's dimension order); "
+                                 "slice img.dataobj instead")
+        return super().slicer
 
     def to_file_map(self, file_map: FileMap | None = None, **kwargs: Any) -> None:
         """Write the image as MINC2 (nivox writes no MINC1)."""

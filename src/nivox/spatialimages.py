@@ -180,6 +180,8 @@ class SpatialFirstSlicer:
         if not isinstance(slicer, tuple):
             slicer = (slicer,)
         ndim = self.img.ndim
+        if sum(1 for s in slicer if s is Ellipsis) > 1:
+            raise ImageIndexError("an index can only have a single ellipsis ('...')")
         n_real = sum(1 for s in slicer if s is not None and s is not Ellipsis)
         expanded: list[Any] = []
         for item in slicer:

@@ -113,3 +113,22 @@ def write_minc2(path: str | Path, data: np.ndarray, *, dims=("zspace", "yspace",
                 _string(h5py, var, "dimorder", ",".join(scale_dims))
         root.create_group("info")
     return Path(path)
+
+
+def check_minc_slicer(api: Any) -> None:
+    """``img.slicer`` of MINC images: 3D images slice like any other; 4D ones refuse (ValueError).
+
+    The array keeps the file's dimension order, so a 4D image's spatial axes
+    are not known to be the first three (nibabel refuses too).
+    """
+    import pytest
+
+    img, data = api.make_image((5, 4, 3))
+    sliced = img.slicer[1:4, ::2]
+    assert np.array_equal(np.asanyarray(sliced.dataobj), data[1:4, ::2])
+    assert np.allclose(sliced.affine[:3, 3], (img.affine @ [1, 0, 0, 1])[:3])
+    with pytest.raises(IndexError):
+        img.slicer[0]
+    four, _ = api.make_image((5, 4, 3, 2))
+    with pytest.raises(ValueError, match="spatial"):
+        four.slicer
