@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import mmap
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -311,7 +311,7 @@ def _simple_fileslice(
     fileobj.seek(offset)
     n_bytes = math.prod(shape) * dtype.itemsize
     data = fileobj.read(n_bytes)
-    layout = "F" if order == "F" else "C"
+    layout: Literal["C", "F"] = "F" if order == "F" else "C"
     return np.ndarray(tuple(shape), dtype, buffer=data, order=layout)[sliceobj]
 
 
