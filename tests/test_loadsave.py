@@ -94,3 +94,17 @@ def test_load_errors_say_why(tmp_path):
     (tmp_path / "t.foo").write_bytes(b"x" * 400)
     with pytest.raises(ImageFileError, match="no image format uses the extension '.foo'"):
         nivox.load(tmp_path / "t.foo")
+
+
+def test_signature_matches_extension(tmp_path):
+    from nivox.loadsave import _signature_matches_extension
+
+    good, bad = tmp_path / "good.nii.gz", tmp_path / "bad.nii.BZ2"
+    good.write_bytes(b"\x1f\x8b rest")
+    bad.write_bytes(b"not bzip2")
+    assert _signature_matches_extension(tmp_path / "plain.nii") == (True, "")
+    assert _signature_matches_extension(good) == (True, "")
+    ok, msg = _signature_matches_extension(bad)
+    assert not ok and "is not a bz2 file" in msg and "bad.nii.BZ2" in msg
+    ok, msg = _signature_matches_extension(tmp_path / "missing.gz")
+    assert not ok and msg.startswith("Could not read")
