@@ -32,6 +32,9 @@ def test_every_error_has_the_root(klass):
         (errors.ExpiredDeprecationError, RuntimeError),
         (errors.MissingDependencyError, ImportError),
         (errors.CastingError, ValueError),
+        (errors.SlicerError, IndexError),
+        (errors.SlicerError, ValueError),
+        (errors.ArgumentTypeError, TypeError),
     ],
 )
 def test_errors_are_caught_by_the_builtin_they_stand_for(klass, builtin):
