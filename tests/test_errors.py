@@ -34,6 +34,9 @@ def test_every_error_has_the_root(klass):
         (errors.CastingError, ValueError),
         (errors.HeaderError, ValueError),
         (errors.DataError, ValueError),
+        (errors.SlicerError, IndexError),
+        (errors.SlicerError, ValueError),
+        (errors.ArgumentTypeError, TypeError),
     ],
 )
 def test_errors_are_caught_by_the_builtin_they_stand_for(klass, builtin):

@@ -112,3 +112,17 @@ def test_unknown_extension_error_lists_the_formats_read(tmp_path):
         for entry in FORMATS:
             assert all(ext in message for ext in entry.extensions)
         assert ".gz" in message
+
+
+def test_signature_matches_extension(tmp_path):
+    from nivox.loadsave import _signature_matches_extension
+
+    good, bad = tmp_path / "good.nii.gz", tmp_path / "bad.nii.BZ2"
+    good.write_bytes(b"\x1f\x8b rest")
+    bad.write_bytes(b"not bzip2")
+    assert _signature_matches_extension(tmp_path / "plain.nii") == (True, "")
+    assert _signature_matches_extension(good) == (True, "")
+    ok, msg = _signature_matches_extension(bad)
+    assert not ok and "is not a bz2 file" in msg and "bad.nii.BZ2" in msg
+    ok, msg = _signature_matches_extension(tmp_path / "missing.gz")
+    assert not ok and msg.startswith("Could not read")

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
-
 from numpy.typing import ArrayLike, DTypeLike
 
 from .casting import OK_FLOATS, shared_range

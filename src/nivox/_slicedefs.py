@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import mmap
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def slice2len(slicer: slice, in_len: int) -> int:
 
 def _positive_slice(slicer: slice) -> slice:
     """A slice with positive step selecting the same elements as filled ``slicer``."""
-    start, stop, step = slicer.start, slicer.stop, slicer.step
+    start, step = slicer.start, slicer.step
     if step > 0:
         return slicer
     count = _filled_len(slicer)
@@ -259,7 +259,7 @@ class _NoLock:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, *args: Any) -> None:
+    def __exit__(self, *args: object) -> None:
         return None
 
 
@@ -311,7 +311,8 @@ def _simple_fileslice(
     fileobj.seek(offset)
     n_bytes = math.prod(shape) * dtype.itemsize
     data = fileobj.read(n_bytes)
-    return np.ndarray(tuple(shape), dtype, buffer=data, order=order)[sliceobj]
+    layout: Literal["C", "F"] = "F" if order == "F" else "C"
+    return np.ndarray(tuple(shape), dtype, buffer=data, order=layout)[sliceobj]
 
 
 def is_axis_heuristic(heuristic: Any) -> bool:

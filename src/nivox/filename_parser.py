@@ -8,7 +8,7 @@ extension the user typed is kept (``IMG.HDR`` pairs with ``IMG.IMG``).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .errors import NivoxError
 
@@ -127,12 +127,11 @@ def types_filenames(
         # an extension no type claims: the first type keeps the name as given
         direct = types_exts[0][0]
     # other files follow the case of the extension given ('x.IMG' -> 'x.HDR')
+    recase: Callable[[str], str] = str
     if ext and ext == ext.upper() and ext != ext.lower():
         recase = str.upper
     elif ext and ext == ext.lower() and ext != ext.upper():
         recase = str.lower
-    else:
-        recase = str
     names = {}
     for name, type_ext in types_exts:
         if name == direct:

@@ -43,11 +43,10 @@ class ErrorLevel:
         error_level = self.level
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+                 tb: TracebackType | None) -> None:
         global error_level
         if self._saved is not None:
             error_level = self._saved
-        return False
 
 
 class LoggingOutputSuppressor:
@@ -62,7 +61,6 @@ class LoggingOutputSuppressor:
             logger.removeHandler(handler)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+                 tb: TracebackType | None) -> None:
         for handler in self.orig_handlers:
             logger.addHandler(handler)
-        return False

@@ -172,3 +172,26 @@ read_img_data = expired("read_img_data()", "numpy.asanyarray(img.dataobj) or img
                         since="3.2", until="5.0")
 
 __all__ += ["read_img_data"]
+
+
+def _signature_matches_extension(filename: FileSpec) -> tuple[bool, str]:
+    """Whether a compressed file's first bytes are those its extension promises.
+
+    Returns ``(True, '')`` for names without a compression extension, and for
+    files starting with their codec's magic bytes (from the codec registry);
+    else ``(False, message)`` naming the file.
+    """
+    from . import _codecs
+
+    path = _stringify_path(filename)
+    codec = _codecs.for_extension(splitext_addext(path, _COMPRESSED)[2])
+    if codec is None:
+        return True, ""
+    try:
+        with open(path, "rb") as fobj:
+            head = fobj.read(len(codec.magic))
+    except OSError as err:
+        return False, f"Could not read file: {path} ({err.strerror or err})"
+    if codec.matches(head):
+        return True, ""
+    return False, f"File {path} is not a {codec.name} file"

@@ -107,6 +107,8 @@ def optional_package(
         else:
             found = getattr(module, "__version__", "unknown")
             reason = f"nivox needs {name} >= {min_version} here, found {found}"
+            if trip_msg is None:  # nibabel's wording, which code may compare with
+                trip_msg = f"These functions need {name} version >= {min_version}"
     if trip_msg is None:
         trip_msg = f"This needs the optional package {name}, which is unavailable: {reason}"
 

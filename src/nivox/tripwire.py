@@ -48,6 +48,6 @@ def is_tripwire(obj: Any) -> bool:
         obj.any_attribute  # noqa: B018 - the access is the test
     except TripWireError:
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001, S110 - any other failure means "not a tripwire"
         pass
     return False
