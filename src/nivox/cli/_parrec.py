@@ -73,16 +73,10 @@ def _is_uniform(values: np.ndarray) -> bool:
 def _keep_scaling(img: Any, slope: float, inter: float) -> None:
     """Write ``img``'s integers unchanged with ``slope``/``inter`` in the file's header.
 
-    nivox's writers set the header scaling from the data they write (here:
-    none), so the PAR's scaling is put on the disk header as it is prepared.
+    A slope and intercept set on the header are written as given, the data only
+    cast (as nibabel does), so the PAR's stored values and scaling go in as they are.
     """
-    prepare = img._prepare_disk_header
-
-    def prepare_and_scale(header: Any, _slope: float, _inter: float) -> None:
-        prepare(header, _slope, _inter)
-        header.set_slope_inter(slope, inter)
-
-    img._prepare_disk_header = prepare_and_scale
+    img.header.set_slope_inter(slope, inter)
 
 
 def _store_header(out: Any, img: Any) -> None:
