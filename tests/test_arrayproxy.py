@@ -508,3 +508,25 @@ def test_uncompressed_parallel_read_leaves_kept_handles_and_short_files_to_the_o
     for dtype in (None, np.float32):
         with pytest.raises(ImageFileNotFoundError, match=r"big\.img"):
             np.asarray(proxy, dtype=dtype)
+
+
+# ---------------------------------------------------------------- nibabel's copy and order hooks
+
+
+def test_copy_of_named_file_gets_own_lock_open_file_shares(data_file):
+    named = ArrayProxy(data_file, (SHAPE, "<i2", OFFSET))
+    assert named.copy()._lock is not named._lock
+    with open(data_file, "rb") as handle:
+        opened = ArrayProxy(handle, (SHAPE, "<i2", OFFSET))
+        assert opened.copy()._lock is opened._lock
+
+
+def test_deprecated_order_class_variable(data_file):
+    class OldStyleProxy(ArrayProxy):
+        order = "C"
+
+    with pytest.warns(DeprecationWarning, match="_default_order"):
+        proxy = OldStyleProxy(data_file, (SHAPE, "<i2", OFFSET))
+    assert proxy.order == "C"
+    with pytest.warns(DeprecationWarning):
+        assert OldStyleProxy(data_file, (SHAPE, "<i2", OFFSET), order="F").order == "F"

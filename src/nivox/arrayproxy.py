@@ -172,7 +172,7 @@ class ArrayProxy:
                 f"Class {type(self)} has an `order` class variable. ArrayProxy subclasses should "
                 "rename this variable to `_default_order` to avoid conflict with instance variables.",
                 DeprecationWarning, stacklevel=2)
-            default_order = type(self).order  # type: ignore[attr-defined]
+            default_order = getattr(type(self), "order")  # noqa: B009 - instance attribute of the same name
         order = default_order if order is None else order
         if order not in ("F", "C"):
             raise InvalidArgumentError(f"order should be 'F' or 'C', not {order!r}")

@@ -140,7 +140,7 @@ def test_data_to_fileobj_records_scaling():
     data = np.linspace(0, 1, 6).reshape(2, 3)
     buffer = io.BytesIO()
     hdr.data_to_fileobj(data, buffer)
-    slope, inter = hdr.get_slope_inter()
+    slope, _ = hdr.get_slope_inter()
     assert slope is not None and slope != 1
     np.testing.assert_allclose(hdr.data_from_fileobj(buffer), data, atol=slope)
 

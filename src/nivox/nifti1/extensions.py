@@ -130,8 +130,8 @@ class NiftiExtension:
             f"{type(self).__name__} has no object form; pass bytes as content or use a subclass"
         )
 
-    def _unmangle(self, content: bytes) -> Any:
-        """Decode the payload bytes into an object."""
+    def _unmangle(self, content: Any) -> Any:
+        """Decode the payload (bytes, or text given as content) into an object."""
         raise NotImplementedError(
             f"{type(self).__name__} has no object form; use .content, .text or .json()"
         )
