@@ -447,3 +447,17 @@ def test_nivox_written_mgz_reads_footer_at_load(tmp_path):
     img = nivox.load(tmp_path / "mine.mgz")
     (tmp_path / "mine.mgz").unlink()
     assert img.header.tags == tags and img.header["tr"] == np.float32(2300)
+
+
+def test_nibabel_names_exist_and_work(tmp_path):
+    import nivox.freesurfer as fs
+
+    data = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    fs.save(MGHImage(data, np.eye(4)), tmp_path / "n.mgz")
+    for loader in (fs.load, mghformat.load, nivox.load):
+        img = loader(tmp_path / "n.mgz")
+        assert type(img) is nivox.MGHImage is fs.MGHImage
+        assert np.array_equal(np.asanyarray(img.dataobj), data)
+    mghformat.save(img, tmp_path / "m.mgh")
+    assert nivox.load(tmp_path / "m.mgh").header == img.header
+    assert nivox.freesurfer.io.read_geometry is fs.read_geometry
