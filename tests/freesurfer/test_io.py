@@ -124,6 +124,9 @@ def test_geometry_from_file_object_and_bad_files(tmp_path):
             read_geometry(path)
     with pytest.raises(ValueError):
         write_geometry(path, coords[:, :2], faces)
+    for bad in (faces + len(coords), faces - 5):
+        with pytest.raises(ValueError, match="vertices"):
+            write_geometry(path, coords, bad)
 
 
 def test_missing_volume_info_warns_like_nibabel(tmp_path):

@@ -447,3 +447,42 @@ def test_nivox_written_mgz_reads_footer_at_load(tmp_path):
     img = nivox.load(tmp_path / "mine.mgz")
     (tmp_path / "mine.mgz").unlink()
     assert img.header.tags == tags and img.header["tr"] == np.float32(2300)
+
+
+def test_nibabel_names_exist_and_work(tmp_path):
+    import nivox.freesurfer as fs
+
+    data = np.arange(24, dtype=np.int16).reshape(2, 3, 4)
+    fs.save(MGHImage(data, np.eye(4)), tmp_path / "n.mgz")
+    for loader in (fs.load, mghformat.load, nivox.load):
+        img = loader(tmp_path / "n.mgz")
+        assert type(img) is nivox.MGHImage is fs.MGHImage
+        assert np.array_equal(np.asanyarray(img.dataobj), data)
+    mghformat.save(img, tmp_path / "m.mgh")
+    assert nivox.load(tmp_path / "m.mgh").header == img.header
+    assert nivox.freesurfer.io.read_geometry is fs.read_geometry
+
+
+def test_mri_frame_tag_dropped_when_frames_change(tmp_path):
+    data = np.zeros((2, 2, 2, 3), np.float32)
+    header = MGHHeader()
+    header.set_data_shape(data.shape)
+    header.tags = tags_bytes([(3, b"cmd\x00"), (42, b"\x01" * 30)]) + struct.pack(">i", 1) + b"old"
+    img = MGHImage(data, np.eye(4), header)
+    img.to_filename(tmp_path / "same.mgz")  # same frames: every byte kept
+    assert nivox.load(tmp_path / "same.mgz").header.tags == header.tags
+    fewer = img.slicer[..., :2]
+    with pytest.warns(UserWarning, match="MRI_FRAME"):
+        fewer.to_filename(tmp_path / "fewer.mgz")
+    kept = nivox.load(tmp_path / "fewer.mgz").header.tags
+    assert [t.tag for t in parse_tags(kept)[0]] == [3]
+    assert kept.endswith(struct.pack(">i", 1) + b"old")  # the unparsed rest stays
+
+
+def test_drop_tags_keeps_other_bytes():
+    from nivox.freesurfer._mghtags import drop_tags
+
+    raw = tags_bytes([(3, b"a"), (42, b"bb"), (41, b"c")]) + b"\x00\x00\x00\x01rest"
+    out, count = drop_tags(raw, {42})
+    assert count == 1
+    assert out == tags_bytes([(3, b"a"), (41, b"c")]) + b"\x00\x00\x00\x01rest"

@@ -27,7 +27,8 @@ MAX_TAG_BYTES = 64 << 20
 class PendingFooter:
     """What follows the data of a compressed file, read once when first needed (by any header copy)."""
 
-    def __init__(self, filename: Any, offset: int, size: int, name: str | None) -> None:
+    def __init__(self, filename: Any, offset: int, size: int, name: str | None, frames: int = 1) -> None:
+        self.frames = frames  # as the file's header says: what its MRI_FRAME tag describes
         self.filename = filename
         self.offset = offset
         self.size = size

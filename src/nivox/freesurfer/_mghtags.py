@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
-__all__ = ["TAG_NAMES", "MGHTag", "parse_tags", "tags_bytes"]
+__all__ = ["TAG_NAMES", "MGHTag", "drop_tags", "parse_tags", "tags_bytes"]
 
 #: tag ids FreeSurfer defines, by name
 TAG_NAMES: dict[int, str] = {
@@ -56,7 +56,20 @@ def parse_tags(raw: bytes) -> tuple[list[MGHTag], bytes]:
     Parsing stops at a block without a length, a length past the end, or
     fewer than four bytes left; the rest is returned as it is.
     """
-    tags: list[MGHTag] = []
+    spans, rest = _spans(raw)
+    return [MGHTag(tag, TAG_NAMES.get(tag, f"TAG_{tag}"), raw[start:end]) for tag, _, start, end in spans], rest
+
+
+def drop_tags(raw: bytes, tag_ids: set[int]) -> tuple[bytes, int]:
+    """``raw`` without the parsed blocks whose id is in ``tag_ids``, every other byte kept; and how many went."""
+    spans, rest = _spans(raw)
+    kept = [raw[block:end] for tag, block, _, end in spans if tag not in tag_ids]
+    return b"".join(kept) + rest, len(spans) - len(kept)
+
+
+def _spans(raw: bytes) -> tuple[list[tuple[int, int, int, int]], bytes]:
+    """(tag, block start, data start, end) of each parsable block, and the unparsed rest."""
+    spans: list[tuple[int, int, int, int]] = []
     pos = 0
     end = len(raw)
     while end - pos >= 4:
@@ -75,9 +88,9 @@ def parse_tags(raw: bytes) -> tuple[list[MGHTag], bytes]:
             start = pos + 12
         if length < 0 or start + length > end:
             break
-        tags.append(MGHTag(tag, TAG_NAMES.get(tag, f"TAG_{tag}"), raw[start:start + length]))
+        spans.append((tag, pos, start, start + length))
         pos = start + length
-    return tags, raw[pos:]
+    return spans, raw[pos:]
 
 
 def tags_bytes(tags: list[tuple[int, bytes]]) -> bytes:

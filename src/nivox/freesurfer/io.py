@@ -228,6 +228,10 @@ def write_geometry(filepath: Any, coords: Any, faces: Any, create_stamp: str | N
         raise ValueError(f"coords must have shape (n_vertices, 3), not {coords.shape}")
     if faces.ndim != 2 or faces.shape[1] != 3:
         raise ValueError(f"faces must have shape (n_faces, 3), not {faces.shape}")
+    if faces.size and (faces.min() < 0 or faces.max() >= len(coords)):
+        # FreeSurfer would read such a mesh and then index past its vertices
+        raise ValueError(f"{file_name(filepath)}: faces refer to vertices {faces.min()} to "
+                         f"{faces.max()}, but there are {len(coords)} vertices")
     if create_stamp is None:
         create_stamp = f"created by {getpass.getuser()} on {time.ctime()}"
     footer = b""

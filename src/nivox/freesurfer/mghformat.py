@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from typing import IO, Any, ClassVar
 
 import numpy as np
@@ -35,7 +36,7 @@ from ..analyze import _ShortFileProxy
 from ..arrayproxy import ArrayProxy, reshape_dataobj
 from ..arraywriters import WriterError, make_array_writer
 from ..batteryrunners import BatteryRunner, Report
-from ..errors import HeaderDataError, MGHError
+from ..errors import HeaderDataError, MGHError, NivoxWarning
 from ..filebasedimages import SerializableImage
 from ..fileholders import FileHolder, FileMap, copy_file_map
 from ..filename_parser import _stringify_path
@@ -48,12 +49,13 @@ from ._mghfooter import (
     lazy_footer_source,
     read_after_data,
 )
-from ._mghtags import MGHTag, parse_tags
+from ._mghtags import MGHTag, drop_tags, parse_tags
 
 __all__ = ["DATA_OFFSET", "MGHError", "MGHHeader", "MGHImage", "data_type_codes",
            "footer_dtype", "header_dtype", "hf_dtype", "load", "save"]
 
 _logger = logging.getLogger("nivox.global")
+TAG_MRI_FRAME = 42
 
 #: where the data start in every MGH file
 DATA_OFFSET = 284
@@ -134,6 +136,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
             binaryblock = bytes(binaryblock[:full]) + b"\x00" * (full - len(binaryblock))
         self._pending: PendingFooter | None = None
         self._tags = b""
+        self._tags_frames = 1  # frames the tags were written for (MRI_FRAME has one entry each)
         super().__init__(binaryblock, endianness=">", check=False)
         if not self._fixed["goodRASFlag"]:
             self._set_affine_default()
@@ -234,17 +237,19 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         if footer_source is not None:
             header = cls(raw, check=check)
             header._pending = PendingFooter(footer_source, DATA_OFFSET + nbytes, cls._ftrdtype.itemsize,
-                                             _validation.current_source())
+                                            _validation.current_source(), dims[3])
             return header
         footer, tags = read_after_data(fileobj, DATA_OFFSET + nbytes, cls._ftrdtype.itemsize)
         header = cls(raw + footer, check=check)
         header._tags = tags
+        header._tags_frames = dims[3]
         return header
 
     def copy(self) -> MGHHeader:
         """An independent copy (tags included), not checked again."""
         other = self.__class__(self.__dict__["_structarr_value"].tobytes(), check=False)
         other._tags = self._tags
+        other._tags_frames = self._tags_frames
         other._pending = self._pending  # read once, by whichever copy needs it first
         return other
 
@@ -260,6 +265,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
     def tags(self, value: bytes) -> None:
         self._resolve()
         self._tags = bytes(value)
+        self._tags_frames = int(self._fixed["dims"][3])
 
     def get_tags(self) -> list[MGHTag]:
         """The tagged blocks parsed: (tag id, name, bytes); blocks after an unparseable one are left out."""
@@ -293,6 +299,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         raw[start:start + len(footer)] = footer
         self.__dict__["_structarr_value"] = np.ndarray((), block.dtype, raw)
         self._tags = tags
+        self._tags_frames = pending.frames
 
     def __getitem__(self, item: str) -> Any:
         if item in _FIXED_FIELDS:
@@ -471,7 +478,16 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         return block + b"\x00" * (DATA_OFFSET - len(block))
 
     def _footer_bytes(self) -> bytes:
-        return self.binaryblock[self._hdrdtype.itemsize:] + self.tags
+        tags = self.tags
+        frames = int(self._fixed["dims"][3])
+        if frames != self._tags_frames:
+            # one entry per frame: for another number of frames FreeSurfer would misread it
+            tags, dropped = drop_tags(tags, {TAG_MRI_FRAME})
+            if dropped:
+                warnings.warn(_validation.named(
+                    f"the MRI_FRAME tag describes {self._tags_frames} frames, the image has {frames}: "
+                    "not written"), NivoxWarning, stacklevel=4)
+        return self.binaryblock[self._hdrdtype.itemsize:] + tags
 
 
 _FIXED_FIELDS = frozenset(header_dtype.names or ())
