@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .casting import OK_FLOATS, shared_range
-from .errors import WriterError
+from .errors import InvalidArgumentError, WriterError
 
 
 # volumeutils imports this module, so its scaling-type functions are looked up at call time
@@ -46,12 +46,12 @@ def _block_converter(arr: np.ndarray, out_dt: np.dtype, inter: Any, slope: Any,
     unscaled = inter == 0 and slope == 1
     clipped = mn is not None or mx is not None
     if in_dt.hasobject or out_dt.hasobject:
-        raise ValueError("Cannot write object arrays to a file")
+        raise InvalidArgumentError("Cannot write object arrays to a file")
     if in_dt.kind not in "biufc":
         if not unscaled:
-            raise ValueError("Cannot scale non-numeric types")
+            raise InvalidArgumentError("Cannot scale non-numeric types")
         if clipped:
-            raise ValueError("Cannot clip non-numeric types")
+            raise InvalidArgumentError("Cannot clip non-numeric types")
         return lambda block: block.astype(out_dt, copy=False)
     if in_dt.kind == "c" and out_dt.kind != "c":
         raise WriterError(f"Cannot write complex data ({in_dt}) as non-complex type {out_dt}")
@@ -169,7 +169,7 @@ def _dt_min_max(dtype_like: DTypeLike, mn: Any = None, mx: Any = None) -> tuple[
         info = np.iinfo(dt)
         lo, hi = info.min, info.max
     else:
-        raise ValueError(f"no numeric range for dtype {dt}")
+        raise InvalidArgumentError(f"no numeric range for dtype {dt}")
     return (lo if mn is None else mn), (hi if mx is None else mx)
 
 
@@ -188,11 +188,11 @@ def _ftype4scaled_finite(
     warnings filters cannot change the answer. ValueError when no type works.
     """
     if direction not in ("read", "write"):
-        raise ValueError(f"direction must be 'read' or 'write', not {direction!r}")
+        raise InvalidArgumentError(f"direction must be 'read' or 'write', not {direction!r}")
     if default not in OK_FLOATS:
         if np.dtype(default) == np.dtype(np.longdouble):
             return default  # the widest there is
-        raise ValueError(f"default must be one of {OK_FLOATS}, not {default!r}")
+        raise InvalidArgumentError(f"default must be one of {OK_FLOATS}, not {default!r}")
     values = np.atleast_1d(tst_arr)
     for ftype in OK_FLOATS[OK_FLOATS.index(default):]:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -212,7 +212,7 @@ def _ftype4scaled_finite(
         if np.all(np.isfinite(slope_f)) and np.all(np.isfinite(inter_f)) and \
                 np.all(np.isfinite(out)):
             return ftype
-    raise ValueError("Overflow using highest floating point type")
+    raise InvalidArgumentError("Overflow using highest floating point type")
 
 
 def _write_data(

@@ -25,7 +25,7 @@ from ._codecs import zstd as _zstd_codec
 from ._codecs.gzip import DeterministicGzipFile
 from ._codecs.gzread import GzipReader
 from ._codecs.gzwrite import GzipMemberWriter
-from .errors import CorruptStreamError
+from .errors import CorruptStreamError, InvalidArgumentError
 from .tripwire import TripWire
 
 __all__ = [
@@ -82,7 +82,7 @@ def gzip_open(
         return codec.open_read(filename, keep_open=keep_open)
     if base == "w":
         return codec.open_write(filename, compresslevel, mtime=mtime)
-    raise ValueError(f"gzip files open with mode 'rb' or 'wb', not {mode!r}")
+    raise InvalidArgumentError(f"gzip files open with mode 'rb' or 'wb', not {mode!r}")
 
 
 def zstd_open(

@@ -325,7 +325,7 @@ def write_minc2(img: Any, target: Any, level: int | None = None) -> None:
         level = _write_level.get()
     level = DEFAULT_LEVEL if level is None else int(level)
     if not 0 <= level <= 9:
-        raise ValueError(f"compresslevel must be between 0 and 9, not {level}")
+        raise MincError(f"compresslevel must be between 0 and 9, not {level}")
     plan = _Plan(img)
     raw = np.ascontiguousarray(plan.raw)
     names = [dim["name"] for dim in plan.dims]

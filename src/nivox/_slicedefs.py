@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ._sliceplan import canonical_slicers, predict_shape
+from .errors import SlicerError
 
 __all__ = [
     "calc_slicedefs",
@@ -152,9 +153,9 @@ def optimize_slicer(
     if all_full:
         action = heuristic(slicer, dim_len, stride)
         if action not in ("full", "contiguous", None):
-            raise ValueError(f"heuristic returned {action!r}; expected 'full', 'contiguous' or None")
+            raise SlicerError(f"heuristic returned {action!r}; expected 'full', 'contiguous' or None")
         if is_int and action == "contiguous":
-            raise ValueError("an integer index cannot be read as a contiguous stretch")
+            raise SlicerError("an integer index cannot be read as a contiguous stretch")
         if is_slowest and action == "full":
             action = None if is_int else "contiguous"
         if action == "full":
@@ -240,7 +241,7 @@ def calc_slicedefs(
     ``order``), then index with ``post_slicers`` (empty when nothing is left to do).
     """
     if order not in ("C", "F"):
-        raise ValueError(f"order should be 'C' or 'F', not {order!r}")
+        raise SlicerError(f"order should be 'C' or 'F', not {order!r}")
     canonical = canonical_slicers(sliceobj, in_shape)
     shape = tuple(in_shape)
     if order == "C":  # plan as the F-ordered transpose
@@ -273,7 +274,7 @@ def read_segments(fileobj: Any, segments: Sequence[Sequence[int]], n_bytes: int,
     guard = _NoLock() if lock is None else lock
     if not segments:
         if n_bytes:
-            raise ValueError(f"no segments to read, but {n_bytes} bytes expected")
+            raise SlicerError(f"no segments to read, but {n_bytes} bytes expected")
         return b""
     if len(segments) == 1:
         start, length = segments[0]
@@ -281,18 +282,18 @@ def read_segments(fileobj: Any, segments: Sequence[Sequence[int]], n_bytes: int,
             fileobj.seek(start)
             data = fileobj.read(length)
         if len(data) != n_bytes:
-            raise ValueError(f"read {len(data)} bytes, expected {n_bytes}")
+            raise SlicerError(f"read {len(data)} bytes, expected {n_bytes}")
         return data
     total = sum(int(length) for _, length in segments)
     if total != n_bytes:
-        raise ValueError(f"segments hold {total} bytes, expected {n_bytes}")
+        raise SlicerError(f"segments hold {total} bytes, expected {n_bytes}")
     out = mmap.mmap(-1, n_bytes)
     for start, length in segments:
         with guard:
             fileobj.seek(start)
             data = fileobj.read(length)
         if len(data) != length:
-            raise ValueError(f"read {len(data)} bytes at offset {start}, expected {length}")
+            raise SlicerError(f"read {len(data)} bytes at offset {start}, expected {length}")
         out.write(data)
     return out
 

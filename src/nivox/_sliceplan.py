@@ -113,7 +113,7 @@ def canonical_slicers(sliceobj: Any, shape: Sequence[int], check_inds: bool = Tr
     """
     items = _as_tuple(sliceobj)
     if is_fancy(items):
-        raise ValueError("fancy indexing (integer or boolean arrays) has no canonical slicers")
+        raise SlicerError("fancy indexing (integer or boolean arrays) has no canonical slicers")
     shape = tuple(int(n) for n in shape)
     canonical: list[Any] = []
     axis = 0
@@ -314,14 +314,14 @@ def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any
         if index is not None:
             length = shape[axis]
             if not -length <= index < length:
-                raise IndexError(f"index {index} is out of bounds for axis {axis} with size {length}")
+                raise SlicerError(f"index {index} is out of bounds for axis {axis} with size {length}")
             index %= length
             box.append(slice(index, index + 1))
             rest.append(0)
             axis += 1
             continue
         if not isinstance(item, (list, tuple, np.ndarray)):
-            raise IndexError(_INVALID_INDEX)
+            raise SlicerError(_INVALID_INDEX)
         arr = np.asarray(item)
         if arr.dtype == bool and arr.ndim == 0:  # adds an axis, consumes none
             rest.append(arr)
@@ -329,7 +329,7 @@ def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any
         if arr.dtype == bool:
             lengths = shape[axis : axis + arr.ndim]
             if arr.shape != lengths:
-                raise IndexError(
+                raise SlicerError(
                     f"boolean index did not match indexed array along axis {axis}; "
                     f"size of axis is {lengths} but size of corresponding boolean index is {arr.shape}"
                 )
@@ -342,13 +342,13 @@ def _split_fancy(items: Sequence[Any], shape: tuple[int, ...]) -> tuple[list[Any
         if arr.size == 0:
             arr = arr.astype(np.intp)
         if arr.dtype.kind not in "iu":
-            raise IndexError("arrays used as indices must be of integer (or boolean) type")
+            raise SlicerError("arrays used as indices must be of integer (or boolean) type")
         length = shape[axis]
         if arr.size and not unchecked:
             low, high = int(arr.min()), int(arr.max())
             if low < -length or high >= length:
                 bad = low if low < -length else high
-                raise IndexError(f"index {bad} is out of bounds for axis {axis} with size {length}")
+                raise SlicerError(f"index {bad} is out of bounds for axis {axis} with size {length}")
             arr = np.where(arr < 0, arr + length, arr)
             low, high = int(arr.min()), int(arr.max())
             box.append(slice(low, high + 1))

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .casting import best_float, floor_exact, int_abs, shared_range, type_info
-from .errors import ArgumentTypeError, ScalingError, WriterError
+from .errors import ArgumentTypeError, InvalidArgumentError, ScalingError, WriterError
 from .volumeutils import array_to_file, finite_range, working_type
 
 __all__ = [
@@ -485,7 +485,7 @@ def make_array_writer(
     'SlopeArrayWriter'
     """
     if has_intercept and not has_slope:
-        raise ValueError("Cannot handle intercept without slope")
+        raise InvalidArgumentError("Cannot handle intercept without slope")
     if has_intercept:
         return SlopeInterArrayWriter(data, out_type, **kwargs)
     if has_slope:

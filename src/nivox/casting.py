@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .errors import CastingError, FloatingError
+from .errors import CastingError, FloatingError, InvalidArgumentError
 
 __all__ = [
     "FloatingError",
@@ -88,7 +88,7 @@ def type_info(np_type: DTypeLike) -> dict[str, Any]:
             "width": dt.itemsize,
         }
     if dt.kind not in "fc":
-        raise ValueError(f"data type {sctype} not inexact")
+        raise InvalidArgumentError(f"data type {sctype} not inexact")
     info = np.finfo(dt)
     nmant, nexp, minexp, maxexp = info.nmant, info.nexp, info.minexp, info.maxexp
     if _is_double_double(info):

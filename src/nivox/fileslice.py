@@ -68,7 +68,7 @@ from ._sliceplan import (
     strided_scalar,
 )
 from ._threads import cpu_threads, run_parallel
-from .errors import TruncatedDataError
+from .errors import InvalidArgumentError, TruncatedDataError
 from .openers import Opener
 
 __all__ = [
@@ -223,7 +223,7 @@ def _byte_view(arr: np.ndarray) -> np.ndarray:
 
 def _check_order(order: str) -> None:
     if order not in ("C", "F"):
-        raise ValueError(f"order must be 'C' or 'F', not {order!r}")
+        raise InvalidArgumentError(f"order must be 'C' or 'F', not {order!r}")
 
 
 def _read_box(
@@ -457,7 +457,7 @@ def read_array(
         out = np.empty(shape, dtype=dtype, order=order)
     contiguous = out.flags.c_contiguous if order == "C" else out.flags.f_contiguous
     if not contiguous or out.nbytes != nbytes or not out.flags.writeable:
-        raise ValueError(f"out must be a writeable {order}-contiguous array of {nbytes} bytes")
+        raise InvalidArgumentError(f"out must be a writeable {order}-contiguous array of {nbytes} bytes")
     if nbytes and whole_file is not None and whole_file.nbytes >= offset + nbytes:
         source = _Source(fileobj)
         guard = lock if (lock is not None and source.needs_lock) else nullcontext()

@@ -25,7 +25,7 @@ from typing import IO, Any, ClassVar
 import numpy as np
 
 from ._mincdims import MincDim, broadcast_index, is_whole, scaled_read, scaling
-from .errors import ImageDataError, MincError, MissingDependencyError, NivoxError
+from .errors import ArgumentTypeError, ImageDataError, MincError, MissingDependencyError, NivoxError
 from .fileholders import FileMap
 from .spatialimages import SpatialHeader, SpatialImage
 
@@ -333,7 +333,7 @@ class Minc1File:
         if self._memory is not None:
             return {"memory": self._memory, "filename": self._filename}
         if self._filename is None or not os.path.exists(self._filename):
-            raise TypeError(f"{type(self).__name__} of {self._name} was not opened from a file; "
+            raise ArgumentTypeError(f"{type(self).__name__} of {self._name} was not opened from a file; "
                             "it cannot be pickled")
         return {"filename": self._filename}
 
@@ -480,7 +480,7 @@ class Minc1Image(SpatialImage):
 
         check_mmap(mmap)
         if keep_file_open not in (None, True, False):
-            raise ValueError(f"keep_file_open must be one of {{None, True, False}}, not {keep_file_open!r}")
+            raise MincError(f"keep_file_open must be one of {{None, True, False}}, not {keep_file_open!r}")
         from .validation import mode as validation_mode
 
         with validation_mode(validation):

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ._mincdims import MincDim, basic_box, is_whole
-from .errors import MincError, MissingDependencyError, NivoxError
+from .errors import ArgumentTypeError, MincError, MissingDependencyError, NivoxError
 from .fileholders import FileMap
 from .minc1 import Minc1File, Minc1Image, MincHeader, MincImageArrayProxy
 
@@ -239,7 +239,7 @@ class Minc2Image(Minc1Image):
             file_map = self.file_map
         level = kwargs.pop("compresslevel", None)
         if kwargs:
-            raise TypeError(f"unexpected arguments {sorted(kwargs)}")
+            raise ArgumentTypeError(f"unexpected arguments {sorted(kwargs)}")
         with replacing_files(file_map) as temp_map:
             holder = temp_map["image"]
             if holder.fileobj is not None:

@@ -29,7 +29,7 @@ from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 
 from . import _codecs
 from ._codecs.gzip import DeterministicGzipFile
-from .errors import ImageFileNotFoundError
+from .errors import ArgumentTypeError, ImageFileNotFoundError, InvalidArgumentError
 
 __all__ = [
     "BZ2File", "Fileish", "Opener", "ImageOpener", "DeterministicGzipFile",
@@ -124,17 +124,17 @@ class Opener:
             self._mode: str | None = None
             return
         if len(args) > 2:
-            raise TypeError(f"Opener takes at most mode and compresslevel positionally, got {len(args)} arguments")
+            raise ArgumentTypeError(f"Opener takes at most mode and compresslevel positionally, got {len(args)} arguments")
         names = ("mode", "compresslevel")[: len(args)]
         for key, value in zip(names, args):
             if key in kwargs:
-                raise TypeError(f"Opener got multiple values for argument {key!r}")
+                raise ArgumentTypeError(f"Opener got multiple values for argument {key!r}")
             kwargs[key] = value
         mode = kwargs.pop("mode", "rb")
         known = _COMPRESSION_KWARGS + _OPEN_KWARGS
         unknown = sorted(set(kwargs) - set(known))
         if unknown:
-            raise TypeError(f"{unknown[0]!r} is an invalid keyword argument for Opener")
+            raise ArgumentTypeError(f"{unknown[0]!r} is an invalid keyword argument for Opener")
         self._name = fileish
         self.me_opened = True
         custom = self._custom_opener(fileish)
@@ -162,17 +162,17 @@ class Opener:
     @staticmethod
     def _binary_mode(mode: str) -> str:
         if "t" in mode:
-            raise ValueError(f"compressed files open in binary mode only, not {mode!r}")
+            raise InvalidArgumentError(f"compressed files open in binary mode only, not {mode!r}")
         base = mode.replace("b", "")
         if base not in ("r", "w", "a", "x"):
-            raise ValueError(f"invalid mode {mode!r} for a compressed file")
+            raise InvalidArgumentError(f"invalid mode {mode!r} for a compressed file")
         return base + "b"
 
     def _open_compressed(self, codec: _codecs.Codec, path: Any, mode: str, kwargs: dict[str, Any]) -> Any:
         if mode == "rb":
             return codec.open_read(path, keep_open=bool(kwargs.get("keep_open", False)))
         if mode != "wb":
-            raise ValueError(f"compressed files open for 'rb' or 'wb', not {mode!r}")
+            raise InvalidArgumentError(f"compressed files open for 'rb' or 'wb', not {mode!r}")
         level = kwargs.get("compresslevel")
         if level is None:
             level = _write_level.get()

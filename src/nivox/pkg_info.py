@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from . import __version__
+from .errors import InvalidArgumentError
 
 __all__ = ["COMMIT_HASH", "__version__", "cmp_pkg_version", "get_pkg_info", "pkg_commit_hash"]
 
@@ -42,7 +43,7 @@ def _sort_key(version: str) -> tuple[Any, ...]:
     """A tuple that orders versions as PEP 440 does; ValueError for an invalid version."""
     match = _VERSION.match(version)
     if match is None:
-        raise ValueError(f"{version!r} is not a valid PEP 440 version")
+        raise InvalidArgumentError(f"{version!r} is not a valid PEP 440 version")
     g = match.groupdict()
     release = [int(part) for part in g["release"].split(".")]
     while len(release) > 1 and release[-1] == 0:  # 1.0.0 == 1.0 == 1

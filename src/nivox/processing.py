@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .affines import AffineError, append_diag, rescale_affine, to_matvec
-from .errors import MissingDependencyError
+from .errors import InvalidArgumentError, MissingDependencyError
 from .imageclasses import spatial_axes_first
 from .nifti1 import Nifti1Image
 from .orientations import axcodes2ornt, inv_ornt_aff, io_orientation, ornt_transform
@@ -108,7 +108,7 @@ def _shape_affine(target: Any) -> tuple[tuple[int, ...], NDArray[Any]]:
 
 def _check_spatial_first(img: Any) -> None:
     if not spatial_axes_first(img):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"cannot tell which axes of {type(img).__name__} image {img.get_filename()!r} "
             "are spatial: its first three data axes are not the spatial ones"
         )
@@ -170,7 +170,7 @@ def resample_from_to(
     elif len(to_shape) == len(from_shape):
         out_shape = to_shape
     else:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"cannot resample an image of shape {from_shape} onto a grid of shape {to_shape}: "
             "the grid must be 3D or have as many dimensions as the image"
         )
@@ -234,12 +234,12 @@ def resample_to_output(
         if len(in_shape) < 3 and given.shape == (3,):
             given = given[:n_spatial]  # sizes for the padded 3D grid, as nibabel accepts
         if given.shape != (n_spatial,):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"voxel_sizes must be a scalar or have {n_spatial} values for an image "
                 f"of shape {in_shape}, got {voxel_sizes!r}"
             )
         if not np.all(given > 0):
-            raise ValueError(f"voxel_sizes must all be positive, got {voxel_sizes!r}")
+            raise InvalidArgumentError(f"voxel_sizes must all be positive, got {voxel_sizes!r}")
         sizes[:n_spatial] = given
     if len(in_shape) < 3:
         data = np.asanyarray(in_img.dataobj).reshape(in_shape + (1,) * (3 - len(in_shape)))
@@ -291,7 +291,7 @@ def smooth_image(
     elif fwhm_arr.shape == (n_dim,):
         per_axis = fwhm_arr
     else:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"fwhm must be a scalar or have {n_dim} values for an image of shape {shape}, "
             f"got {fwhm!r}"
         )
@@ -299,7 +299,7 @@ def smooth_image(
     steps = np.ones(n_dim)
     steps[:n_spatial] = np.sqrt(np.sum(np.asarray(img.affine)[:3, :n_spatial] ** 2, axis=0))
     if np.any((steps == 0) & (per_axis != 0)):
-        raise ValueError(f"affine has a zero-length voxel axis; cannot smooth by {fwhm!r} mm")
+        raise InvalidArgumentError(f"affine has a zero-length voxel axis; cannot smooth by {fwhm!r} mm")
     with np.errstate(divide="ignore", invalid="ignore"):
         sigma = np.where(per_axis == 0, 0.0, fwhm2sigma(per_axis / steps))
     data = np.asanyarray(img.dataobj)
@@ -344,11 +344,11 @@ def conform(
     out_img : image
     """
     if len(from_img.shape) != 3:
-        raise ValueError(f"Only 3D images are supported; image shape is {from_img.shape}")
+        raise InvalidArgumentError(f"Only 3D images are supported; image shape is {from_img.shape}")
     if len(out_shape) != 3:
-        raise ValueError(f"`out_shape` must have 3 values, got {out_shape!r}")
+        raise InvalidArgumentError(f"`out_shape` must have 3 values, got {out_shape!r}")
     if len(voxel_size) != 3:
-        raise ValueError(f"`voxel_size` must have 3 values, got {voxel_size!r}")
+        raise InvalidArgumentError(f"`voxel_size` must have 3 values, got {voxel_size!r}")
     if out_class is None:
         out_class = from_img.__class__
     # Only the geometry is reoriented: the data are sampled straight from

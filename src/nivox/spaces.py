@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .affines import apply_affine
+from .errors import InvalidArgumentError
 
 __all__ = ["slice2volume", "vox2out_vox"]
 
@@ -47,17 +48,17 @@ def vox2out_vox(
     in_shape = tuple(int(n) for n in in_shape)
     n_axes = len(in_shape)
     if n_axes > 3:
-        raise ValueError(f"vox2out_vox handles at most 3D grids, got shape {in_shape}")
+        raise InvalidArgumentError(f"vox2out_vox handles at most 3D grids, got shape {in_shape}")
     sizes = np.ones(3)
     if voxel_sizes is not None:
         given = np.asarray(voxel_sizes, dtype=np.float64).ravel()
         if len(given) != n_axes:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"voxel_sizes has {len(given)} values for a grid of shape {in_shape}; "
                 "it needs one per axis"
             )
         if not np.all(given > 0):
-            raise ValueError(f"voxel_sizes must all be positive, got {list(given)}")
+            raise InvalidArgumentError(f"voxel_sizes must all be positive, got {list(given)}")
         sizes[:n_axes] = given
     full_shape = in_shape + (1,) * (3 - n_axes)
     corners = list(itertools.product(*[(0, n - 1) for n in full_shape]))
@@ -87,9 +88,9 @@ def slice2volume(index: int, axis: int, shape: Sequence[int] | None = None) -> N
         Maps ``(i, j, 1)`` in the slice to ``(x, y, z, 1)`` in the volume.
     """
     if index < 0:
-        raise ValueError(f"slice index must not be negative, got {index}")
+        raise InvalidArgumentError(f"slice index must not be negative, got {index}")
     if not 0 <= axis <= 2:
-        raise ValueError(f"axis must be 0, 1 or 2, got {axis}")
+        raise InvalidArgumentError(f"axis must be 0, 1 or 2, got {axis}")
     kept = [col for col in range(4) if col != axis]
     slice_aff = np.eye(4)[:, kept]
     slice_aff[axis, -1] = index

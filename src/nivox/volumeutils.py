@@ -15,7 +15,10 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from .casting import OK_FLOATS, shared_range, type_info
 from ._a2f import _block_converter, _dt_min_max, _ftype4scaled_finite, _write_data
-from .errors import TruncatedDataError
+from .errors import (
+    ArgumentTypeError, InvalidArgumentError, TruncatedDataError, UnknownNameError,
+    UnsupportedOperationError,
+)
 
 native_code: str = "<" if sys.byteorder == "little" else ">"
 swapped_code: str = ">" if native_code == "<" else "<"
@@ -42,7 +45,7 @@ class Recoder:
         self.fields = tuple(fields)
         taken = [name for name in self.fields if hasattr(type(self), name) or name in ("field1", "fields")]
         if taken:
-            raise KeyError(f"Recoder field names cannot be {taken}: they name Recoder attributes")
+            raise UnknownNameError(f"Recoder field names cannot be {taken}: they name Recoder attributes")
         self.field1: dict[Any, Any] = {}
         self._map_maker = map_maker
         for field in self.fields:
@@ -90,15 +93,15 @@ class DtypeMapper(dict):
         except (KeyError, TypeError):
             pass
         if key is None:  # np.dtype(None) would silently mean float64
-            raise KeyError(key)
+            raise UnknownNameError(key)
         try:
             wanted = np.dtype(key)
         except TypeError:
-            raise KeyError(key) from None
+            raise UnknownNameError(key) from None
         for candidate, value in self.items():
             if isinstance(candidate, np.dtype) and candidate == wanted:
                 return value
-        raise KeyError(key)
+        raise UnknownNameError(key)
 
     def __contains__(self, key: object) -> bool:
         try:
@@ -150,7 +153,7 @@ def make_dt_codes(codes_seqs: Sequence[Sequence[Any]]) -> Recoder:
     """
     widths = {len(row) for row in codes_seqs}
     if not widths <= {3, 4} or len(widths) > 1:
-        raise ValueError("Sequences must be length 3 or 4")
+        raise InvalidArgumentError("Sequences must be length 3 or 4")
     fields = ["code", "label", "type"] + (["niistring"] if widths == {4} else [])
     rows = []
     for row in codes_seqs:
@@ -187,7 +190,7 @@ def shape_zoom_affine(
     shape = np.asarray(shape, dtype=float)
     zooms = np.asarray(zooms, dtype=float)
     if shape.shape != zooms.shape:
-        raise ValueError("Should be same length of zooms and shape")
+        raise InvalidArgumentError("Should be same length of zooms and shape")
     n_axes = min(3, shape.size)
     size3, zoom3 = np.ones(3), np.ones(3)
     size3[:n_axes] = shape[:n_axes]
@@ -266,7 +269,7 @@ def int_scinter_ftype(
             scaled = extremes * pair[0] + pair[1]
         if np.all(np.isfinite(scaled)):
             return ftype
-    raise ValueError("Overflow using highest floating point type")
+    raise InvalidArgumentError("Overflow using highest floating point type")
 
 
 def best_write_scale_ftype(
@@ -316,7 +319,7 @@ def apply_read_scaling(
     inter = 0.0 if inter is None else inter
     slope_a, inter_a = np.atleast_1d(slope), np.atleast_1d(inter)
     if slope_a.size != 1 or inter_a.size != 1:
-        raise ValueError("slope and inter must be scalars")
+        raise InvalidArgumentError("slope and inter must be scalars")
     use_slope, use_inter = bool(slope_a[0] != 1), bool(inter_a[0] != 0)
     if not (use_slope or use_inter):
         return arr
@@ -349,7 +352,7 @@ def finite_range(
     arr = np.asarray(arr)
     kind = arr.dtype.kind
     if kind not in "iufc":
-        raise TypeError("Can only handle numeric types")
+        raise ArgumentTypeError("Can only handle numeric types")
     if arr.size == 0:
         mn, mx, has_nan = np.inf, -np.inf, False
     elif kind in "iu":
@@ -419,7 +422,7 @@ def seek_tell(fileobj: IO[bytes], offset: int, write0: bool = False) -> None:
         if not write0:
             raise
         if position > offset:
-            raise OSError("Can't write to seek backwards") from err
+            raise UnsupportedOperationError("Can't write to seek backwards") from err
         write_zeros(fileobj, offset - position)
 
 
@@ -479,12 +482,12 @@ def array_from_file(
     the array raises :class:`~nivox.errors.TruncatedDataError`.
     """
     if mmap not in _MMAP_MODES:
-        raise ValueError("mmap value should be one of True, False, 'c', 'r', 'r+'")
+        raise InvalidArgumentError("mmap value should be one of True, False, 'c', 'r', 'r+'")
     if order not in ("F", "C"):
-        raise ValueError(f"order should be 'F' or 'C', not {order!r}")
+        raise InvalidArgumentError(f"order should be 'F' or 'C', not {order!r}")
     dtype = np.dtype(in_dtype)
     if dtype.hasobject:
-        raise ValueError(f"Cannot read object arrays ({dtype}) from a file")
+        raise InvalidArgumentError(f"Cannot read object arrays ({dtype}) from a file")
     shape = tuple(int(n) for n in shape)
     n_bytes = math.prod(shape) * dtype.itemsize
     if n_bytes == 0:
@@ -579,11 +582,11 @@ def array_to_file(
     array already in `out_dtype` and `order` is written in one call, from its own memory.
     """
     if not np.isfinite(intercept) or (divslope is not None and not np.isfinite(divslope)):
-        raise ValueError("divslope and intercept must be finite")
+        raise InvalidArgumentError("divslope and intercept must be finite")
     if divslope is not None and divslope == 0:
-        raise ValueError("divslope cannot be zero")
+        raise InvalidArgumentError("divslope cannot be zero")
     if order not in ("F", "C"):
-        raise ValueError("Order should be one of F or C")
+        raise InvalidArgumentError("Order should be one of F or C")
     arr = np.asanyarray(data)
     out_dt = arr.dtype if out_dtype is None else np.dtype(out_dtype)
     if offset is not None:

@@ -15,7 +15,7 @@ from typing import IO, Any, ClassVar, TypeVar
 import numpy as np
 
 from .batteryrunners import BatteryRunner
-from .errors import NivoxError
+from .errors import InvalidArgumentError, NivoxError
 from . import imageglobals
 from .validation import handle_reports, named
 from .volumeutils import Recoder, endian_codes, native_code, pretty_mapping, swapped_code
@@ -200,7 +200,7 @@ class LabeledWrapStruct(WrapStruct):
     def get_value_label(self, fieldname: str) -> str:
         """The label of the code stored in ``fieldname`` ('<unknown code N>' if not in the table)."""
         if fieldname not in self._field_recoders:
-            raise ValueError(f"{fieldname} is not a coded field")
+            raise InvalidArgumentError(f"{fieldname} is not a coded field")
         code = self[fieldname].item()
         try:
             return self._field_recoders[fieldname].label[code]

@@ -17,7 +17,7 @@ from typing import IO, Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 from xml.parsers.expat import ExpatError, ParserCreate
 
-from .errors import NivoxError, XmlParseError
+from .errors import InvalidArgumentError, NivoxError, XmlParseError
 from .filebasedimages import FileBasedHeader
 
 __all__ = ["Element", "SubElement", "XmlBasedHeader", "XmlParseError", "XmlParser",
@@ -89,7 +89,7 @@ class XmlParser:
               fptr: IO[bytes] | None = None) -> None:
         """Parse one of ``string`` (bytes), ``fname`` (a path) or ``fptr`` (a binary file)."""
         if (string is not None) + (fptr is not None) + (fname is not None) != 1:
-            raise ValueError("Exactly one of fptr, fname, string must be specified.")
+            raise InvalidArgumentError("Exactly one of fptr, fname, string must be specified.")
         if fname is not None:
             with open(fname, "rb") as fobj:
                 self.fname = fname

@@ -66,7 +66,7 @@ from .._threads import cpu_threads
 from . import StreamGuard, backends, gzindex
 from .gzread import GzipReader, record_igz_points
 from .gzwrite import GzipMemberWriter
-from ..errors import InvalidArgumentError
+from ..errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
     "CURSOR_REACH",
@@ -114,7 +114,7 @@ class _GzipMixin(StreamGuard):
         writing = mode is not None and mode[:1] in ("w", "a", "x")
         if writing and fileobj is None:
             if filename is None or filename == "":
-                raise TypeError("DeterministicGzipFile needs a filename or a fileobj")
+                raise ArgumentTypeError("DeterministicGzipFile needs a filename or a fileobj")
             # GzipFile stores the name it opened in the header; open the file
             # here and give it no name so the bytes do not depend on the path
             fileobj = self._owned = builtins.open(filename, mode)

@@ -172,7 +172,7 @@ class GzipReader(io.RawIOBase):
     def fileno(self) -> int:
         """Descriptor of the file; a reader made without ``keep_open`` opens one now and keeps it."""
         if self.closed:
-            raise ValueError("I/O operation on closed file")
+            raise InvalidArgumentError("I/O operation on closed file")
         if self._fd is None:
             self._fd = os.open(self.name, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         return self._fd

@@ -238,13 +238,13 @@ class ZstdFile(abc.ABC):
         zstd_dict: Any = None,
     ) -> IO[bytes]:
         if options is not None or zstd_dict is not None:
-            raise ValueError("nivox's zstd files take a compression level only, no options or dictionary")
+            raise InvalidArgumentError("nivox's zstd files take a compression level only, no options or dictionary")
         base = mode.replace("b", "")
         if base == "r":
             return open_read(file)
         if base == "w":
             return open_write(file, level)
-        raise ValueError(f"zstd files open with mode 'r' or 'w' (binary), not {mode!r}")
+        raise InvalidArgumentError(f"zstd files open with mode 'r' or 'w' (binary), not {mode!r}")
 
 
 ZstdFile.register(ZstdBufferedReader)

@@ -26,10 +26,7 @@ from .. import validation as _validation
 from .._atomic import replacing_files
 from ..dataobj_images import check_mmap
 from ..errors import (
-    AFNIImageError,
-    HeaderDataError,
-    ImageFileError,
-    ImageFileNotFoundError,
+    AFNIImageError, ArgumentTypeError, HeaderDataError, ImageFileError, ImageFileNotFoundError,
     NivoxWarning,
 )
 from ..fileholders import FileHolder, FileMap
@@ -189,7 +186,7 @@ class AFNIImage(SpatialImage):
         """Write the dataset to the ``header`` and ``image`` holders of ``file_map``."""
         view = kwargs.pop("_view", None)
         if kwargs:
-            raise TypeError(f"unexpected arguments {sorted(kwargs)}")
+            raise ArgumentTypeError(f"unexpected arguments {sorted(kwargs)}")
         if file_map is None:
             file_map = self.file_map
         self.update_header()

@@ -6,6 +6,7 @@ import abc
 from typing import Any
 
 import numpy as np
+from ..errors import InvalidArgumentError
 
 __all__ = ["Axis"]
 
@@ -38,7 +39,7 @@ def _check_affine(value: Any) -> np.ndarray | None:
         return None
     value = np.asanyarray(value)
     if value.shape != (4, 4):
-        raise ValueError("Affine transformation should be a 4x4 array")
+        raise InvalidArgumentError("Affine transformation should be a 4x4 array")
     return value
 
 
@@ -47,9 +48,9 @@ def _check_volume_shape(value: Any) -> tuple[int, ...] | None:
         return None
     value = tuple(value)
     if len(value) != 3:
-        raise ValueError("Volume shape should be a tuple of length 3")
+        raise InvalidArgumentError("Volume shape should be a tuple of length 3")
     if not all(isinstance(v, (int, np.integer)) for v in value):
-        raise ValueError("All elements of the volume shape should be integers")
+        raise InvalidArgumentError("All elements of the volume shape should be integers")
     return tuple(int(v) for v in value)
 
 
@@ -61,7 +62,7 @@ def _merge_space(a: Any, b: Any, what: str) -> tuple[Any, Any]:
     if a.affine is None:
         return b.affine, b.volume_shape
     if b.affine is not None and not _same_space(a, b):
-        raise ValueError(f"Trying to concatenate two {what} defined in a different brain volume")
+        raise InvalidArgumentError(f"Trying to concatenate two {what} defined in a different brain volume")
     return a.affine, a.volume_shape
 
 
@@ -69,7 +70,7 @@ def _merge_nvertices(a: dict[str, int], b: dict[str, int], what: str) -> dict[st
     merged = dict(a)
     for name, count in b.items():
         if merged.get(name, count) != count:
-            raise ValueError(f"Trying to concatenate two {what} with inconsistent number of vertices for {name}")
+            raise InvalidArgumentError(f"Trying to concatenate two {what} with inconsistent number of vertices for {name}")
         merged[name] = count
     return merged
 

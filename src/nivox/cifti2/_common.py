@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import Cifti2HeaderError
+from ..errors import Cifti2HeaderError, InvalidArgumentError
 from ..volumeutils import Recoder, make_dt_codes
 
 __all__ = ["CIFTI_BRAIN_STRUCTURES", "CIFTI_MAP_TYPES", "CIFTI_MODEL_TYPES", "CIFTI_SERIESUNIT_TYPES",
@@ -18,7 +18,7 @@ def _float_01(val: Any) -> float:
     """``val`` as a float, which must lie in [0, 1]."""
     out = float(val)
     if not 0 <= out <= 1:
-        raise ValueError("Float must be between 0 and 1 inclusive")
+        raise InvalidArgumentError("Float must be between 0 and 1 inclusive")
     return out
 
 
@@ -26,7 +26,7 @@ def _value_if_klass(val: Any, klass: type) -> Any:
     """``val`` when it is None or a ``klass``; a ValueError otherwise."""
     if val is None or isinstance(val, klass):
         return val
-    raise ValueError(f"Not a valid {klass.__name__} instance.")
+    raise InvalidArgumentError(f"Not a valid {klass.__name__} instance.")
 
 
 def _underscore(string: str) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import cifti2
 from ._axes_base import Axis, _merge_nvertices, _merge_space, _same_space, _VolumeSpace
+from ..errors import ImageIndexError, InvalidArgumentError
 
 __all__ = ["BrainModelAxis", "ParcelsAxis"]
 
@@ -35,7 +36,7 @@ class BrainModelAxis(_VolumeSpace, Axis):
                  volume_shape: Any = None, nvertices: dict[str, int] | None = None) -> None:
         if voxel is None:
             if vertex is None:
-                raise ValueError("At least one of voxel or vertex indices should be defined")
+                raise InvalidArgumentError("At least one of voxel or vertex indices should be defined")
             count = len(vertex)
             self.voxel = np.full((count, 3), -1, dtype=int)
         else:
@@ -54,17 +55,17 @@ class BrainModelAxis(_VolumeSpace, Axis):
             self.volume_shape = None
         else:
             if affine is None or volume_shape is None:
-                raise ValueError("Affine and volume shape should be defined for BrainModelAxis containing voxels")
+                raise InvalidArgumentError("Affine and volume shape should be defined for BrainModelAxis containing voxels")
             self.affine = affine
             self.volume_shape = volume_shape
         if np.any(self.vertex[surface] < 0):
-            raise ValueError("Undefined vertex indices found for surface elements")
+            raise InvalidArgumentError("Undefined vertex indices found for surface elements")
         if np.any(self.voxel[~surface] < 0):
-            raise ValueError("Undefined voxel indices found for volumetric elements")
+            raise InvalidArgumentError("Undefined voxel indices found for volumetric elements")
         for attr in ("name", "voxel", "vertex"):
             expected = (self.size, 3) if attr == "voxel" else (self.size,)
             if getattr(self, attr).shape != expected:
-                raise ValueError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
+                raise InvalidArgumentError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
                                  "for BrainModelAxis axis")
 
     @classmethod
@@ -72,13 +73,13 @@ class BrainModelAxis(_VolumeSpace, Axis):
         """The nonzero elements of a 1-D (surface) or 3-D (volume) mask."""
         affine = np.eye(4) if affine is None else np.asanyarray(affine)
         if affine.shape != (4, 4):
-            raise ValueError(f"Affine transformation should be a 4x4 array or None, not {affine!r}")
+            raise InvalidArgumentError(f"Affine transformation should be a 4x4 array or None, not {affine!r}")
         mask = np.asanyarray(mask)
         if mask.ndim == 1:
             return cls.from_surface(np.where(mask != 0)[0], mask.size, name=name)
         if mask.ndim == 3:
             return cls(name, voxel=np.argwhere(mask != 0), affine=affine, volume_shape=mask.shape)
-        raise ValueError("Mask should be either 1-dimensional (for surfaces) or 3-dimensional "
+        raise InvalidArgumentError("Mask should be either 1-dimensional (for surfaces) or 3-dimensional "
                          f"(for volumes), not {mask.ndim}-dimensional")
 
     @classmethod
@@ -192,7 +193,7 @@ class BrainModelAxis(_VolumeSpace, Axis):
         else:
             proposed = f"CIFTI_STRUCTURE_{structure.upper()}_{side.upper()}"
         if proposed not in cifti2.CIFTI_BRAIN_STRUCTURES.ciftiname:
-            raise ValueError(f"{name} was interpreted as {proposed}, which is not a valid CIFTI brain structure")
+            raise InvalidArgumentError(f"{name} was interpreted as {proposed}, which is not a valid CIFTI brain structure")
         return proposed
 
     @property
@@ -246,7 +247,7 @@ class BrainModelAxis(_VolumeSpace, Axis):
         if isinstance(item, (int, np.integer)):
             return self.get_element(item)
         if isinstance(item, str):
-            raise IndexError("Can not index an Axis with a string (except for ParcelsAxis)")
+            raise ImageIndexError("Can not index an Axis with a string (except for ParcelsAxis)")
         return type(self)(self.name[item], self.voxel[item], self.vertex[item], self.affine,
                           self.volume_shape, self.nvertices)
 
@@ -284,7 +285,7 @@ class ParcelsAxis(_VolumeSpace, Axis):
                           for k, v in (nvertices or {}).items()}
         for attr in ("name", "voxels", "vertices"):
             if getattr(self, attr).shape != (self.size,):
-                raise ValueError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) for Parcel axis")
+                raise InvalidArgumentError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) for Parcel axis")
 
     @classmethod
     def from_brain_models(cls, named_brain_models: Sequence[tuple[str, BrainModelAxis]]) -> ParcelsAxis:
@@ -299,14 +300,14 @@ class ParcelsAxis(_VolumeSpace, Axis):
                 if affine is None:
                     affine, shape = bm.affine, bm.volume_shape
                 elif not np.allclose(affine, bm.affine) or shape != bm.volume_shape:
-                    raise ValueError("Can not combine brain models defined in different volumes "
+                    raise InvalidArgumentError("Can not combine brain models defined in different volumes "
                                      "into a single Parcel axis")
             all_voxels.append(voxels)
             vertices = {}
             for name, _, part in bm.iter_structures():
                 if name in bm.nvertices:
                     if nvertices.get(name, bm.nvertices[name]) != bm.nvertices[name]:
-                        raise ValueError(f"Got multiple conflicting number of vertices for surface structure {name}")
+                        raise InvalidArgumentError(f"Got multiple conflicting number of vertices for surface structure {name}")
                     nvertices[name] = bm.nvertices[name]
                     vertices[name] = part.vertex
             all_vertices.append(vertices)
@@ -328,7 +329,7 @@ class ParcelsAxis(_VolumeSpace, Axis):
             vertices = {}
             for vert in parcel.vertices:
                 if vert.brain_structure not in nvertices:
-                    raise ValueError(f"Number of vertices for surface structure {vert.brain_structure} not defined")
+                    raise InvalidArgumentError(f"Number of vertices for surface structure {vert.brain_structure} not defined")
                 vertices[vert.brain_structure] = np.array(list(vert), dtype=int)
             names.append(parcel.name)
             all_voxels.append(voxels)
@@ -384,9 +385,9 @@ class ParcelsAxis(_VolumeSpace, Axis):
         if isinstance(item, str):
             found = np.flatnonzero(self.name == item)
             if len(found) == 0:
-                raise IndexError(f"Parcel {item} not found")
+                raise ImageIndexError(f"Parcel {item} not found")
             if len(found) > 1:
-                raise IndexError(f"Multiple parcels with name {item} found")
+                raise ImageIndexError(f"Multiple parcels with name {item} found")
             return self.voxels[found[0]], self.vertices[found[0]]
         if isinstance(item, (int, np.integer)):
             return self.get_element(item)

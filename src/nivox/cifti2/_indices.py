@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import xmlutils as xml
 from ._common import Cifti2HeaderError
+from ..errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = ["Cifti2VertexIndices", "Cifti2Vertices", "Cifti2VoxelIndicesIJK"]
 
@@ -34,13 +35,13 @@ class _IntList(xml.XmlSerializable, MutableSequence):
         try:
             self._values[index] = int(value)
         except (TypeError, ValueError):
-            raise ValueError("value must be an int") from None
+            raise InvalidArgumentError("value must be an int") from None
 
     def insert(self, index: int, value: Any) -> None:
         try:
             self._values.insert(index, int(value))
         except (TypeError, ValueError):
-            raise ValueError("value must be an int") from None
+            raise InvalidArgumentError("value must be an int") from None
 
     def extend(self, values: Iterable[Any]) -> None:
         arr = np.asarray(values)
@@ -103,16 +104,16 @@ class Cifti2VoxelIndicesIJK(xml.XmlSerializable, MutableSequence):
         try:
             row = [int(v) for v in value]
         except (TypeError, ValueError):
-            raise ValueError("value must be a triple of ints") from None
+            raise InvalidArgumentError("value must be a triple of ints") from None
         if len(row) != 3:
-            raise ValueError("value must be a triple of ints")
+            raise InvalidArgumentError("value must be a triple of ints")
         return row
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, int):
             return self._indices[index]
         if len(index) != 2:
-            raise ValueError("Only row and row,column access is allowed")
+            raise InvalidArgumentError("Only row and row,column access is allowed")
         if not isinstance(index[0], int):
             raise NotImplementedError("only single rows can be indexed")
         return self._indices[index[0]][index[1]]
@@ -122,13 +123,13 @@ class Cifti2VoxelIndicesIJK(xml.XmlSerializable, MutableSequence):
             self._indices[index] = self._triple(value)
             return
         if len(index) != 2:
-            raise ValueError("Only row and row,column access is allowed")
+            raise InvalidArgumentError("Only row and row,column access is allowed")
         if not isinstance(index[0], int):
             raise NotImplementedError("only single rows can be indexed")
         try:
             self._indices[index[0]][index[1]] = int(value)
         except ValueError:  # a TypeError (a list for one index) stays what it is
-            raise ValueError("value must be an int") from None
+            raise InvalidArgumentError("value must be an int") from None
 
     def __delitem__(self, index: Any) -> None:
         if not isinstance(index, int) and len(index) > 1:
@@ -137,7 +138,7 @@ class Cifti2VoxelIndicesIJK(xml.XmlSerializable, MutableSequence):
 
     def insert(self, index: Any, value: Any) -> None:
         if not isinstance(index, int) and len(index) != 1:
-            raise ValueError("Only rows can be inserted")
+            raise InvalidArgumentError("Only rows can be inserted")
         self._indices.insert(index, self._triple(value))
 
     def extend(self, values: Iterable[Any]) -> None:
@@ -145,7 +146,7 @@ class Cifti2VoxelIndicesIJK(xml.XmlSerializable, MutableSequence):
         if arr.dtype.kind in "iu" and arr.ndim == 2 and arr.shape[1] == 3:
             self._indices.extend(arr.tolist())
         elif arr.ndim == 1 and arr.size and not isinstance(values, Cifti2VoxelIndicesIJK):
-            raise TypeError("voxel indices must be a sequence of (i, j, k) triples")
+            raise ArgumentTypeError("voxel indices must be a sequence of (i, j, k) triples")
         else:
             super().extend(values)
 

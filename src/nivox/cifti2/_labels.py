@@ -9,6 +9,7 @@ from typing import Any
 from .. import xmlutils as xml
 from ..caret import CaretMetaData
 from ._common import Cifti2HeaderError, _float_01, _value_if_klass
+from ..errors import InvalidArgumentError
 
 __all__ = ["Cifti2Label", "Cifti2LabelTable", "Cifti2MetaData", "Cifti2NamedMap"]
 
@@ -37,7 +38,7 @@ class Cifti2MetaData(CaretMetaData):
     def difference_update(self, metadata: Any) -> None:
         """Remove every key of ``metadata`` (KeyError if one is missing)."""
         if metadata is None:
-            raise ValueError("The metadata parameter can't be None")
+            raise InvalidArgumentError("The metadata parameter can't be None")
         for key in dict(metadata):
             del self._data[key]
 
@@ -107,15 +108,15 @@ class Cifti2LabelTable(xml.XmlSerializable, MutableMapping):
     def __setitem__(self, key: int, value: Any) -> None:
         if isinstance(value, Cifti2Label):
             if key != value.key:
-                raise ValueError("The key and the label's key must agree")
+                raise InvalidArgumentError("The key and the label's key must agree")
             self._labels[key] = value
             return
         if len(value) != 5:
-            raise ValueError("Value should be length 5")
+            raise InvalidArgumentError("Value should be length 5")
         try:
             self._labels[key] = Cifti2Label(key, *value)
         except (TypeError, ValueError):
-            raise ValueError("Key should be int, value should be sequence of str and 4 floats "
+            raise InvalidArgumentError("Key should be int, value should be sequence of str and 4 floats "
                              "between 0 and 1") from None
 
     def _to_xml_element(self) -> xml.Element:

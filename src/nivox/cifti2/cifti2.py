@@ -36,6 +36,7 @@ from ._common import (
 )
 from ._indices import Cifti2VertexIndices, Cifti2Vertices, Cifti2VoxelIndicesIJK
 from ._labels import Cifti2Label, Cifti2LabelTable, Cifti2MetaData, Cifti2NamedMap
+from ..errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
     "CIFTI_BRAIN_STRUCTURES", "CIFTI_MAP_TYPES", "CIFTI_MODEL_TYPES", "CIFTI_SERIESUNIT_TYPES",
@@ -70,7 +71,7 @@ class Cifti2Parcel(xml.XmlSerializable):
         self._voxel_indices_ijk = voxel_indices_ijk
         self.vertices = vertices if vertices is not None else []
         if any(not isinstance(v, Cifti2Vertices) for v in self.vertices):
-            raise ValueError("Cifti2Parcel vertices must be instances of Cifti2Vertices")
+            raise InvalidArgumentError("Cifti2Parcel vertices must be instances of Cifti2Vertices")
 
     @property
     def voxel_indices_ijk(self) -> Cifti2VoxelIndicesIJK | None:
@@ -83,7 +84,7 @@ class Cifti2Parcel(xml.XmlSerializable):
     def append_cifti_vertices(self, vertices: Cifti2Vertices) -> None:
         """Add the vertices of one more surface structure."""
         if not isinstance(vertices, Cifti2Vertices):
-            raise TypeError("Not a valid Cifti2Vertices instance")
+            raise ArgumentTypeError("Not a valid Cifti2Vertices instance")
         self.vertices.append(vertices)
 
     def pop_cifti2_vertices(self, ith: int) -> None:
@@ -253,7 +254,7 @@ class Cifti2MatrixIndicesMap(xml.XmlSerializable, MutableSequence):
     @volume.setter
     def volume(self, volume: Cifti2Volume) -> None:
         if not isinstance(volume, Cifti2Volume):
-            raise ValueError("You can only set a volume with a volume")
+            raise InvalidArgumentError("You can only set a volume with a volume")
         for i, element in enumerate(self._maps):
             if isinstance(element, Cifti2Volume):
                 self._maps[i] = volume
@@ -266,7 +267,7 @@ class Cifti2MatrixIndicesMap(xml.XmlSerializable, MutableSequence):
             if isinstance(element, Cifti2Volume):
                 del self._maps[i]
                 return
-        raise ValueError("No Cifti2Volume element")
+        raise InvalidArgumentError("No Cifti2Volume element")
 
     def _to_xml_element(self) -> xml.Element:
         if self.applies_to_matrix_dimension is None:
@@ -322,7 +323,7 @@ class Cifti2Matrix(xml.XmlSerializable, MutableSequence):
 
     def _check_new(self, value: Any) -> None:
         if not isinstance(value, Cifti2MatrixIndicesMap):
-            raise TypeError("Not a valid Cifti2MatrixIndicesMap instance")
+            raise ArgumentTypeError("Not a valid Cifti2MatrixIndicesMap instance")
         if value.applies_to_matrix_dimension is None:
             raise Cifti2HeaderError("Cifti2MatrixIndicesMap needs to have the "
                                     "applies_to_matrix_dimension attribute set")

@@ -24,6 +24,7 @@ import numpy as np
 from . import cifti2
 from ._axes_base import Axis, _object_array
 from ._grayordinates import BrainModelAxis, ParcelsAxis
+from ..errors import ImageIndexError, InvalidArgumentError
 
 __all__ = ["Axis", "BrainModelAxis", "LabelAxis", "ParcelsAxis", "ScalarAxis", "SeriesAxis",
            "from_index_mapping", "to_header"]
@@ -73,7 +74,7 @@ class ScalarAxis(Axis):
         self.meta = np.asanyarray(meta, dtype="object")
         for attr in ("name", "meta"):
             if getattr(self, attr).shape != (self.size,):
-                raise ValueError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
+                raise InvalidArgumentError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
                                  "for ScalarAxis axis")
 
     @classmethod
@@ -129,7 +130,7 @@ class LabelAxis(Axis):
         self.meta = np.asanyarray(meta, dtype="object")
         for attr in ("name", "meta", "label"):
             if getattr(self, attr).shape != (self.size,):
-                raise ValueError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
+                raise InvalidArgumentError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
                                  "for LabelAxis axis")
 
     @classmethod
@@ -214,7 +215,7 @@ class SeriesAxis(Axis):
     @unit.setter
     def unit(self, value: str) -> None:
         if value.upper() not in cifti2.CIFTI_SERIESUNIT_TYPES:
-            raise ValueError("SeriesAxis unit should be one of ('second', 'hertz', 'meter', or 'radian'")
+            raise InvalidArgumentError("SeriesAxis unit should be one of ('second', 'hertz', 'meter', or 'radian'")
         self._unit = value.upper()
 
     def __len__(self) -> int:
@@ -230,9 +231,9 @@ class SeriesAxis(Axis):
         if not isinstance(other, SeriesAxis):
             return NotImplemented
         if other.step != self.step:
-            raise ValueError("Can only concatenate SeriesAxis with the same step size")
+            raise InvalidArgumentError("Can only concatenate SeriesAxis with the same step size")
         if other.unit != self.unit:
-            raise ValueError("Can only concatenate SeriesAxis with the same unit")
+            raise InvalidArgumentError("Can only concatenate SeriesAxis with the same unit")
         return SeriesAxis(self.start, self.step, self.size + other.size, self.unit)
 
     def __getitem__(self, item: Any) -> Any:
@@ -242,7 +243,7 @@ class SeriesAxis(Axis):
             return SeriesAxis(first * self.step + self.start, self.step * stride, count, self.unit)
         if isinstance(item, (int, np.integer)):
             return self.get_element(item)
-        raise IndexError("SeriesAxis can only be indexed with integers or slices without breaking "
+        raise ImageIndexError("SeriesAxis can only be indexed with integers or slices without breaking "
                          "the regular structure")
 
     def get_element(self, index: int) -> float:
@@ -251,5 +252,5 @@ class SeriesAxis(Axis):
         if index < 0:
             index += self.size
         if not 0 <= index < self.size:
-            raise IndexError(f"index {original} is out of range for SeriesAxis with size {self.size}")
+            raise ImageIndexError(f"index {original} is out of range for SeriesAxis with size {self.size}")
         return self.start + self.step * index

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import xmlutils as xml
 from ..batteryrunners import Report
-from ..errors import Cifti2ParseError, HeaderDataError
+from ..errors import Cifti2HeaderError, Cifti2ParseError, HeaderDataError
 from ..nifti1 import Nifti1Extension, extension_codes
 from ..nifti2 import Nifti2Header, Nifti2Image
 from .cifti2 import (
@@ -61,7 +61,7 @@ class Cifti2Extension(Nifti1Extension):
 
     def _mangle(self, obj: Any) -> bytes:
         if not isinstance(obj, Cifti2Header):
-            raise ValueError("Can only mangle a Cifti2Header.")
+            raise Cifti2HeaderError("Can only mangle a Cifti2Header.")
         return obj.to_xml()
 
 

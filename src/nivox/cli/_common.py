@@ -288,7 +288,7 @@ def read_raw_header(img: Any) -> Any:
     on the data proxy); commands showing "the header" show what the file holds.
     """
     if type(img).__name__ == "GiftiImage":
-        raise ValueError("a GIFTI file is XML with no binary header; `nivox describe` lists its "
+        raise InvalidArgumentError("a GIFTI file is XML with no binary header; `nivox describe` lists its "
                          "arrays and metadata")
     # a CIFTI-2 file's header fields are those of its NIfTI-2 container
     klass = type(img.nifti_header) if hasattr(img, "nifti_header") else img.header_class

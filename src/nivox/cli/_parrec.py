@@ -24,6 +24,7 @@ import os
 from typing import Any
 
 import numpy as np
+from ..errors import InvalidArgumentError
 
 __all__ = ["add_arguments", "convert_parrec", "is_parrec", "sidecar_stem"]
 
@@ -84,7 +85,7 @@ def _store_header(out: Any, img: Any) -> None:
     from ..nifti1 import Nifti1Extension
 
     if not hasattr(out.header, "extensions"):
-        raise ValueError("--store-header needs an output format with header extensions (NIfTI)")
+        raise InvalidArgumentError("--store-header needs an output format with header extensions (NIfTI)")
     with img.file_map["header"].get_prepare_fileobj(mode="rb") as fobj:
         out.header.extensions.append(Nifti1Extension("comment", fobj.read()))
 
@@ -123,7 +124,7 @@ def convert_parrec(input_file: str, output_file: str, *, dtype: Any = None, forc
     from .convert import check_representable, read_volumes
 
     if scaling not in _SCALINGS:
-        raise ValueError(f"scaling must be one of {', '.join(_SCALINGS)}, not {scaling!r}")
+        raise InvalidArgumentError(f"scaling must be one of {', '.join(_SCALINGS)}, not {scaling!r}")
     with about(input_file):
         img = PARRECImage.from_filename(input_file, permit_truncated=permit_truncated,
                                         scaling="dv" if scaling == "off" else scaling, strict_sort=strict_sort)

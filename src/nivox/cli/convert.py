@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import NivoxWarning, WriterError
+from ..errors import InvalidArgumentError, NivoxWarning, WriterError
 from ._common import (
     about,
     add_io_arguments,
@@ -296,7 +296,7 @@ def _stored_dtype(klass: Any, requested: np.dtype | None, source: np.dtype) -> n
     if stored == wanted.newbyteorder("="):
         return wanted
     if requested is not None:
-        raise ValueError(f"{klass.__name__} cannot store {wanted.name} data (nearest: {stored.name})")
+        raise InvalidArgumentError(f"{klass.__name__} cannot store {wanted.name} data (nearest: {stored.name})")
     warnings.warn(f"{klass.__name__} stores no {wanted.name} data: writing {stored.name}",
                   NivoxWarning, stacklevel=3)
     return stored

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ImageDataError, TruncatedDataError
+from ..errors import ImageDataError, ImageFileError, TruncatedDataError, UnknownNameError
 from ..fileslice import fileslice
 from ..openers import ImageOpener
 from ..spatialimages import SpatialHeader
@@ -122,14 +122,14 @@ class EcatHeader(WrapStruct, SpatialHeader):
         """The patient orientation label (KeyError for a code not in the table)."""
         code = self._structarr["patient_orientation"].item()
         if code not in self._patient_orient_codes:
-            raise KeyError(f"Ecat Orientation CODE {code} not recognized")
+            raise UnknownNameError(f"Ecat Orientation CODE {code} not recognized")
         return self._patient_orient_codes[code]
 
     def get_filetype(self) -> str:
         """The file type label (KeyError for a code not in the table)."""
         code = self._structarr["file_type"].item()
         if code not in self._ft_codes:
-            raise KeyError(f"Ecat Filetype CODE {code} not recognized")
+            raise UnknownNameError(f"Ecat Filetype CODE {code} not recognized")
         return self._ft_codes[code]
 
     @classmethod
@@ -247,7 +247,7 @@ class EcatSubHeader:
         elif orientation == "radiological":
             code = patient_orient_radiological[0]
         else:
-            raise ValueError("orientation should be None, neurological or radiological")
+            raise ImageFileError("orientation should be None, neurological or radiological")
         if code in patient_orient_neurological:
             return True, True, True
         if code in patient_orient_radiological:

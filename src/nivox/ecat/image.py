@@ -19,7 +19,7 @@ import numpy as np
 from .. import validation as _validation
 from .._atomic import replacing_files
 from ..dataobj_images import check_mmap
-from ..errors import ImageDataError
+from ..errors import ImageDataError, ImageFileError, ImageIndexError
 from ..fileholders import FileMap
 from ..fileslice import canonical_slicers, predict_shape
 from ..spatialimages import SpatialFirstSlicer, SpatialImage
@@ -114,7 +114,7 @@ class _EcatSlicer(SpatialFirstSlicer):
         slicer = self.check_slicing(slicer)
         data = np.array(self.img.dataobj[slicer], copy=True)
         if any(size == 0 for size in data.shape):
-            raise IndexError("Empty slice requested")
+            raise ImageIndexError("Empty slice requested")
         header = self.img.header.copy()
         header._frames = header._dtype_override = None
         return EcatImage(data, self.slice_affine(slicer), header, extra=dict(self.img.extra))
@@ -148,7 +148,7 @@ class EcatImage(SpatialImage):
         if affine is not None:
             affine = np.array(affine, dtype=np.float64, copy=True)
             if affine.shape != (4, 4):
-                raise ValueError("Affine should be shape 4,4")
+                raise ImageFileError("Affine should be shape 4,4")
         self._affine = affine
         self.extra = dict(extra) if extra is not None else {}
         self._header = header
@@ -214,7 +214,7 @@ class EcatImage(SpatialImage):
         """
         check_mmap(mmap)
         if keep_file_open not in (None, True, False):
-            raise ValueError(f"keep_file_open must be one of {{None, True, False}}, not {keep_file_open!r}")
+            raise ImageFileError(f"keep_file_open must be one of {{None, True, False}}, not {keep_file_open!r}")
         header_holder, image_holder = cls._get_fileholders(file_map)
         name = _validation.holder_name(header_holder)
         with _validation.mode(validation), _validation.source(name):

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ._binio import Reader, file_name, read_all, writing
+from ..errors import ImageFileError
 
 __all__ = ["read_annot", "write_annot"]
 
@@ -140,24 +141,24 @@ def write_annot(filepath: Any, labels: Any, ctab: Any, names: Any, fill_ctab: bo
     labels = np.asarray(labels)
     ctab = np.asarray(ctab)
     if labels.ndim != 1 and not (labels.ndim == 2 and 1 in labels.shape):
-        raise ValueError(f"{name}: labels must be a vector, not shape {labels.shape}")
+        raise ImageFileError(f"{name}: labels must be a vector, not shape {labels.shape}")
     labels = labels.reshape(-1)
     if labels.size and labels.dtype.kind not in "iu":
         if not np.all(labels == np.round(labels)):
-            raise ValueError(f"{name}: labels must be whole numbers (rows of the colour table)")
+            raise ImageFileError(f"{name}: labels must be whole numbers (rows of the colour table)")
         labels = labels.astype(np.int64)
     if ctab.ndim != 2 or ctab.shape[1] not in (4, 5):
-        raise ValueError(f"{name}: ctab must have shape (n_labels, 4) or (n_labels, 5), not {ctab.shape}")
+        raise ImageFileError(f"{name}: ctab must have shape (n_labels, 4) or (n_labels, 5), not {ctab.shape}")
     names = list(names)
     if len(names) != ctab.shape[0]:
-        raise ValueError(f"{name}: {len(names)} names for {ctab.shape[0]} colour table rows")
+        raise ImageFileError(f"{name}: {len(names)} names for {ctab.shape[0]} colour table rows")
     if labels.size and (labels.min() < -1 or labels.max() >= ctab.shape[0]):
-        raise ValueError(f"{name}: labels must be -1 (no label) or a row of the {ctab.shape[0]}-row "
+        raise ImageFileError(f"{name}: labels must be -1 (no label) or a row of the {ctab.shape[0]}-row "
                          f"colour table; found {labels.min()} to {labels.max()}")
     if fill_ctab:
         ctab = np.hstack((ctab[:, :4], _pack_rgb(ctab[:, :3])))
     elif ctab.shape[1] != 5:
-        raise ValueError(f"{name}: fill_ctab=False needs a fifth ctab column of annotation values")
+        raise ImageFileError(f"{name}: fill_ctab=False needs a fifth ctab column of annotation values")
     elif not np.array_equal(ctab[:, [4]], _pack_rgb(ctab[:, :3])):
         warnings.warn(f"Annotation values in {filepath} will be incorrect", stacklevel=2)
     values = ctab[:, -1]

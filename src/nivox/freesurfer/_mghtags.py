@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 from typing import NamedTuple
+from ..errors import ImageFileError
 
 __all__ = ["TAG_NAMES", "MGHTag", "drop_tags", "parse_tags", "tags_bytes"]
 
@@ -98,6 +99,6 @@ def tags_bytes(tags: list[tuple[int, bytes]]) -> bytes:
     parts = []
     for tag, data in tags:
         if tag in _NO_LENGTH or tag == 30:
-            raise ValueError(f"tag {tag} is an old tag FreeSurfer no longer writes")
+            raise ImageFileError(f"tag {tag} is an old tag FreeSurfer no longer writes")
         parts.append(struct.pack(">iq", int(tag), len(data)) + bytes(data))
     return b"".join(parts)

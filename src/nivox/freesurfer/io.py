@@ -120,7 +120,7 @@ def _serialize_volume_info(volume_info: Any) -> bytes:
     """The bytes of volume geometry ``volume_info`` as FreeSurfer writes it after a surface."""
     unknown = set(volume_info).difference(("head",) + _VOLUME_KEYS)
     if unknown:
-        raise ValueError(f"Invalid volume info: {min(unknown)}.")
+        raise ImageFileError(f"Invalid volume info: {min(unknown)}.")
     parts = []
     for key in ("head",) + _VOLUME_KEYS:
         value = volume_info[key]
@@ -225,12 +225,12 @@ def write_geometry(filepath: Any, coords: Any, faces: Any, create_stamp: str | N
     coords = np.asarray(coords)
     faces = np.asarray(faces)
     if coords.ndim != 2 or coords.shape[1] != 3:
-        raise ValueError(f"coords must have shape (n_vertices, 3), not {coords.shape}")
+        raise ImageFileError(f"coords must have shape (n_vertices, 3), not {coords.shape}")
     if faces.ndim != 2 or faces.shape[1] != 3:
-        raise ValueError(f"faces must have shape (n_faces, 3), not {faces.shape}")
+        raise ImageFileError(f"faces must have shape (n_faces, 3), not {faces.shape}")
     if faces.size and (faces.min() < 0 or faces.max() >= len(coords)):
         # FreeSurfer would read such a mesh and then index past its vertices
-        raise ValueError(f"{file_name(filepath)}: faces refer to vertices {faces.min()} to "
+        raise ImageFileError(f"{file_name(filepath)}: faces refer to vertices {faces.min()} to "
                          f"{faces.max()}, but there are {len(coords)} vertices")
     if create_stamp is None:
         create_stamp = f"created by {getpass.getuser()} on {time.ctime()}"
@@ -273,12 +273,12 @@ def write_morph_data(file_like: Any, values: Any, fnum: int = 0) -> None:
     vector = np.asarray(values)
     vnum = int(np.prod(vector.shape))
     if vector.shape not in ((vnum,), (vnum, 1), (1, vnum), (vnum, 1, 1)):
-        raise ValueError("Invalid shape: argument values must be a vector")
+        raise ImageFileError("Invalid shape: argument values must be a vector")
     limits = np.iinfo(np.int32)
     if vnum > limits.max:
-        raise ValueError("Too many values for morphometry file")
+        raise ImageFileError("Too many values for morphometry file")
     if not limits.min <= fnum <= limits.max:
-        raise ValueError(f"Argument fnum must be between {limits.min} and {limits.max}")
+        raise ImageFileError(f"Argument fnum must be between {limits.min} and {limits.max}")
     with writing(file_like) as fobj:
         fobj.write(b"\xff\xff\xff")
         fobj.write(np.array([vnum, fnum, 1], dtype=">i4").tobytes())

@@ -36,7 +36,7 @@ from ..analyze import _ShortFileProxy
 from ..arrayproxy import ArrayProxy, reshape_dataobj
 from ..arraywriters import WriterError, make_array_writer
 from ..batteryrunners import BatteryRunner, Report
-from ..errors import HeaderDataError, MGHError, NivoxWarning
+from ..errors import HeaderDataError, ImageFileError, MGHError, NivoxWarning
 from ..filebasedimages import SerializableImage
 from ..fileholders import FileHolder, FileMap, copy_file_map
 from ..filename_parser import _stringify_path
@@ -169,7 +169,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
     @classmethod
     def diagnose_binaryblock(cls, binaryblock: bytes, endianness: str | None = None) -> str:
         if endianness is not None and endian_codes[endianness] != ">":
-            raise ValueError("MGHHeader must always be big endian")
+            raise ImageFileError("MGHHeader must always be big endian")
         header = cls(binaryblock, check=False)
         reports = BatteryRunner(cls._get_checks()).check_only(header)
         return "\n".join(r.message for r in reports if r.message)
@@ -445,7 +445,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
     @classmethod
     def default_structarr(cls, endianness: str | None = None) -> np.ndarray:
         if endianness is not None and endian_codes[endianness] != ">":
-            raise ValueError("MGHHeader must always be big endian")
+            raise ImageFileError("MGHHeader must always be big endian")
         hdr = super().default_structarr(endianness)
         hdr["version"] = 1
         hdr["dims"] = 1
@@ -458,7 +458,7 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
     def as_byteswapped(self, endianness: str | None = None) -> MGHHeader:
         """A copy when ``endianness`` is big; MGH has no other byte order (ValueError)."""
         if endianness is None or endian_codes[endianness] != ">":
-            raise ValueError("Cannot byteswap MGHHeader - must always be big endian")
+            raise ImageFileError("Cannot byteswap MGHHeader - must always be big endian")
         return self.copy()
 
     # ---- writing ----------------------------------------------------------------

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..nifti1 import data_type_codes
 from .util import array_index_order_codes, gifti_encoding_codes, gifti_endian_codes
+from ..errors import InvalidArgumentError
 
 __all__ = ["decode_data", "encode_data"]
 
@@ -70,7 +71,7 @@ def decode_data(darray: Any, fname: str | None, text: str | bytes | memoryview |
         Memory-map external files (True means 'c').
     """
     if mmap not in _MMAP_MODES:
-        raise ValueError("mmap value should be one of True, False, 'c', 'r', 'r+'")
+        raise InvalidArgumentError("mmap value should be one of True, False, 'c', 'r', 'r+'")
     label = gifti_encoding_codes.label.get(darray.encoding)
     if label not in ("ASCII", "B64BIN", "B64GZ", "External"):
         raise _fail(f"Unknown encoding {darray.encoding}")

@@ -17,6 +17,7 @@ from .. import xmlutils as xml
 from ..caret import CaretMetaData
 from ..deprecator import deprecate_with_version
 from ..nifti1 import xform_codes
+from ..errors import InvalidArgumentError
 
 __all__ = ["GiftiCoordSystem", "GiftiLabel", "GiftiLabelTable", "GiftiMetaData", "GiftiNVPairs"]
 
@@ -171,7 +172,7 @@ class GiftiLabel(xml.XmlSerializable):
     @rgba.setter
     def rgba(self, rgba: Sequence[float | None]) -> None:
         if len(rgba) != 4:
-            raise ValueError("rgba must be length 4.")
+            raise InvalidArgumentError("rgba must be length 4.")
         self.red, self.green, self.blue, self.alpha = rgba
 
 

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import xmlutils as xml
-from ..errors import CastingError
+from ..errors import ArgumentTypeError, CastingError, InvalidArgumentError
 from ..filebasedimages import FileBasedHeader, SerializableImage
 from ..fileholders import FileMap
 from ..nifti1 import data_type_codes, intent_codes
@@ -86,7 +86,7 @@ class GiftiDataArray(xml.XmlSerializable):
             elif self.data.dtype in data_type_codes and data_type_codes[self.data.dtype] in GIFTI_DTYPES:
                 datatype = self.data.dtype
             else:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"Data array has type {self.data.dtype}. The GIFTI standard only supports "
                     "uint8, int32 and float32 arrays.\nExplicitly cast the data array to a "
                     'supported dtype or pass an explicit "datatype" parameter to GiftiDataArray().')
@@ -224,9 +224,9 @@ class GiftiImage(xml.XmlSerializable, SerializableImage):
         verts = np.asarray(vertices, dtype=np.float32)
         tris = np.asarray(faces)
         if verts.ndim != 2 or verts.shape[1] != 3 or tris.ndim != 2 or tris.shape[1] != 3:
-            raise ValueError(f"vertices and faces must be (N, 3) and (M, 3), not {verts.shape} and {tris.shape}")
+            raise InvalidArgumentError(f"vertices and faces must be (N, 3) and (M, 3), not {verts.shape} and {tris.shape}")
         if tris.size and (tris.min() < 0 or tris.max() >= len(verts)):
-            raise ValueError(f"faces index vertices 0..{len(verts) - 1}, but hold {tris.min()}..{tris.max()}")
+            raise InvalidArgumentError(f"faces index vertices 0..{len(verts) - 1}, but hold {tris.min()}..{tris.max()}")
         triangles = GiftiDataArray(tris.astype(np.int32), intent="NIFTI_INTENT_TRIANGLE")
         triangles.coordsys = None  # a topology has no space
         return cls(meta=None if meta is None else GiftiMetaData(meta), darrays=[
@@ -247,7 +247,7 @@ class GiftiImage(xml.XmlSerializable, SerializableImage):
         """
         arr = np.asarray(data)
         if arr.ndim not in (1, 2):
-            raise ValueError(f"per-vertex data must be 1-D or 2-D (vertices x maps), not {arr.shape}")
+            raise InvalidArgumentError(f"per-vertex data must be 1-D or 2-D (vertices x maps), not {arr.shape}")
         if intent is None:
             intent = ("NIFTI_INTENT_LABEL" if labels is not None
                       else "NIFTI_INTENT_TIME_SERIES" if arr.ndim == 2 else "NIFTI_INTENT_SHAPE")
@@ -283,7 +283,7 @@ class GiftiImage(xml.XmlSerializable, SerializableImage):
     @labeltable.setter
     def labeltable(self, labeltable: GiftiLabelTable) -> None:
         if not isinstance(labeltable, GiftiLabelTable):
-            raise TypeError("Not a valid GiftiLabelTable instance")
+            raise ArgumentTypeError("Not a valid GiftiLabelTable instance")
         self._labeltable = labeltable
 
     @property
@@ -293,13 +293,13 @@ class GiftiImage(xml.XmlSerializable, SerializableImage):
     @meta.setter
     def meta(self, meta: GiftiMetaData) -> None:
         if not isinstance(meta, GiftiMetaData):
-            raise TypeError("Not a valid GiftiMetaData instance")
+            raise ArgumentTypeError("Not a valid GiftiMetaData instance")
         self._meta = meta
 
     def add_gifti_data_array(self, dataarr: GiftiDataArray) -> None:
         """Append a data array."""
         if not isinstance(dataarr, GiftiDataArray):
-            raise TypeError("Not a valid GiftiDataArray instance")
+            raise ArgumentTypeError("Not a valid GiftiDataArray instance")
         self.darrays.append(dataarr)
 
     def remove_gifti_data_array(self, ith: int) -> None:
@@ -374,7 +374,7 @@ class GiftiImage(xml.XmlSerializable, SerializableImage):
         """
         if mode == "strict":
             if any(da.datatype not in GIFTI_DTYPES for da in self.darrays):
-                raise ValueError("GiftiImage contains data arrays with invalid data types; "
+                raise InvalidArgumentError("GiftiImage contains data arrays with invalid data types; "
                                  'use mode="compat" to automatically cast to conforming types')
         elif mode == "compat":
             darrays = []
@@ -387,13 +387,13 @@ class GiftiImage(xml.XmlSerializable, SerializableImage):
                     elif np.issubdtype(dtype, np.integer):
                         da.datatype = data_type_codes["int32"]
                     else:
-                        raise ValueError(f"Cannot convert {dtype} to float32/int32")
+                        raise InvalidArgumentError(f"Cannot convert {dtype} to float32/int32")
                 darrays.append(da)
             gii = copy(self)
             gii.darrays = darrays
             return gii.to_xml(enc=enc, mode="strict", **kwargs)
         elif mode != "force":
-            raise TypeError(f"Unknown mode {mode}")
+            raise ArgumentTypeError(f"Unknown mode {mode}")
         return _XML_HEADER + super().to_xml(enc, **kwargs)
 
     def to_bytes(self, enc: str = "utf-8", *, mode: str = "strict") -> bytes:  # type: ignore[override]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..nifti1 import data_type_codes, intent_codes, xform_codes
-from ..errors import GiftiParseError
+from ..errors import GiftiParseError, InvalidArgumentError
 from ..xmlutils import XmlParser
 from ._datablock import decode_data
 from .elements import GiftiCoordSystem, GiftiLabel, GiftiLabelTable, GiftiMetaData
@@ -277,7 +277,7 @@ class GiftiImageParser(XmlParser):
         CDATA section), the document is parsed again without lifting.
         """
         if (string is not None) + (fptr is not None) + (fname is not None) != 1:
-            raise ValueError("Exactly one of fptr, fname, string must be specified.")
+            raise InvalidArgumentError("Exactly one of fptr, fname, string must be specified.")
         if fname is not None:
             self.fname = fname
             with open(fname, "rb") as fobj:

@@ -27,7 +27,9 @@ import operator
 import struct
 from typing import Any, BinaryIO
 
-from ..errors import HeaderDataError, MissingDependencyError
+from ..errors import (
+    ArgumentTypeError, HeaderDataError, InvalidArgumentError, MissingDependencyError,
+)
 from ..volumeutils import Recoder, native_code, swapped_code
 
 __all__ = [
@@ -70,7 +72,7 @@ def _as_bytes(content: Any) -> bytes:
     try:
         return bytes(memoryview(content))
     except TypeError:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"extension content must be bytes, not {type(content).__name__}"
         ) from None
 
@@ -251,7 +253,7 @@ class Nifti1DicomExtension(Nifti1Extension):
 
     def __init__(self, code: int | str, content: Any = None, parent_hdr: Any = None) -> None:
         if _as_code(code) != 2:
-            raise ValueError(f"code must be 2 for DICOM. Got {code}.")
+            raise InvalidArgumentError(f"code must be 2 for DICOM. Got {code}.")
         endianness = getattr(parent_hdr, "endianness", "<")
         self._is_little_endian = endianness in ("<", "little")
         if content is None:
@@ -260,7 +262,7 @@ class Nifti1DicomExtension(Nifti1Extension):
             self._is_implicit_VR = _looks_implicit_vr(bytes(content))
             super().__init__(code, content)
         elif not _is_dicom_dataset(content):
-            raise TypeError("content must be either a bytestring or a pydicom Dataset. "
+            raise ArgumentTypeError("content must be either a bytestring or a pydicom Dataset. "
                             f"Got {type(content)}")
         else:
             # a data set made in Python is written with explicit VRs, as nibabel does

@@ -15,7 +15,7 @@ import numpy as np
 from ..analyze import AnalyzeHeader
 from .. import validation as _validation
 from ..batteryrunners import Report, report_problem
-from ..errors import HeaderDataError, UnknownCodeError
+from ..errors import ArgumentTypeError, HeaderDataError, InvalidArgumentError, UnknownCodeError
 from ..volumeutils import Recoder, endian_codes, native_code
 from .codes import data_type_codes, intent_codes, slice_order_codes, unit_codes, xform_codes
 from .extensions import Nifti1Extensions
@@ -256,7 +256,7 @@ class Nifti1Header(AnalyzeHeader):
         """
         if not isinstance(datatype, np.dtype) and (datatype is int or
                                                    (isinstance(datatype, str) and datatype == "int")):
-            raise ValueError(f"Invalid data type {datatype!r}. Specify a sized integer, "
+            raise InvalidArgumentError(f"Invalid data type {datatype!r}. Specify a sized integer, "
                              "e.g., 'uint8' or numpy.int16.")
         super().set_data_dtype(datatype)
 
@@ -336,7 +336,7 @@ class Nifti1Header(AnalyzeHeader):
             return None, code
         affine = np.asarray(affine)
         if affine.shape != (4, 4):
-            raise TypeError("Need 4x4 affine to set")
+            raise ArgumentTypeError("Need 4x4 affine to set")
         return affine, code
 
     def get_best_affine(self) -> np.ndarray:
@@ -410,7 +410,7 @@ class Nifti1Header(AnalyzeHeader):
     def get_intent(self, code_repr: str = "label") -> tuple[Any, tuple[float, ...], str]:
         """(intent label or code, the intent's parameters, intent name)."""
         if code_repr not in ("label", "code"):
-            raise TypeError('repr can be "label" or "code"')
+            raise ArgumentTypeError('repr can be "label" or "code"')
         code = int(self._structarr["intent_code"])
         known = code in intent_codes
         n_params = len(intent_codes.parameters[code]) if known else 0

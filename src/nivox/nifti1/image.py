@@ -10,6 +10,7 @@ from ..analyze import AnalyzeImage
 from ..filebasedimages import SerializableImage
 from ..fileholders import FileMap
 from .header import Nifti1Header, Nifti1PairHeader
+from ..errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = ["Nifti1Image", "Nifti1Pair"]
 
@@ -31,7 +32,7 @@ class Nifti1Pair(AnalyzeImage):
         data_dtype = getattr(dataobj, "dtype", None)
         if header is None and dtype is None and data_dtype is not None and \
                 np.dtype(data_dtype) in (np.dtype(np.int64), np.dtype(np.uint64)):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"Image data has type {np.dtype(data_dtype)}, which may cause incompatibilities with "
                 "other tools. To use this type, pass an explicit header or dtype argument to "
                 f"{type(self).__name__}()."
@@ -70,7 +71,7 @@ class Nifti1Pair(AnalyzeImage):
         """Set the header's qform; ``update_affine`` (default True) refreshes ``img.affine``."""
         update_affine = kwargs.pop("update_affine", True)
         if kwargs:
-            raise TypeError(f"Unexpected keyword argument(s) {kwargs}")
+            raise ArgumentTypeError(f"Unexpected keyword argument(s) {kwargs}")
         self._header.set_qform(affine, code, strip_shears)
         if update_affine:
             self._refresh_affine()
@@ -82,7 +83,7 @@ class Nifti1Pair(AnalyzeImage):
         """Set the header's sform; ``update_affine`` (default True) refreshes ``img.affine``."""
         update_affine = kwargs.pop("update_affine", True)
         if kwargs:
-            raise TypeError(f"Unexpected keyword argument(s) {kwargs}")
+            raise ArgumentTypeError(f"Unexpected keyword argument(s) {kwargs}")
         self._header.set_sform(affine, code)
         if update_affine:
             self._refresh_affine()
@@ -152,7 +153,7 @@ class Nifti1Pair(AnalyzeImage):
         for candidate in candidates:
             if low is None or _holds(candidate, low, high):
                 return np.dtype(candidate)
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Cannot automatically cast array (of type {dtype}) to {what}. "
             "Please set_data_dtype() to an explicit data type."
         )

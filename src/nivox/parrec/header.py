@@ -122,7 +122,7 @@ def vol_is_full(slice_nos: Any, slice_max: int, slice_min: int = 1) -> np.ndarra
     slice_nos = np.asarray(slice_nos)
     # bounds instead of building the set of slice numbers: slice_max comes from the file
     if slice_nos.size and (slice_nos.min() < slice_min or slice_nos.max() > slice_max):
-        raise ValueError(f"Slice numbers outside inclusive range {slice_min} to {slice_max}")
+        raise PARRECError(f"Slice numbers outside inclusive range {slice_min} to {slice_max}")
     vol_nos = np.asarray(vol_numbers(slice_nos), dtype=np.intp)
     if vol_nos.size == 0:
         return np.ones(slice_nos.shape, dtype=bool)
@@ -379,7 +379,7 @@ class PARRECHeader(SpatialHeader):
                 slope = 1.0 / scale_slope
                 intercept = rescale_intercept / (rescale_slope * scale_slope)
         else:
-            raise ValueError(f"Unknown scaling method '{method}'.")
+            raise PARRECError(f"Unknown scaling method '{method}'.")
         order = self.get_sorted_slice_indices()
         shape = (1, 1) + self.get_data_shape()[2:]
         return slope[order].reshape(shape, order="F"), intercept[order].reshape(shape, order="F")
@@ -500,7 +500,7 @@ class PARRECHeader(SpatialHeader):
         ``Rz @ Rx @ Ry``), shifted by the off-centre and turned into RAS.
         """
         if origin not in ("scanner", "fov"):
-            raise ValueError(f"origin must be 'scanner' or 'fov', not {origin!r}")
+            raise PARRECError(f"origin must be 'scanner' or 'fov', not {origin!r}")
         ijk_shape = np.array(self.get_data_shape()[:3])
         to_center = from_matvec(np.eye(3), -(ijk_shape - 1) / 2.0)
         zoomer = np.diag(list(self.get_zooms()[:3]) + [1])

@@ -140,7 +140,7 @@ class PARRECImage(SpatialImage):
         """
         check_mmap(mmap)
         if scaling not in _SCALINGS:
-            raise ValueError(f"Unknown scaling method '{scaling}'.")
+            raise PARRECError(f"Unknown scaling method '{scaling}'.")
         holder = file_map["header"]
         name = holder.filename or "PAR file object"
         try:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ImageDataError, TruncatedDataError
+from ..errors import ImageDataError, PARRECError, TruncatedDataError
 from ..fileslice import canonical_slicers, fileslice, is_fancy
 from ..openers import ImageOpener
 
@@ -62,7 +62,7 @@ class PARRECArrayProxy:
 
     def __init__(self, file_like: Any, header: Any, *, mmap: bool | str = True, scaling: str = "dv") -> None:
         if mmap not in (True, False, "c", "r"):
-            raise ValueError("mmap should be one of {True, False, 'c', 'r'}")
+            raise PARRECError("mmap should be one of {True, False, 'c', 'r'}")
         self.file_like = file_like
         self._shape = tuple(int(n) for n in header.get_data_shape())
         self._dtype = np.dtype(header.get_data_dtype())
