@@ -83,8 +83,9 @@ class TrxFile(TractogramFile):
                     return "header.json" in zf.namelist()
             finally:
                 fileobj.seek(start)
-        except (zipfile.BadZipFile, ValueError):
-            return False
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, IndexError, KeyError, TypeError,
+                struct.error, EOFError, RuntimeError, NotImplementedError):
+            return False  # not a zip this reader can open: not TRX (load says why if asked to)
 
     @classmethod
     def create_empty_header(cls) -> dict[str, Any]:
@@ -101,9 +102,10 @@ class TrxFile(TractogramFile):
         except (NivoxError, FileNotFoundError):
             raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, RuntimeError,
-                NotImplementedError, struct.error, ValueError) as err:
-            # the zip layer's ways of saying "damaged" (bad CRC, sizes, offsets, methods)
-            raise DataError(f"{name}: not a readable TRX zip file: {err}") from None
+                NotImplementedError, struct.error, ValueError, IndexError, KeyError, TypeError) as err:
+            # the zip layer's ways of saying "damaged": bad CRC, sizes, offsets, methods, and
+            # the IndexError/KeyError/TypeError its parser lets out on mangled extra fields
+            raise DataError(f"{name}: not a readable TRX zip file: {err!r}") from None
         seq, dps, dpv = _assemble(hdr, arrays, name)
         tractogram: Tractogram
         if lazy_load:
