@@ -79,6 +79,18 @@ class TckFile(TractogramFile):
                 for pts in cls._read(fileobj, hdr):
                     yield TractogramItem(pts, {}, {})
 
+            def moved_streamlines(affine: NDArray[Any]) -> Iterator[NDArray[Any]]:
+                # LazyTractogram.streamlines' fast path: the points without an item per streamline
+                if np.allclose(affine, np.eye(4)):
+                    yield from cls._read(fileobj, hdr)
+                    return
+                rzs_t = np.ascontiguousarray(np.asarray(affine)[:3, :3].T)
+                for pts in cls._read(fileobj, hdr):
+                    out = pts @ rzs_t
+                    out += affine[:3, 3]
+                    yield out
+
+            items.moved_streamlines = moved_streamlines  # type: ignore[attr-defined]
             tractogram = LazyTractogram.from_data_func(items)
         else:
             tractogram = Tractogram(cls._read_all(fileobj, hdr))
