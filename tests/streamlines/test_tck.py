@@ -159,3 +159,15 @@ def test_failed_save_leaves_old_file(tmp_path: Path) -> None:
                              header={"magic_number": b"mrtrix tracks", "bad": "a:b"}), str(path))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.tck"]
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_wrong_count_warns_and_the_data_win(tmp_path: Path, lazy: bool) -> None:
+    from nivox.errors import HeaderWarning
+
+    data = _tck_bytes(_streamlines(np.random.default_rng(4), [2, 3])).replace(b"count: 2", b"count: 9")
+    path = tmp_path / "cut.tck"
+    path.write_bytes(data)
+    with pytest.warns(HeaderWarning, match="cut.tck.*count is 9.*holds 2"):
+        f = nvs.load(str(path), lazy_load=lazy)
+        assert len([s for s in f.streamlines]) == 2

@@ -143,3 +143,49 @@ def test_truncated_zip_is_a_nivox_error(tmp_path: Path) -> None:
     bad.write_bytes(good.read_bytes()[:-40])
     with pytest.raises(NivoxError, match="cut.trx"):
         nvs.load(str(bad))
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_compression_methods_other_than_deflate_are_refused(tmp_path: Path, method: int) -> None:
+    """A damaged LZMA stream would choose the decoder's dictionary size (memory): not read at all."""
+    good = tmp_path / "good.trx"
+    _written_by_trx_python(good, np.random.default_rng(5), [2, 2])
+    odd = tmp_path / "odd.trx"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(odd, "w", compression=method) as zout:
+        for item in zin.infolist():
+            zout.writestr(item.filename, zin.read(item.filename))
+    with pytest.raises(DataError, match="odd.trx.*compression method"):
+        nvs.load(str(odd))
+
+
+def test_directory_beyond_the_file_is_refused_before_reading(tmp_path: Path) -> None:
+    """zipfile would allocate the claimed directory size (up to 4 GiB) before noticing."""
+    good = tmp_path / "good.trx"
+    _written_by_trx_python(good, np.random.default_rng(6), [2, 2])
+    data = bytearray(good.read_bytes())
+    at = data.rfind(b"PK\x05\x06")
+    data[at + 12 : at + 16] = (2**31).to_bytes(4, "little")
+    bad = tmp_path / "dir.trx"
+    bad.write_bytes(bytes(data))
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match="dir.trx.*directory"):
+            nvs.load(str(bad))
+        assert tracemalloc.get_traced_memory()[1] < 16 << 20
+    finally:
+        tracemalloc.stop()
+
+
+def test_member_size_beyond_the_file_is_refused_before_reading(tmp_path: Path) -> None:
+    """A stored member whose directory entry claims 64 MiB: zipfile would read (allocate) that much."""
+    good = tmp_path / "good.trx"
+    _written_by_trx_python(good, np.random.default_rng(7), [2, 2])
+    data = bytearray(good.read_bytes())
+    entry = data.find(b"PK\x01\x02")  # first central directory entry
+    data[entry + 20 : entry + 24] = (64 << 20).to_bytes(4, "little")  # its compressed size
+    bad = tmp_path / "big.trx"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="big.trx"):
+        nvs.load(str(bad))

@@ -79,6 +79,18 @@ class TckFile(TractogramFile):
                 for pts in cls._read(fileobj, hdr):
                     yield TractogramItem(pts, {}, {})
 
+            def moved_streamlines(affine: NDArray[Any]) -> Iterator[NDArray[Any]]:
+                # LazyTractogram.streamlines' fast path: the points without an item per streamline
+                if np.allclose(affine, np.eye(4)):
+                    yield from cls._read(fileobj, hdr)
+                    return
+                rzs_t = np.ascontiguousarray(np.asarray(affine)[:3, :3].T)
+                for pts in cls._read(fileobj, hdr):
+                    out = pts @ rzs_t
+                    out += affine[:3, 3]
+                    yield out
+
+            items.moved_streamlines = moved_streamlines  # type: ignore[attr-defined]
             tractogram = LazyTractogram.from_data_func(items)
         else:
             tractogram = Tractogram(cls._read_all(fileobj, hdr))
@@ -169,6 +181,7 @@ class TckFile(TractogramFile):
         lengths = delims - starts
         _close_gaps(rows, delims)
         header[Field.NB_STREAMLINES] = int(np.count_nonzero(lengths))
+        _check_count(header, name)
         rows = _shrink(rows, n_points)
         lengths = lengths[lengths > 0]
         offsets = np.zeros(len(lengths), np.intp)
@@ -212,6 +225,7 @@ class TckFile(TractogramFile):
                     raise DataError(f"{name}: Cannot find a streamline delimiter. This file might be corrupted.")
                 raise DataError(f"{name}: Expecting end-of-file marker 'inf inf inf'")
             header[Field.NB_STREAMLINES] = count
+            _check_count(header, name)
 
     # -- writing -------------------------------------------------------------
 
@@ -289,6 +303,19 @@ class TckFile(TractogramFile):
         info = f"\nMAGIC NUMBER: {hdr[Field.MAGIC_NUMBER]}\n"
         info += "\n".join(f"{k}: {v}" for k, v in hdr.items() if not str(k).startswith("_"))
         return info
+
+
+def _check_count(header: dict[str, Any], name: str) -> None:
+    """Warn when the header's ``count`` is not the number of streamlines found (the data win,
+    as in MRtrix and nibabel: files cut from bigger ones often keep the old count)."""
+    try:
+        announced = int(str(header.get("count", "")).strip())
+    except ValueError:
+        return
+    found = header[Field.NB_STREAMLINES]
+    if announced != found:
+        warnings.warn(f"{name}: the header's count is {announced} but the file holds {found} "
+                      "streamlines; using the streamlines found", HeaderWarning, stacklevel=4)
 
 
 def _read_to(f: BinaryIO, buf: bytearray) -> int:

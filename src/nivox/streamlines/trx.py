@@ -83,8 +83,9 @@ class TrxFile(TractogramFile):
                     return "header.json" in zf.namelist()
             finally:
                 fileobj.seek(start)
-        except (zipfile.BadZipFile, ValueError):
-            return False
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, IndexError, KeyError, TypeError,
+                struct.error, EOFError, RuntimeError, NotImplementedError):
+            return False  # not a zip this reader can open: not TRX (load says why if asked to)
 
     @classmethod
     def create_empty_header(cls) -> dict[str, Any]:
@@ -95,15 +96,17 @@ class TrxFile(TractogramFile):
     def load(cls, fileobj: Any, lazy_load: bool = False) -> TrxFile:
         """Read a TRX file name or binary file object; streamlines in RAS+ mm."""
         name = describe(fileobj)
+        _check_directory(fileobj, name)
         try:
             with zipfile.ZipFile(fileobj) as zf:
                 hdr, arrays = _read_zip(zf, fileobj, name)
         except (NivoxError, FileNotFoundError):
             raise
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, RuntimeError,
-                NotImplementedError, struct.error, ValueError) as err:
-            # the zip layer's ways of saying "damaged" (bad CRC, sizes, offsets, methods)
-            raise DataError(f"{name}: not a readable TRX zip file: {err}") from None
+                NotImplementedError, struct.error, ValueError, IndexError, KeyError, TypeError) as err:
+            # the zip layer's ways of saying "damaged": bad CRC, sizes, offsets, methods, and
+            # the IndexError/KeyError/TypeError its parser lets out on mangled extra fields
+            raise DataError(f"{name}: not a readable TRX zip file: {err!r}") from None
         seq, dps, dpv = _assemble(hdr, arrays, name)
         tractogram: Tractogram
         if lazy_load:
@@ -173,6 +176,46 @@ class TrxFile(TractogramFile):
                     _write_array(zf, f"dpg/{group}", key, np.asarray(value))
 
 
+def _check_directory(fileobj: Any, name: str) -> None:
+    """Refuse a zip whose end record puts its central directory beyond the file.
+
+    zipfile reads the directory with one ``read(size)`` of the size the end
+    record claims (up to 4 GiB, or more with ZIP64), allocating it first.
+    """
+    if is_path(fileobj):
+        with open(fileobj, "rb") as f:
+            _check_directory_in(f, name)
+        return
+    start = fileobj.tell()
+    try:
+        _check_directory_in(fileobj, name)
+    finally:
+        fileobj.seek(start)
+
+
+def _check_directory_in(f: Any, name: str) -> None:
+    size = f.seek(0, os.SEEK_END)
+    tail_len = min(size, 22 + 65535)
+    f.seek(size - tail_len)
+    tail = f.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        return  # zipfile says what is wrong
+    cd_size, cd_offset = struct.unpack("<LL", tail[at + 12 : at + 20])
+    if cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF:
+        loc = tail.rfind(b"PK\x06\x07", 0, at)
+        if loc >= 0 and at - loc >= 20:
+            (record_at,) = struct.unpack("<Q", tail[loc + 8 : loc + 16])
+            if record_at + 56 <= size:
+                f.seek(record_at)
+                record = f.read(56)
+                if record[:4] == b"PK\x06\x06" and len(record) == 56:
+                    cd_size, cd_offset = struct.unpack("<QQ", record[40:56])
+    if cd_size > size or cd_offset > size:
+        raise DataError(f"{name}: the zip directory claims {cd_size} bytes at offset {cd_offset}, "
+                        f"beyond the file's {size} bytes")
+
+
 def _write_array(zf: zipfile.ZipFile, folder: str, key: str, arr: NDArray[Any]) -> None:
     if arr.dtype.kind not in "iufb":
         arr = arr.astype(np.float32)
@@ -184,6 +227,21 @@ def _write_array(zf: zipfile.ZipFile, folder: str, key: str, arr: NDArray[Any]) 
 
 
 def _read_zip(zf: zipfile.ZipFile, fileobj: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    zip_size = os.path.getsize(fileobj) if is_path(fileobj) else _stream_size(zf)
+    for member in zf.infolist():
+        # every member's sizes are checked before anything is read: zipfile reads (and
+        # allocates) the compressed size the directory claims
+        # bzip2 and LZMA would let a damaged stream choose the decoder's memory (LZMA's
+        # dictionary size comes from the stream); TRX writers store or deflate
+        if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise DataError(f"{name}: {member.filename} uses zip compression method "
+                            f"{member.compress_type}; TRX members are stored or deflated")
+        if member.compress_size > zip_size:
+            raise DataError(f"{name}: {member.filename} claims {member.compress_size} bytes, more "
+                            f"than the whole file ({zip_size})")
+        if member.compress_type == zipfile.ZIP_STORED and member.file_size != member.compress_size:
+            raise DataError(f"{name}: {member.filename} is stored uncompressed but its sizes differ "
+                            f"({member.file_size} and {member.compress_size})")
     try:
         info = zf.getinfo("header.json")
     except KeyError:
@@ -204,7 +262,6 @@ def _read_zip(zf: zipfile.ZipFile, fileobj: Any, name: str) -> tuple[dict[str, A
                            Field.NB_STREAMLINES: n_str, "NB_VERTICES": n_vert,
                            "groups": {}, "data_per_group": {}}
     arrays: dict[str, Any] = {}
-    zip_size = os.path.getsize(fileobj) if is_path(fileobj) else _stream_size(zf)
     for member in zf.infolist():
         if member.is_dir() or member.filename == "header.json":
             continue
