@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._progress import Progress
+from ..errors import ImageFileExistsError, InvalidArgumentError
 
 __all__ = ["TRACTOGRAM_SUFFIXES", "is_tractogram", "convert_tractogram", "grid_header"]
 
@@ -59,9 +60,9 @@ def convert_tractogram(input_file: str, output_file: str, reference: str | None 
     from ._common import about
 
     if not is_tractogram(output_file):
-        raise ValueError(f"{output_file}: a tractogram converts to .trk, .tck or .trx only")
+        raise InvalidArgumentError(f"{output_file}: a tractogram converts to .trk, .tck or .trx only")
     if os.path.exists(output_file) and not force:
-        raise FileExistsError(17, "File exists; use --force to replace it", output_file)
+        raise ImageFileExistsError(17, "File exists; use --force to replace it", output_file)
     with Progress(2) as bar:
         with about(input_file):
             bar.set_label(f"reading {input_file}")
@@ -75,7 +76,7 @@ def convert_tractogram(input_file: str, output_file: str, reference: str | None 
             kwargs: dict[str, Any] = {}
             if ext == ".trk":
                 if grid is None:
-                    raise ValueError("writing TRK needs a voxel grid: give --reference IMAGE")
+                    raise InvalidArgumentError("writing TRK needs a voxel grid: give --reference IMAGE")
                 kwargs["header"] = grid
             elif ext == ".trx" and grid is not None:
                 kwargs["header"] = {"voxel_to_rasmm": grid["voxel_to_rasmm"], "dimensions": grid["dimensions"]}

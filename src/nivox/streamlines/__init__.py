@@ -12,7 +12,7 @@ import os
 import warnings
 from typing import Any
 
-from ..errors import ExtensionWarning
+from ..errors import ExtensionWarning, InvalidArgumentError
 from .array_sequence import ArraySequence
 from .header import Field
 from .tck import TckFile
@@ -75,7 +75,7 @@ def load(fileobj: Any, lazy_load: bool = False) -> TractogramFile:
     """
     klass = detect_format(fileobj)
     if klass is None:
-        raise ValueError(f"Unknown format for 'fileobj': {fileobj}")
+        raise InvalidArgumentError(f"Unknown format for 'fileobj': {fileobj}")
     return klass.load(fileobj, lazy_load=lazy_load)
 
 
@@ -93,7 +93,7 @@ def save(tractogram: Any, filename: Any, **kwargs: Any) -> None:
     klass = detect_format(filename)
     if isinstance(tractogram, Tractogram):
         if klass is None:
-            raise ValueError(f"Unknown tractogram file format: '{filename}'")
+            raise InvalidArgumentError(f"Unknown tractogram file format: '{filename}'")
         tractogram_file = klass(tractogram, **kwargs)
     else:
         tractogram_file = tractogram
@@ -101,5 +101,5 @@ def save(tractogram: Any, filename: Any, **kwargs: Any) -> None:
             warnings.warn("The extension you specified is unusual for the provided "
                           "'TractogramFile' object.", ExtensionWarning, stacklevel=2)
         if kwargs:
-            raise ValueError("A 'TractogramFile' object was provided, no need for keyword arguments.")
+            raise InvalidArgumentError("A 'TractogramFile' object was provided, no need for keyword arguments.")
     tractogram_file.save(filename)

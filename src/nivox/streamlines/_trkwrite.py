@@ -8,7 +8,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import DataError
+from ..errors import DataError, InvalidArgumentError
 from ._trkrecords import pack
 from .array_sequence import _chunks, _compact_rows
 from .header import Field
@@ -22,7 +22,7 @@ _BATCH_POINTS = 1 << 20
 
 def _names(widths: dict[str, int], limit: int, what: str) -> tuple[list[str], NDArray[Any]]:
     if len(widths) > limit:
-        raise ValueError(f"Can only store {limit} named {what} in the TRK format.")
+        raise InvalidArgumentError(f"Can only store {limit} named {what} in the TRK format.")
     keys = sorted(widths)
     encoded = np.zeros(limit, dtype="S20")
     for i, key in enumerate(keys):
@@ -43,7 +43,7 @@ def write_records(tractogram: Any, header: np.ndarray, f: BinaryIO) -> None:
         _write_lazy(tractogram.to_world(lazy=True).apply_affine(to_trackvis, lazy=True), header, f)
         return
     if tractogram.affine_to_rasmm is None:
-        raise ValueError("Streamlines are in a unknown space. This error can be avoided by setting "
+        raise InvalidArgumentError("Streamlines are in a unknown space. This error can be avoided by setting "
                          "the 'affine_to_rasmm' property.")
     seq = tractogram.streamlines
     if len(seq) == 0:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from ..errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
     "ArraySequence",
@@ -162,11 +163,11 @@ class ArraySequence:
         """Raise ValueError unless `other` has as many elements, rows and the same common shape."""
         msg = "cannot perform operation - array sequences have different"
         if len(self._lengths) != len(other._lengths):
-            raise ValueError(f"{msg} lengths: {len(self._lengths)} vs. {len(other._lengths)}.")
+            raise InvalidArgumentError(f"{msg} lengths: {len(self._lengths)} vs. {len(other._lengths)}.")
         if self.total_nb_rows != other.total_nb_rows:
-            raise ValueError(f"{msg} amount of data: {self.total_nb_rows} vs. {other.total_nb_rows}.")
+            raise InvalidArgumentError(f"{msg} amount of data: {self.total_nb_rows} vs. {other.total_nb_rows}.")
         if self.common_shape != other.common_shape:
-            raise ValueError(f"{msg} common shape: {self.common_shape} vs. {other.common_shape}.")
+            raise InvalidArgumentError(f"{msg} common shape: {self.common_shape} vs. {other.common_shape}.")
         return True
 
     def _get_next_offset(self) -> int:
@@ -195,7 +196,7 @@ class ArraySequence:
         if cache is None:
             cache = _BuildCache(self, element.shape[1:], element.dtype)
         elif element.shape[1:] != cache.common_shape:
-            raise ValueError("All dimensions, except the first one, must match exactly")
+            raise InvalidArgumentError("All dimensions, except the first one, must match exactly")
         start = cache.next_offset
         stop = start + element.shape[0]
         if self._data.shape[0] < stop:
@@ -269,7 +270,7 @@ class ArraySequence:
                 return
             shapes = {a.shape[1:] for a in arrays}
             if len(shapes) != 1:
-                raise ValueError("All dimensions, except the first one, must match exactly")
+                raise InvalidArgumentError("All dimensions, except the first one, must match exactly")
             lengths = np.fromiter((a.shape[0] for a in arrays), dtype=np.intp, count=len(arrays))
             rows = np.concatenate(arrays, axis=0) if len(arrays) > 1 else arrays[0]
             self._extend_rows(rows, lengths)
@@ -287,7 +288,7 @@ class ArraySequence:
         if len(lengths) == 0:
             return
         if self._data.size and self.common_shape != () and rows.shape[1:] != self.common_shape:
-            raise ValueError("All dimensions, except the first one, must match exactly")
+            raise InvalidArgumentError("All dimensions, except the first one, must match exactly")
         start = self._get_next_offset()
         total = rows.shape[0]
         if self._data.size == 0:
@@ -325,7 +326,7 @@ class ArraySequence:
             data = self._data
         if isinstance(off_idx, (slice, list, range)) or is_ndarray_of_int_or_bool(off_idx):
             return data, self._offsets[off_idx], self._lengths[off_idx]
-        raise TypeError(
+        raise ArgumentTypeError(
             "Index must be either an int, a slice, a list of int or a ndarray of bool! "
             f"Not {type(idx)}"
         )
@@ -349,9 +350,9 @@ class ArraySequence:
         data, offsets, lengths = self._select(idx)
         if is_array_sequence(elements):
             if len(lengths) != len(elements):
-                raise ValueError(f"Trying to set {len(lengths)} sequences with {len(elements)} sequences.")
+                raise InvalidArgumentError(f"Trying to set {len(lengths)} sequences with {len(elements)} sequences.")
             if np.sum(lengths) != elements.total_nb_rows:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"Trying to set {np.sum(lengths)} points with {elements.total_nb_rows} points."
                 )
             data[_row_index(offsets, lengths)] = _compact_rows(elements)
@@ -381,12 +382,12 @@ class ArraySequence:
                 res = getattr(rows, op)(*other)
                 self._data[idx] = res
             if res is NotImplemented:
-                raise TypeError(f"unsupported operand for {op}")
+                raise ArgumentTypeError(f"unsupported operand for {op}")
             return self
         rows = _compact_rows(self)
         res = getattr(rows, op)(*other)
         if res is NotImplemented:
-            raise TypeError(f"unsupported operand for {op}")
+            raise ArgumentTypeError(f"unsupported operand for {op}")
         lengths = self._lengths.copy()
         offsets = np.zeros(len(lengths), np.intp)
         np.cumsum(lengths[:-1], out=offsets[1:])
@@ -394,7 +395,7 @@ class ArraySequence:
 
     def __iter__(self) -> Iterator[NDArray[Any]]:
         if len(self._lengths) != len(self._offsets):
-            raise ValueError("ArraySequence object corrupted: len(self._lengths) != len(self._offsets)")
+            raise InvalidArgumentError("ArraySequence object corrupted: len(self._lengths) != len(self._offsets)")
         data = self._data
         for offset, length in zip(self._offsets.tolist(), self._lengths.tolist()):
             yield data[offset : offset + length]
@@ -453,7 +454,7 @@ class _BuildCache:
         self.next_offset = seq._get_next_offset()
         self.dtype = dtype if seq._data.size == 0 else seq._data.dtype
         if seq.common_shape != () and common_shape != seq.common_shape:
-            raise ValueError("All dimensions, except the first one, must match exactly")
+            raise InvalidArgumentError("All dimensions, except the first one, must match exactly")
         self.common_shape = common_shape
         row_bytes = max(1, int(np.prod(common_shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
         self.rows_per_buf = max(1, int(seq._buffer_size * MEGABYTE) // row_bytes)

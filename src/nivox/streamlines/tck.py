@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import DataError, DataWarning, HeaderError, HeaderWarning
+from ..errors import DataError, DataWarning, HeaderError, HeaderWarning, InvalidArgumentError
 from ._io import describe, reading, remaining_size, read_into, writing
 from .array_sequence import ArraySequence, _compact_rows
 from .header import Field
@@ -248,7 +248,7 @@ class TckFile(TractogramFile):
         tractogram = self.tractogram
         if not isinstance(tractogram, LazyTractogram):
             if tractogram.affine_to_rasmm is None:
-                raise ValueError("Streamlines are in a unknown space. This error can be avoided by "
+                raise InvalidArgumentError("Streamlines are in a unknown space. This error can be avoided by "
                                  "setting the 'affine_to_rasmm' property.")
             _warn_dropped(tractogram.data_per_streamline.keys(), tractogram.data_per_point.keys())
             seq = tractogram.streamlines

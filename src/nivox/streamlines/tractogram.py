@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from ..affines import apply_affine
 from .array_sequence import ArraySequence, _row_index
+from ..errors import ArgumentTypeError, InvalidArgumentError
 
 __all__ = [
     "is_data_dict",
@@ -112,11 +113,11 @@ class PerArrayDict(SliceableDataDict):
         if value.ndim == 1 and value.dtype != object:
             value = value.reshape(len(value), 1)
         if value.ndim != 2 and value.dtype != object:
-            raise ValueError("data_per_streamline must be a 2D array.")
+            raise InvalidArgumentError("data_per_streamline must be a 2D array.")
         if value.dtype == object and not all(isinstance(v, Iterable) for v in value):
-            raise ValueError("data_per_streamline must be a 2D array")
+            raise InvalidArgumentError("data_per_streamline must be a 2D array")
         if 0 < self.n_rows != len(value):
-            raise ValueError(f"The number of values ({len(value)}) should match n_elements ({self.n_rows}).")
+            raise InvalidArgumentError(f"The number of values ({len(value)}) should match n_elements ({self.n_rows}).")
         self.store[key] = value
 
     def _extend_entry(self, key: Any, value: Any) -> None:
@@ -125,7 +126,7 @@ class PerArrayDict(SliceableDataDict):
     def extend(self, other: PerArrayDict) -> None:
         """Append the values of `other` (same keys) to this dictionary's."""
         if len(self) > 0 and len(other) > 0 and sorted(self.keys()) != sorted(other.keys()):
-            raise ValueError(
+            raise InvalidArgumentError(
                 "Entry mismatched between the two PerArrayDict objects. "
                 f"This PerArrayDict contains '{sorted(self.keys())}' "
                 f"whereas the other contains '{sorted(other.keys())}'."
@@ -144,7 +145,7 @@ class PerArraySequenceDict(PerArrayDict):
     def __setitem__(self, key: Any, value: Any) -> None:
         value = ArraySequence(value)
         if 0 < self.n_rows != value.total_nb_rows:
-            raise ValueError(f"The number of values ({value.total_nb_rows}) should match ({self.n_rows}).")
+            raise InvalidArgumentError(f"The number of values ({value.total_nb_rows}) should match ({self.n_rows}).")
         self.store[key] = value
 
     def _extend_entry(self, key: Any, value: Any) -> None:
@@ -169,7 +170,7 @@ class LazyDict(MutableMapping):  # type: ignore[type-arg]
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if not callable(value):
-            raise TypeError(
+            raise ArgumentTypeError(
                 "Values in a `LazyDict` must be generator functions. These are functions "
                 "which, when called, return an instantiated generator."
             )
@@ -215,7 +216,7 @@ def _check_affine(value: Any) -> NDArray[Any] | None:
         return None
     value = np.array(value)
     if value.shape != (4, 4):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Affine matrix has a shape of (4, 4) but a ndarray with shape {value.shape} was provided instead."
         )
     return value
@@ -366,7 +367,7 @@ class Tractogram:
     def to_world(self, lazy: bool = False) -> Tractogram:
         """Bring the points to RAS+ mm with ``affine_to_rasmm`` (in place unless `lazy`)."""
         if self.affine_to_rasmm is None:
-            raise ValueError(_UNKNOWN_SPACE)
+            raise InvalidArgumentError(_UNKNOWN_SPACE)
         return self.apply_affine(self.affine_to_rasmm, lazy=lazy)
 
     def extend(self, other: Tractogram) -> None:
@@ -425,7 +426,7 @@ class LazyTractogram(Tractogram):
     def from_data_func(cls, data_func: Callable[[], Iterator[TractogramItem]]) -> LazyTractogram:
         """A lazy tractogram over a generator function of :class:`TractogramItem`."""
         if not callable(data_func):
-            raise TypeError("`data_func` must be a generator function.")
+            raise ArgumentTypeError("`data_func` must be a generator function.")
         lazy = cls()
         lazy._data = data_func
         try:
@@ -472,7 +473,7 @@ class LazyTractogram(Tractogram):
 
     def _set_streamlines(self, value: Any) -> None:
         if value is not None and not callable(value):
-            raise TypeError(
+            raise ArgumentTypeError(
                 "`streamlines` must be a generator function. That is a function which, "
                 "when called, returns an instantiated generator."
             )
@@ -546,7 +547,7 @@ class LazyTractogram(Tractogram):
     def apply_affine(self, affine: Any, lazy: bool = True) -> LazyTractogram:
         """A copy that applies `affine` after any pending transformation (`lazy` must be True)."""
         if not lazy:
-            raise ValueError("LazyTractogram only supports lazy transformations.")
+            raise InvalidArgumentError("LazyTractogram only supports lazy transformations.")
         out = self.copy()
         out._affine_to_apply = np.dot(affine, self._affine_to_apply)
         current = self.affine_to_rasmm
@@ -557,5 +558,5 @@ class LazyTractogram(Tractogram):
     def to_world(self, lazy: bool = True) -> LazyTractogram:
         """A copy whose points come out in RAS+ mm (`lazy` must be True)."""
         if self.affine_to_rasmm is None:
-            raise ValueError(_UNKNOWN_SPACE)
+            raise InvalidArgumentError(_UNKNOWN_SPACE)
         return self.apply_affine(self.affine_to_rasmm, lazy=lazy)

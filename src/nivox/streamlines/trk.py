@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import DataError, HeaderError, HeaderWarning
+from ..errors import DataError, HeaderError, HeaderWarning, InvalidArgumentError
 from ..orientations import aff2axcodes, axcodes2ornt, inv_ornt_aff, ornt_transform
 from . import _trkrecords as records
 from ._io import describe, reading, read_into, remaining_size, writing
@@ -110,10 +110,10 @@ def get_affine_rasmm_to_trackvis(header: Any) -> NDArray[Any]:
 def encode_value_in_name(value: int, name: str, max_name_len: int = 20) -> bytes:
     """`name`, then NUL and `value` in digits when `value` > 1, NUL-padded to `max_name_len` bytes."""
     if len(name) > max_name_len:
-        raise ValueError(f"Data information named '{name}' is too long (max {max_name_len} characters.)")
+        raise InvalidArgumentError(f"Data information named '{name}' is too long (max {max_name_len} characters.)")
     encoded = name if value <= 1 else f"{name}\x00{value}"
     if len(encoded) > max_name_len:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Data information named '{name}' is too long (need to be less than "
             f"{max_name_len - (len(str(value)) + 1)} characters when storing more than one value "
             "for a given data information."

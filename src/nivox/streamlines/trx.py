@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import DataError, HeaderError, NivoxError
+from ..errors import DataError, HeaderError, InvalidArgumentError, NivoxError
 from ._io import describe, is_path, writing
 from .array_sequence import ArraySequence, _chunks, _compact_rows
 from .header import Field
@@ -135,7 +135,7 @@ class TrxFile(TractogramFile):
                                      for k in (items[0].data_for_points if items else {})},
                                     affine_to_rasmm=np.eye(4))
         if tractogram.affine_to_rasmm is None:
-            raise ValueError("Streamlines are in a unknown space. This error can be avoided by "
+            raise InvalidArgumentError("Streamlines are in a unknown space. This error can be avoided by "
                              "setting the 'affine_to_rasmm' property.")
         seq = tractogram.streamlines
         lengths = seq._lengths.astype(np.int64)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from numpy.typing import NDArray
+from ..errors import InvalidArgumentError
 
 __all__ = ["get_affine_from_reference", "peek_next"]
 
@@ -31,7 +32,7 @@ def get_affine_from_reference(ref: Any) -> NDArray[Any]:
         return affine
     if hasattr(ref, "shape"):
         if ref.shape != (4, 4):
-            raise ValueError(f"a reference array must be a (4, 4) affine, got shape {ref.shape}")
+            raise InvalidArgumentError(f"a reference array must be a (4, 4) affine, got shape {ref.shape}")
         return ref
     from ..loadsave import load  # only when a file name is given
 
