@@ -65,6 +65,20 @@ def open_remote(target: Any, storage_options: dict[str, Any] | None = None) -> R
     return RangeFile(fs, path, url)
 
 
+def _error(url: str, action: str, err: BaseException) -> RemoteFileError:
+    """A RemoteFileError naming ``url`` and the root cause of ``err``.
+
+    fsspec reports an unreachable HTTP host as FileNotFoundError; the
+    innermost cause (connection refused, 403, ...) says what happened.
+    """
+    root = err
+    while root.__cause__ is not None and root.__cause__ is not root:
+        root = root.__cause__
+    what = "not found" if isinstance(err, FileNotFoundError) and root is err else action
+    detail = f"{type(root).__name__}: {root}" if root is not err or not isinstance(err, FileNotFoundError) else str(err)
+    return RemoteFileError(f"{url}: {what} ({detail})")
+
+
 class RangeFile(io.RawIOBase):
     """A read-only, seekable binary file whose reads are ranged requests on an fsspec filesystem.
 
@@ -99,14 +113,18 @@ class RangeFile(io.RawIOBase):
         if self._size is None:
             try:
                 size = self.fs.size(self.path)
-            except FileNotFoundError as err:
-                raise RemoteFileError(f"{self.name}: not found ({err})") from err
             except Exception as err:  # any fsspec/transport failure becomes one error naming the URL
-                raise RemoteFileError(f"{self.name}: cannot get its size: {type(err).__name__}: {err}") from err
+                raise _error(self.name, "cannot get its size", err) from err
             if size is None:
                 raise RemoteFileError(f"{self.name}: the server does not say the file's size")
             self._size = int(size)
         return self._size
+
+    def _at_or_past_end(self, pos: int) -> bool:
+        try:
+            return self.size() <= pos
+        except RemoteFileError:
+            return False  # the size cannot be had either: report the read's own failure
 
     def tell(self) -> int:
         return self._pos
@@ -131,14 +149,10 @@ class RangeFile(io.RawIOBase):
             return b""
         try:
             data = self.fs.cat_file(self.path, start=start, end=start + nbytes)
-        except FileNotFoundError as err:
-            raise RemoteFileError(f"{self.name}: not found ({err})") from err
         except Exception as err:  # any fsspec/transport failure becomes one error naming the URL
-            if self._size is None and start > 0 and self.size() <= start:
+            if self._size is None and start > 0 and self._at_or_past_end(start):
                 return b""  # a range starting at the end (HTTP 416): end of file
-            raise RemoteFileError(
-                f"{self.name}: cannot read bytes {start}-{start + nbytes - 1}: {type(err).__name__}: {err}"
-            ) from err
+            raise _error(self.name, f"cannot read bytes {start}-{start + nbytes - 1}", err) from err
         self.requests += 1
         self.bytes_fetched += len(data)
         if len(data) > nbytes:
