@@ -96,3 +96,22 @@ def test_storage_options_only_for_urls(tmp_path: Path) -> None:
     nib.save(_image(), path)
     with pytest.raises(TypeError, match="storage_options"):
         nib.load(path, storage_options={"anon": True})
+
+
+def test_mgz_stream(tmp_path: Path) -> None:
+    data = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    path = tmp_path / "x.mgz"
+    nib.save(nib.MGHImage(data, np.eye(4)), path)
+    loaded = nib.load(io.BytesIO(path.read_bytes()))
+    assert isinstance(loaded, nib.MGHImage)
+    np.testing.assert_array_equal(loaded.get_fdata(), data)
+    np.testing.assert_array_equal(loaded.affine, nib.load(path).affine)
+
+
+def test_load_kwargs_pass_through(tmp_path: Path) -> None:
+    path = tmp_path / "x.nii"
+    nib.save(_image(), path)
+    loaded = nib.load(io.BytesIO(path.read_bytes()), mmap=False, keep_file_open=True)
+    _same(loaded, path)
+    with pytest.raises(ValueError):
+        nib.load(io.BytesIO(path.read_bytes()), mmap="bogus")
