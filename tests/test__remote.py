@@ -105,6 +105,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     nib.save(nib.Nifti1Image(data, affine), root / "fmri.nii")
     nib.save(nib.Nifti1Image(data, affine), root / "fmri.nii.gz")
     nib.save(nib.Nifti2Image(data[..., 0], affine), root / "anat2.nii")
+    # one deflate stream stating no sizes, as most tools write: read as a stream
+    (root / "plain.nii.gz").write_bytes(gzip.compress((root / "fmri.nii").read_bytes()))
     return root
 
 
@@ -221,7 +223,7 @@ def test_unreachable_host_names_url() -> None:
     assert url in str(info.value)
 
 
-@pytest.mark.parametrize("name", ["fmri.nii", "fmri.nii.gz"])
+@pytest.mark.parametrize("name", ["fmri.nii", "plain.nii.gz"])
 def test_error_during_data_read_names_url(files: Path, name: str) -> None:
     srv = _Server(files, honour_range=True)
     try:
@@ -250,3 +252,58 @@ def test_missing_fsspec_names_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builtins, "__import__", no_fsspec)
     with pytest.raises(MissingDependencyError, match=r"nivox\[remote\]"):
         nib.load("https://example.invalid/x.nii")
+
+
+@pytest.fixture
+def members_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, np.ndarray]:
+    """A nivox-written .nii.gz of 64 KiB members (the default is 1 MiB), and its data."""
+    import nivox._codecs.gzip as nvgzip
+
+    monkeypatch.setattr(nvgzip, "MEMBER_SIZE", 64 * 1024)
+    data = np.random.default_rng(7).integers(-3000, 3000, (64, 64, 16, 8), dtype=np.int16)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "members.nii.gz")
+    return tmp_path, data
+
+
+def test_nivox_gz_read_member_by_member(members_file: tuple[Path, np.ndarray]) -> None:
+    from nivox._codecs.gzformat import HEADER_PROBE
+
+    root, data = members_file
+    compressed = (root / "members.nii.gz").stat().st_size
+    srv = _Server(root, honour_range=True)
+    try:
+        img = nib.load(srv.url("members.nii.gz"))
+        header_bytes = srv.bytes_sent
+        # sniff block + the first member (64 KiB of data): far from the whole file
+        assert header_bytes <= _remote.READ_AHEAD + 80 * 1024 < compressed
+        before_bytes, before_requests = srv.bytes_sent, len(srv.log)
+        np.testing.assert_array_equal(img.dataobj[..., 7], data[..., 7])
+        walked = len(srv.log) - before_requests
+        # the last volume (128 KiB of data = 2 members): their compressed bytes plus header probes
+        volume_cost = srv.bytes_sent - before_bytes
+        assert volume_cost <= 2 * 66 * 1024 + walked * HEADER_PROBE
+        assert volume_cost < compressed / 3
+        # a second read of an earlier volume walks no more headers
+        before_requests = len(srv.log)
+        np.testing.assert_array_equal(img.dataobj[..., 2], data[..., 2])
+        assert len(srv.log) - before_requests <= 3  # its members only
+        np.testing.assert_array_equal(img.get_fdata(), data)
+    finally:
+        srv.close()
+
+
+def test_nivox_gz_failure_after_load_names_url(members_file: tuple[Path, np.ndarray]) -> None:
+    root, _ = members_file
+    srv = _Server(root, honour_range=True)
+    try:
+        img = nib.load(srv.url("members.nii.gz"))
+    finally:
+        srv.close()
+    with pytest.raises(RemoteFileError, match="ConnectionRefused") as info:
+        img.dataobj[..., 7]
+    assert srv.url("members.nii.gz") in str(info.value)
+
+
+def test_single_stream_gz_still_streams(server: _Server, files: Path) -> None:
+    img = nib.load(server.url("plain.nii.gz"))
+    np.testing.assert_array_equal(img.dataobj[..., 3], nib.load(files / "fmri.nii").dataobj[..., 3])

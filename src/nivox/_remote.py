@@ -168,6 +168,18 @@ class RangeFile(io.RawIOBase):
             self._size = start + len(data)  # a short answer marks the end of the file
         return bytes(data)
 
+    def pread(self, offset: int, count: int) -> bytes:
+        """Exactly bytes ``offset:offset + count`` (fewer at the end) in one request, no read-ahead."""
+        if count <= 0:
+            return b""
+        inside = offset - self._block_start
+        if 0 <= inside and (inside + count <= len(self._block) or self._at_end_of_block()):
+            return self._block[inside:inside + count]  # already fetched (a header probe after sniffing)
+        return self._fetch(offset, count)
+
+    def _at_end_of_block(self) -> bool:
+        return self._size is not None and self._block_start + len(self._block) >= self._size
+
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         wanted = len(view)

@@ -140,7 +140,7 @@ _SNIFF_BYTES = 1024
 
 def _load_stream(stream: Any, name: str | None, **kwargs: Any) -> SpatialImage:
     """Load the single-file image in binary file object ``stream``, decompressing it if needed."""
-    from . import _codecs
+    from . import _codecs, _remote
 
     label = name or f"<{type(stream).__name__}>"
     if not (getattr(stream, "seekable", lambda: False)()):
@@ -151,7 +151,14 @@ def _load_stream(stream: Any, name: str | None, **kwargs: Any) -> SpatialImage:
     if not prefix:
         raise ImageFileError(f"Empty file: '{label}'")
     codec = _codecs.sniff(prefix)
-    if codec is not None:
+    members = None
+    if codec is not None and codec.name == "gzip" and isinstance(stream, _remote.RangeFile):
+        from ._remotegz import RemoteMembers
+
+        members = RemoteMembers.open(stream)  # nivox-written: member by member, by range
+    if members is not None:
+        stream = members
+    elif codec is not None:
         stream = codec.open_read(stream, keep_open=True)  # the caller's file stays open
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
