@@ -34,7 +34,7 @@ def is_openfile(obj: Any) -> bool:
 
 def _fsspec() -> Any:
     try:
-        import fsspec
+        import fsspec  # type: ignore[import-untyped]
     except ImportError as err:
         raise MissingDependencyError(f"reading URLs needs fsspec; {_EXTRA_HINT}") from err
     return fsspec

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from .deprecator import expired
 from .errors import ImageFileError, ImageFileNotFoundError
@@ -122,8 +122,9 @@ def load(filename: FileSpec | IO[bytes] | Any, storage_options: dict[str, Any] |
         raise TypeError("storage_options applies only to URLs and fsspec OpenFiles")
     if _is_stream(filename):
         return _load_stream(filename, _stream_name(filename), **kwargs)
-    klass = guessed_image_type(filename)
-    return klass.from_filename(_stringify_path(filename), **kwargs)
+    path = cast(FileSpec, filename)  # neither a URL nor a stream: a path
+    klass = guessed_image_type(path)
+    return klass.from_filename(_stringify_path(path), **kwargs)
 
 
 def _is_stream(obj: Any) -> bool:
