@@ -155,7 +155,8 @@ class RangeFile(io.RawIOBase):
             raise _error(self.name, f"cannot read bytes {start}-{start + nbytes - 1}", err) from err
         self.requests += 1
         self.bytes_fetched += len(data)
-        if len(data) > nbytes:
+        expected = nbytes if self._size is None else max(min(nbytes, self._size - start), 0)
+        if len(data) > expected:
             # a server that ignores Range answers with the whole file: never take it for the range
             raise RemoteFileError(
                 f"{self.name}: the server ignored the byte range {start}-{start + nbytes - 1} "
