@@ -328,3 +328,14 @@ def test_server_ignoring_range_never_gives_wrong_data(tmp_path: Path, shape: tup
             np.testing.assert_array_equal(got[1], data)
     finally:
         srv.close()
+
+
+def test_to_dask_on_url_reads_only_the_chunk(server: _Server, files: Path) -> None:
+    pytest.importorskip("dask")
+    arr = nib.to_dask(server.url("fmri.nii"))
+    local = nib.load(files / "fmri.nii")
+    assert arr.shape == SHAPE
+    before = server.bytes_sent
+    np.testing.assert_array_equal(arr[..., 5].compute(scheduler="threads"), local.dataobj[..., 5])
+    assert server.bytes_sent - before == int(np.prod(SHAPE[:3])) * 2
+    np.testing.assert_array_equal(arr.compute(scheduler="threads"), local.get_fdata().astype(np.int16))
