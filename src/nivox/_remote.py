@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from .errors import MissingDependencyError, RemoteFileError
+from .errors import InvalidArgumentError, MissingDependencyError, RemoteFileError
 
 __all__ = ["RangeFile", "is_url", "is_openfile", "open_remote"]
 
@@ -137,9 +137,9 @@ class RangeFile(io.RawIOBase):
         elif whence == io.SEEK_END:
             pos = self.size() + offset
         else:
-            raise ValueError(f"invalid whence {whence!r}")
+            raise InvalidArgumentError(f"{self.name}: invalid whence {whence!r}; valid: 0, 1, 2")
         if pos < 0:
-            raise ValueError(f"negative seek position {pos}")
+            raise InvalidArgumentError(f"{self.name}: negative seek position {pos}")
         self._pos = pos
         return pos
 

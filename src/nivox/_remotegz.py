@@ -19,7 +19,7 @@ from typing import Any
 from ._codecs.gzdecode import decode_member
 from ._codecs.gzformat import HEADER_PROBE, parse_header
 from ._remote import RangeFile
-from .errors import CorruptStreamError, RemoteFileError
+from .errors import CorruptStreamError, InvalidArgumentError, RemoteFileError
 
 __all__ = ["RemoteMembers"]
 
@@ -71,9 +71,9 @@ class RemoteMembers(io.RawIOBase):
         elif whence == io.SEEK_CUR:
             offset += self._pos
         elif whence != io.SEEK_SET:
-            raise ValueError(f"invalid whence {whence!r}")
+            raise InvalidArgumentError(f"{self.name}: invalid whence {whence!r}; valid: 0, 1, 2")
         if offset < 0:
-            raise ValueError(f"negative seek position {offset}")
+            raise InvalidArgumentError(f"{self.name}: negative seek position {offset}")
         self._pos = offset
         return offset
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from .deprecator import expired
-from .errors import ImageFileError, ImageFileNotFoundError
+from .errors import ArgumentTypeError, ImageFileError, ImageFileNotFoundError
 from .filename_parser import _stringify_path, splitext_addext
 from .imageclasses import classes_for_extension
 
@@ -119,7 +119,7 @@ def load(filename: FileSpec | IO[bytes] | Any, storage_options: dict[str, Any] |
         remote = _remote.open_remote(filename, storage_options)
         return _load_stream(remote, remote.name, **kwargs)
     if storage_options is not None:
-        raise TypeError("storage_options applies only to URLs and fsspec OpenFiles")
+        raise ArgumentTypeError("storage_options applies only to URLs and fsspec OpenFiles")
     if _is_stream(filename):
         return _load_stream(filename, _stream_name(filename), **kwargs)
     path = cast(FileSpec, filename)  # neither a URL nor a stream: a path
