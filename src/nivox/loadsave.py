@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from .deprecator import expired
-from .errors import ImageFileError, ImageFileNotFoundError
+from .errors import ArgumentTypeError, ImageFileError, ImageFileNotFoundError
 from .filename_parser import _stringify_path, splitext_addext
 from .imageclasses import classes_for_extension
 
@@ -83,14 +84,25 @@ def _why_not_an_image(path: str, classes: list[type]) -> str:
     return f"no header of {names} found at the start of the file"
 
 
-def load(filename: FileSpec, **kwargs: Any) -> SpatialImage:
-    """Load the image in ``filename``; the data stay on disk until used.
+def load(filename: FileSpec | IO[bytes] | Any, storage_options: dict[str, Any] | None = None,
+         **kwargs: Any) -> SpatialImage:
+    """Load the image in ``filename``; the data stay on disk (or remote) until used.
 
     Parameters
     ----------
-    filename : str or PathLike
+    filename : str, PathLike, URL, fsspec OpenFile or binary file object
+        A path; an fsspec URL (``https://``, ``s3://``, ``memory://``,
+        ``file://``, chained ``simplecache::https://...``; needs the extra
+        ``remote``) or ``OpenFile``, read by byte ranges; or a readable binary
+        file object (``io.BytesIO``, an open file), read from its start. For
+        URLs and file objects the format is sniffed from the first bytes
+        (gzip/bz2/zstd by their magic) and the name's extension, if any; the
+        single-file formats (NIfTI-1/-2, CIFTI-2, MGH) load this way.
+    storage_options : dict, optional
+        Passed to fsspec for a URL (credentials, headers, ...).
     **kwargs
-        Passed to the class's ``from_filename`` (``mmap``, ``keep_file_open``).
+        Passed to the class's ``from_filename``/``from_file_map`` (``mmap``,
+        ``keep_file_open``, ``validation``).
 
     Raises
     ------
@@ -98,9 +110,83 @@ def load(filename: FileSpec, **kwargs: Any) -> SpatialImage:
         The file does not exist (also a FileNotFoundError).
     ImageFileError
         The file is empty or is not an image nivox reads.
+    RemoteFileError
+        A URL could not be read (unreachable, not found, no range support).
     """
-    klass = guessed_image_type(filename)
-    return klass.from_filename(_stringify_path(filename), **kwargs)
+    from . import _remote
+
+    if _remote.is_url(filename) or _remote.is_openfile(filename):
+        remote = _remote.open_remote(filename, storage_options)
+        return _load_stream(remote, remote.name, **kwargs)
+    if storage_options is not None:
+        raise ArgumentTypeError("storage_options applies only to URLs and fsspec OpenFiles")
+    if _is_stream(filename):
+        return _load_stream(filename, _stream_name(filename), **kwargs)
+    path = cast(FileSpec, filename)  # neither a URL nor a stream: a path
+    klass = guessed_image_type(path)
+    return klass.from_filename(_stringify_path(path), **kwargs)
+
+
+def _is_stream(obj: Any) -> bool:
+    return hasattr(obj, "read") and not isinstance(obj, (str, bytes, os.PathLike))
+
+
+def _stream_name(stream: Any) -> str | None:
+    name = getattr(stream, "name", None)
+    return os.fsdecode(name) if isinstance(name, (str, bytes)) else None
+
+
+_SNIFF_BYTES = 1024
+
+
+def _load_stream(stream: Any, name: str | None, **kwargs: Any) -> SpatialImage:
+    """Load the single-file image in binary file object ``stream``, decompressing it if needed."""
+    from . import _codecs, _remote
+
+    label = name or f"<{type(stream).__name__}>"
+    if not (getattr(stream, "seekable", lambda: False)()):
+        stream = io.BytesIO(stream.read())  # a pipe or socket: the proxy needs to seek
+    stream.seek(0)
+    prefix = stream.read(16)
+    stream.seek(0)
+    if not prefix:
+        raise ImageFileError(f"Empty file: '{label}'")
+    codec = _codecs.sniff(prefix)
+    members = None
+    if codec is not None and codec.name == "gzip" and isinstance(stream, _remote.RangeFile):
+        from ._remotegz import RemoteMembers
+
+        members = RemoteMembers.open(stream)  # nivox-written: member by member, by range
+    if members is not None:
+        stream = members
+    elif codec is not None:
+        stream = codec.open_read(stream, keep_open=True)  # the caller's file stays open
+    head = stream.read(_SNIFF_BYTES)
+    stream.seek(0)
+    klass = _stream_class(head, name, label)
+    return klass.from_file_map(klass._filemap_from_iobase(stream), **kwargs)  # type: ignore[attr-defined]
+
+
+def _stream_class(head: bytes, name: str | None, label: str) -> type:
+    """The first single-file image class whose header fits ``head`` (those of ``name``'s extension first)."""
+    from . import imageclasses
+    from .filebasedimages import SerializableImage
+
+    ext = _extension(name) if name else ""
+    classes = classes_for_extension(ext) if ext else []
+    if not classes:  # no name, or one no format claims: try every format
+        classes = imageclasses.all_image_classes
+    for klass in classes:
+        if not issubclass(klass, SerializableImage) or len({k for k, _ in klass.files_types}) != 1:
+            continue
+        may_contain = getattr(getattr(klass, "header_class", None), "may_contain_header", None)
+        if may_contain is None or len(head) < klass._meta_sniff_len:
+            continue
+        if may_contain(head):
+            return klass
+    names = "/".join(dict.fromkeys(k.__name__ for k in classes))
+    raise ImageFileError(f'Cannot work out file type of "{label}": no header of a single-file '
+                         f"format ({names}) found at its start")
 
 
 # A NIfTI image saved with the other NIfTI extension becomes its single/pair sibling.

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any, Callable
 
-from ..errors import CorruptStreamError, MissingDependencyError, UnknownNameError
+from ..errors import CorruptStreamError, MissingDependencyError, NivoxError, UnknownNameError
 
 __all__ = [
     "Codec",
@@ -184,6 +184,8 @@ class StreamGuard:
             return method(*args)
         except self._decode_errors as err:
             if isinstance(err, OSError) and err.errno is not None:
+                raise
+            if isinstance(err, NivoxError):  # the source's own error (a URL that failed): not bad data
                 raise
             name = self.source_name or getattr(self, "name", None)
             raise corrupt_stream_error(name, err) from err

@@ -1,0 +1,144 @@
+"""Random access by byte range into a remote gzip file made of members that state their size.
+
+Files nivox writes (and bgzip's) are sequences of independently compressed
+members whose headers carry the member's compressed and uncompressed sizes
+(:mod:`nivox._codecs.gzformat`). Over a URL, :class:`RemoteMembers` walks
+those headers lazily, one small ranged request per member and only as far as
+a read needs, and decompresses just the members a read touches, each fetched
+with one ranged request of its compressed bytes. Other gzip files (one long
+stream) are read as a stream instead (see :func:`nivox.loadsave.load`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+from collections import OrderedDict
+from typing import Any
+
+from ._codecs.gzdecode import decode_member
+from ._codecs.gzformat import HEADER_PROBE, parse_header
+from ._remote import RangeFile
+from .errors import CorruptStreamError, InvalidArgumentError, RemoteFileError
+
+__all__ = ["RemoteMembers"]
+
+#: decompressed members kept for the next read (a header read, then a volume)
+KEPT_MEMBERS = 4
+
+
+class RemoteMembers(io.RawIOBase):
+    """The decompressed bytes of a sized-member gzip file at a URL, read member by member.
+
+    Use :meth:`open`, which returns None for a file whose first member does
+    not state its size.
+    """
+
+    def __init__(self, raw: RangeFile) -> None:
+        super().__init__()
+        self.raw, self.name = raw, raw.name
+        # member i spans compressed bytes starts[i]:starts[i+1] and data[i]:data[i+1];
+        # the last entry is the start of the first member not walked yet
+        self._starts, self._data = [0], [0]
+        self._walked_all = False
+        self._pos = 0
+        self._kept: OrderedDict[int, bytes] = OrderedDict()
+
+    @classmethod
+    def open(cls, raw: RangeFile) -> RemoteMembers | None:
+        """A reader on ``raw``, or None when its first member does not state its size."""
+        try:
+            header = parse_header(raw.pread(0, HEADER_PROBE), raw.name)
+        except CorruptStreamError:
+            return None
+        if header is None or header.member_size is None:
+            return None
+        return cls(raw)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            self._walk_past(None)
+            offset += self._data[-1]
+        elif whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence != io.SEEK_SET:
+            raise InvalidArgumentError(f"{self.name}: invalid whence {whence!r}; valid: 0, 1, 2")
+        if offset < 0:
+            raise InvalidArgumentError(f"{self.name}: negative seek position {offset}")
+        self._pos = offset
+        return offset
+
+    def _walk_past(self, target: int | None) -> None:
+        """Read member headers until the member holding data byte ``target`` (None: all) is known."""
+        size = self.raw.size()
+        while not self._walked_all and (target is None or self._data[-1] <= target):
+            pos, data = self._starts[-1], self._data[-1]
+            if pos >= size:
+                self._walked_all = True
+                break
+            header = parse_header(self.raw.pread(pos, HEADER_PROBE), self.name)
+            if header is None or header.member_size is None:
+                raise RemoteFileError(
+                    f"{self.name}: the gzip member at byte {pos} does not state its size, so it cannot "
+                    f"be read by range; read the file whole with a 'simplecache::{self.name}' URL"
+                )
+            end = pos + header.member_size
+            if header.member_size < header.length + 8 or end > size:
+                raise CorruptStreamError(f"{self.name}: the gzip member at byte {pos} states a size "
+                                         f"({header.member_size}) that does not fit the file ({size} bytes)")
+            length = header.data_size
+            if length is None:  # bgzip's BC field: the trailer's ISIZE is exact (members < 64 KiB)
+                length = int.from_bytes(self.raw.pread(end - 4, 4), "little")
+            self._starts.append(end)
+            self._data.append(data + length)
+
+    def _member(self, index: int) -> bytes:
+        kept = self._kept.get(index)
+        if kept is not None:
+            self._kept.move_to_end(index)
+            return kept
+        start, end = self._starts[index], self._starts[index + 1]
+        size = self._data[index + 1] - self._data[index]
+        data = bytes(decode_member(self.raw.pread, start, end, size, self.name))
+        self._kept[index] = data
+        if len(self._kept) > KEPT_MEMBERS:
+            self._kept.popitem(last=False)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(view):
+            pos = self._pos + done
+            self._walk_past(pos)
+            if pos >= self._data[-1]:
+                break  # end of the data
+            index = bisect.bisect_right(self._data, pos) - 1
+            member = self._member(index)
+            chunk = member[pos - self._data[index]: pos - self._data[index] + len(view) - done]
+            view[done:done + len(chunk)] = chunk
+            done += len(chunk)
+        self._pos += done
+        return done
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            self._walk_past(None)
+            size = max(self._data[-1] - self._pos, 0)
+        buffer = bytearray(size)
+        return bytes(buffer[: self.readinto(buffer)])
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def __repr__(self) -> str:
+        return f"RemoteMembers({self.name!r})"
