@@ -280,6 +280,7 @@ def smooth_image(
         Data of `img`'s dtype, same affine and header.
     """
     ndimage = _ndimage()
+    _check_spatial_first(img)
     if out_class is None:
         out_class = img.__class__
     shape = tuple(img.shape)
