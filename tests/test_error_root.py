@@ -91,3 +91,10 @@ def test_from_url_without_a_server():
     with pytest.raises(errors.RemoteFileError) as caught:
         nivox.Nifti1Image.from_url(url, timeout=2)
     assert isinstance(caught.value, OSError) and url in str(caught.value)
+
+
+def test_get_fdata_without_a_file_map():
+    img = image()
+    img.file_map = None  # nibabel's API tests do this
+    assert img.get_filename() is None
+    assert img.get_fdata().shape == (4, 4, 4)

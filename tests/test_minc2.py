@@ -454,3 +454,21 @@ def test_invalid_spacing_follows_the_validation_mode(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert nivox.load(path, validation="ignore").shape == (2, 2, 2)
+
+
+def test_rewrite_into_the_file_object_it_was_read_from():
+    import io
+
+    import numpy as np
+
+    import nivox
+    from nivox.fileholders import FileHolder
+
+    data = np.arange(24, dtype="i4").reshape((2, 3, 4))
+    file_map = {"image": FileHolder(fileobj=io.BytesIO())}
+    img = nivox.Minc2Image(data, np.eye(4))
+    img.file_map = file_map
+    img.to_file_map()
+    again = nivox.Minc2Image.from_file_map(file_map)
+    again.to_file_map()  # into the same BytesIO, which holds the file just read
+    np.testing.assert_array_equal(nivox.Minc2Image.from_file_map(file_map).get_fdata(), data)

@@ -98,7 +98,10 @@ class FileBasedImage:
 
     def get_filename(self) -> str | None:
         """The filename of the image's first file type, or None."""
-        return self.file_map[self.files_types[0][0]].filename
+        if not self.file_map:  # users may set file_map to None (nibabel's tests do)
+            return None
+        holder = self.file_map.get(self.files_types[0][0])
+        return None if holder is None else holder.filename
 
     def set_filename(self, filename: FileSpec) -> None:
         """Point every file type at the files derived from ``filename``."""

@@ -243,7 +243,13 @@ class Minc2Image(Minc1Image):
         with replacing_files(file_map) as temp_map:
             holder = temp_map["image"]
             if holder.fileobj is not None:
-                write_minc2(self, holder.fileobj, level)
+                # h5py would open what a reused file object already holds (a MINC2
+                # file read before) and add to it: write a fresh file, then replace
+                fresh = io.BytesIO()
+                write_minc2(self, fresh, level)
+                holder.fileobj.seek(0)
+                holder.fileobj.truncate()
+                holder.fileobj.write(fresh.getbuffer())
             elif holder.filename is not None:
                 write_minc2(self, os.fspath(holder.filename), level)
             else:
