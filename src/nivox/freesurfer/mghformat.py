@@ -503,10 +503,14 @@ def _ms_per_time_unit(header: Any) -> float:
 
 
 def _fit_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """``shape`` as MGH stores it: at least three axes, extra singleton axes past the fourth dropped."""
+    """``shape`` as MGH stores it: at least three axes, extra singleton axes past the fourth dropped.
+
+    Only when every axis past the third is singleton: a trailing singleton after
+    frames, (x, y, z, t, 1), is a fifth axis MGH cannot hold (nibabel refuses it too).
+    """
     shape = shape + (1,) * (3 - len(shape))
-    while len(shape) > 4 and shape[-1] == 1:
-        shape = shape[:-1]
+    if len(shape) > 4 and all(n == 1 for n in shape[3:]):
+        shape = shape[:4]
     return shape
 
 
