@@ -12,6 +12,8 @@ naming the file.
 
 from __future__ import annotations
 
+import os
+
 from io import BytesIO
 from typing import IO, Any
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
@@ -109,8 +111,11 @@ class XmlParser:
             parser.ParseFile(fptr)
         except XmlParseError as err:
             raise self._named(err) from None
-        except NivoxError:
-            raise
+        except NivoxError as err:
+            if self.fname is not None and os.fsdecode(self.fname) in str(err):
+                raise  # already says which file
+            # a lookup in one of nivox's tables (an unknown code) failed: name the file
+            raise self._named(self.error_class(f"invalid content: {type(err).__name__}: {err}")) from None
         except ExpatError as err:
             raise self._named(self.error_class(str(err))) from None
         except (KeyError, ValueError, TypeError, IndexError, AttributeError, OverflowError,
