@@ -16,6 +16,7 @@ from typing import Any
 
 from . import __version__
 from .errors import InvalidArgumentError
+from .nibabel_alias import NIBABEL_API_VERSION
 
 __all__ = ["COMMIT_HASH", "__version__", "cmp_pkg_version", "get_pkg_info", "pkg_commit_hash"]
 
@@ -70,15 +71,20 @@ def _sort_key(version: str) -> tuple[Any, ...]:
     return (int(g["epoch"] or 0), tuple(release), pre, post, dev, local)
 
 
-def cmp_pkg_version(version_str: str, pkg_version_str: str = __version__) -> int:
+def cmp_pkg_version(version_str: str, pkg_version_str: str = NIBABEL_API_VERSION) -> int:
     """Compare two versions the PEP 440 way.
+
+    Code written for nibabel calls this (as ``nibabel.pkg_info``) to ask which
+    nibabel it runs on, so by default the comparison is with the nibabel API
+    version nivox implements (``nivox.nibabel_alias.NIBABEL_API_VERSION``), the
+    version ``nibabel.__version__`` reports under ``install_as_nibabel``.
 
     Parameters
     ----------
     version_str : str
         Version to compare.
     pkg_version_str : str, optional
-        Version to compare with; nivox's own by default.
+        Version to compare with; the nibabel API version by default.
 
     Returns
     -------
