@@ -87,6 +87,29 @@ class SliceableDataDict(MutableMapping):  # type: ignore[type-arg]
         return len(self.store)
 
 
+def _as_rows(value: Any) -> np.ndarray:
+    """Values given per streamline as a 2D array: one row each.
+
+    An array keeps its dtype; other sequences become float64, or an object
+    array of rows when the rows differ in length.
+    """
+    items = list(value) if isinstance(value, types.GeneratorType) else value
+    if isinstance(items, np.ndarray):
+        rows = items
+    else:
+        ragged = len({len(item) for item in items}) > 1
+        rows = np.asarray(items, dtype=object if ragged else np.float64)
+    if rows.dtype == object:
+        if not all(isinstance(row, Iterable) for row in rows):
+            raise InvalidArgumentError("data_per_streamline must be a 2D array")
+        return rows
+    if rows.ndim == 1:
+        rows = rows[:, np.newaxis]
+    if rows.ndim != 2:
+        raise InvalidArgumentError("data_per_streamline must be a 2D array")
+    return rows
+
+
 class PerArrayDict(SliceableDataDict):
     """Data per streamline: each value a 2D array with one row per streamline.
 
@@ -101,24 +124,11 @@ class PerArrayDict(SliceableDataDict):
         super().__init__(*args, **kwargs)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        if isinstance(value, types.GeneratorType):
-            value = list(value)
-        if isinstance(value, np.ndarray):
-            dtype: Any = value.dtype
-        elif not all(len(v) == len(value[0]) for v in value[1:]):
-            dtype = object
-        else:
-            dtype = np.float64
-        value = np.asarray(value, dtype=dtype)
-        if value.ndim == 1 and value.dtype != object:
-            value = value.reshape(len(value), 1)
-        if value.ndim != 2 and value.dtype != object:
-            raise InvalidArgumentError("data_per_streamline must be a 2D array.")
-        if value.dtype == object and not all(isinstance(v, Iterable) for v in value):
-            raise InvalidArgumentError("data_per_streamline must be a 2D array")
-        if 0 < self.n_rows != len(value):
-            raise InvalidArgumentError(f"The number of values ({len(value)}) should match n_elements ({self.n_rows}).")
-        self.store[key] = value
+        rows = _as_rows(value)
+        if self.n_rows and len(rows) != self.n_rows:
+            raise InvalidArgumentError(
+                f"{len(rows)} values given for {self.n_rows} streamlines (key {key!r})")
+        self.store[key] = rows
 
     def _extend_entry(self, key: Any, value: Any) -> None:
         self[key] = np.concatenate([self[key], value])
@@ -127,10 +137,8 @@ class PerArrayDict(SliceableDataDict):
         """Append the values of `other` (same keys) to this dictionary's."""
         if len(self) > 0 and len(other) > 0 and sorted(self.keys()) != sorted(other.keys()):
             raise InvalidArgumentError(
-                "Entry mismatched between the two PerArrayDict objects. "
-                f"This PerArrayDict contains '{sorted(self.keys())}' "
-                f"whereas the other contains '{sorted(other.keys())}'."
-            )
+                f"cannot extend data with keys {sorted(self.keys())} by data with keys "
+                f"{sorted(other.keys())}")
         self.n_rows += other.n_rows
         for key in other.keys():
             if key not in self:
