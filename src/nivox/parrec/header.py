@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..affines import apply_affine, dot_reduce, from_matvec
+from ..affines import apply_affine
 from ..errors import PARRECError
 from ..eulerangles import euler2mat
 from ..spatialimages import SpatialHeader
@@ -375,9 +375,9 @@ class PARRECHeader(SpatialHeader):
         if method == "dv":
             slope, intercept = rescale_slope, rescale_intercept
         elif method == "fp":
+            # floating point values: what the scanner computed before storing integers
             with np.errstate(divide="ignore", invalid="ignore"):
-                slope = 1.0 / scale_slope
-                intercept = rescale_intercept / (rescale_slope * scale_slope)
+                slope, intercept = 1.0 / scale_slope, rescale_intercept / (scale_slope * rescale_slope)
         else:
             raise PARRECError(f"Unknown scaling method '{method}'.")
         order = self.get_sorted_slice_indices()
@@ -501,16 +501,18 @@ class PARRECHeader(SpatialHeader):
         """
         if origin not in ("scanner", "fov"):
             raise PARRECError(f"origin must be 'scanner' or 'fov', not {origin!r}")
-        ijk_shape = np.array(self.get_data_shape()[:3])
-        to_center = from_matvec(np.eye(3), -(ijk_shape - 1) / 2.0)
-        zoomer = np.diag(list(self.get_zooms()[:3]) + [1])
-        to_psl = ACQ_TO_PSL[self.get_slice_orientation()]
+        grid = np.asarray(self.get_data_shape()[:3], dtype=float)
+        centring = np.eye(4)
+        centring[:3, 3] = (1 - grid) / 2  # voxel indices from the grid's centre
+        scaling = np.diag([*self.get_zooms()[:3], 1.0])
         angulation = np.asarray(self._info("angulation"), dtype=float)
         if angulation.shape != (3,):
             raise PARRECError(f"{self._source}: angulation needs 3 values")
-        ap_rot, fh_rot, rl_rot = angulation * DEG2RAD
-        rot = from_matvec(dot_reduce(euler2mat(z=rl_rot), euler2mat(x=ap_rot), euler2mat(y=fh_rot)))
-        psl_aff = dot_reduce(rot, to_psl, zoomer, to_center)
+        ap, fh, rl = angulation * DEG2RAD
+        rotation = np.eye(4)
+        # products grouped from the right, so affines agree bit for bit with other readers
+        rotation[:3, :3] = euler2mat(z=rl) @ (euler2mat(x=ap) @ euler2mat(y=fh))
+        in_psl = rotation @ (ACQ_TO_PSL[self.get_slice_orientation()] @ (scaling @ centring))
         if origin == "scanner":
-            psl_aff[:3, 3] += self._info("off_center")
-        return np.dot(PSL_TO_RAS, psl_aff)
+            in_psl[:3, 3] += self._info("off_center")
+        return PSL_TO_RAS @ in_psl
