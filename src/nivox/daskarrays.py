@@ -64,14 +64,16 @@ class ChunkReader:
         self.shape = tuple(int(n) for n in dataobj.shape)
         self.ndim = len(self.shape)
         self.index_dir = index_dir
+        # only single files read through gzip have seek points worth sharing
+        self._gzip = _gzip_path(dataobj) if index_dir is not None else None
 
     def __getitem__(self, index: Any) -> np.ndarray:
-        path = _gzip_path(self.dataobj)
-        if path is not None and self.index_dir is not None:
-            _shared_index(path, self.index_dir).before_read()
+        if self._gzip is None:
+            return np.asarray(self.dataobj[index], dtype=self.dtype)
+        shared = _shared_index(self._gzip, self.index_dir)  # type: ignore[arg-type]
+        shared.before_read()
         values = np.asarray(self.dataobj[index], dtype=self.dtype)
-        if path is not None and self.index_dir is not None:
-            _shared_index(path, self.index_dir).after_read()
+        shared.after_read()
         return values
 
     def __reduce__(self) -> tuple[Any, ...]:
