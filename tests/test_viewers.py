@@ -15,7 +15,7 @@ from matplotlib.backend_bases import KeyEvent, MouseEvent  # noqa: E402
 
 import nivox  # noqa: E402
 from nivox.affines import AffineError, apply_affine  # noqa: E402
-from nivox.errors import ImageDataError, MissingDependencyError  # noqa: E402
+from nivox.errors import ImageDataError, ImageDataTypeError, MissingDependencyError  # noqa: E402
 from nivox.eulerangles import euler2mat  # noqa: E402
 from nivox.orientations import axcodes2ornt  # noqa: E402
 from nivox.viewers import OrthoSlicer3D  # noqa: E402
@@ -373,8 +373,9 @@ def test_orthoview_from_image(tmp_path):
 def test_bad_input():
     with pytest.raises(ImageDataError, match="3 dimensions"):
         OrthoSlicer3D(np.zeros((3, 3)))
-    with pytest.raises(ImageDataError, match="complex"):
+    with pytest.raises(ImageDataTypeError, match="complex") as err:
         OrthoSlicer3D(np.zeros((3, 3, 3), complex))
+    assert isinstance(err.value, TypeError)
     with pytest.raises(AffineError, match="4x4"):
         OrthoSlicer3D(np.zeros((3, 3, 3)), np.eye(3))
     with pytest.raises(AffineError, match="invertible"):
@@ -388,3 +389,72 @@ def test_missing_matplotlib(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(MissingDependencyError, match=r"nivox\[viewer\]"):
         OrthoSlicer3D(np.zeros((3, 3, 3)))
+
+
+# ---------------------------------------------------------------- nibabel's private interface
+
+
+class FakeEvent:
+    """An event made by code, with only the attributes given (as nibabel's own tests send)."""
+
+    def __init__(self, **attrs):
+        self.__dict__.update(attrs)
+
+
+def test_private_views_match_display():
+    # RSA voxel axes: the display reorders them to RAS without flips
+    data = np.random.default_rng(5).random((10, 20, 40))
+    affine = np.array([[1, 0, 0, -5], [0, 0, 1, -30], [0, 1, 0, -10], [0, 0, 0, 1]], float)
+    viewer = OrthoSlicer3D(data, affine)
+    assert [im.axes for im in viewer._ims] == viewer._axes[:3]
+    sag, cor, axi = (np.asarray(im.get_array()) for im in viewer._ims)
+    np.testing.assert_array_equal(sag, data[5])  # rows superior, columns anterior
+    np.testing.assert_array_equal(cor, data[:, :, 30].T)
+    np.testing.assert_array_equal(axi, data[:, 10, :].T)
+    assert viewer._data_idx == [5, 30, 10, 0]  # display (R, A, S) voxel, then volume
+
+
+def test_code_made_events_move_cursor():
+    # x runs right to left: the display flips it, so clicks come in flipped columns
+    data = np.random.default_rng(6).random((10, 20, 40))
+    affine = np.array([[-1, 0, 0, 5], [0, 0, 1, -10], [0, 1, 0, -30], [0, 0, 0, 1]], float)
+    viewer = OrthoSlicer3D(data, affine)
+    sag, cor, axi = viewer._axes
+    viewer._on_mouse(FakeEvent(button=1, inaxes=cor, xdata=9 - 2, ydata=14))
+    viewer._on_mouse(FakeEvent(button=1, inaxes=axi, xdata=9 - 2, ydata=12))
+    np.testing.assert_array_equal(np.asarray(viewer._ims[0].get_array()), data[2])
+    np.testing.assert_array_equal(np.asarray(viewer._ims[1].get_array()), data[::-1, :, 12].T)
+    viewer._on_mouse(FakeEvent(button=None, inaxes=sag, xdata=0, ydata=0))  # no button: no move
+    viewer._on_mouse(FakeEvent(button=1, inaxes=None, xdata=0, ydata=0))  # outside: no move
+    assert viewer._data_idx[:3] == [7, 12, 14]
+    # scrolling up in the sagittal view moves right, i.e. one voxel down along x
+    viewer._on_scroll(FakeEvent(button="up", inaxes=sag, key=None))
+    np.testing.assert_array_equal(np.asarray(viewer._ims[0].get_array()), data[1])
+    viewer._on_scroll(FakeEvent(button="down", inaxes=axi, key="control"))  # ten slices
+    assert viewer._data_idx[:3] == [8, 12, 4]
+    viewer._on_scroll(FakeEvent(button="up", inaxes=None, key=None))  # outside: nothing
+    assert viewer._data_idx[:3] == [8, 12, 4]
+
+
+def test_volume_keys_scroll_and_escape():
+    data = np.random.default_rng(7).random((6, 7, 8, 3))
+    viewer = OrthoSlicer3D(data)
+    assert len(viewer._axes) == 4
+    viewer._on_keypress(FakeEvent(key="+"))
+    viewer._on_keypress(FakeEvent(key="="))
+    viewer._on_keypress(FakeEvent(key="+"))  # clipped at the last volume
+    assert viewer._data_idx[3] == 2
+    viewer._on_keypress(FakeEvent(key="-"))
+    assert viewer._data_idx[3] == 1
+    # shift-scroll changes volume in a slice view; the slices stay where they were
+    before = viewer._data_idx[:3]
+    viewer._on_scroll(FakeEvent(button="down", inaxes=viewer._axes[0], key="shift"))
+    assert viewer._data_idx == before + [0]
+    viewer._on_mouse(FakeEvent(button=1, inaxes=viewer._axes[3], xdata=1.8, ydata=0.0))
+    assert viewer._data_idx[3] == 2
+    np.testing.assert_array_equal(np.asarray(viewer._ims[2].get_array()),
+                                  data[:, :, before[2], 2].T)
+    fig = viewer.figs[0]
+    viewer._on_keypress(FakeEvent(key="escape"))
+    assert not plt.fignum_exists(fig.number)
+    viewer._draw()  # drawing a closed viewer does nothing

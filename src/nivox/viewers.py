@@ -34,7 +34,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .affines import AffineError, voxel_sizes
-from .errors import ArgumentTypeError, ImageDataError, InvalidArgumentError, MissingDependencyError
+from .errors import (
+    ArgumentTypeError,
+    ImageDataError,
+    ImageDataTypeError,
+    InvalidArgumentError,
+    MissingDependencyError,
+)
 from .orientations import aff2axcodes, apply_orientation, inv_ornt_aff, io_orientation
 
 __all__ = ["OrthoSlicer3D"]
@@ -83,8 +89,10 @@ class OrthoSlicer3D:
     the slices of the view under the mouse. Keys: left/right and up/down move
     the cursor across the view under the mouse (the axial view when the mouse
     is elsewhere), page up/down move through that view's slices, ``+``/``=``
-    and ``-`` change volume, ``ctrl+x`` toggles the crosshairs. Over the time
-    course, click, scroll or left/right change volume.
+    and ``-`` change volume, ``ctrl+x`` toggles the crosshairs, ``escape``
+    closes the viewer. Scrolling with shift held changes volume in any view;
+    with control held it moves ten slices (or volumes) at a time. Over the
+    time course, click, scroll or left/right change volume.
 
     Parameters
     ----------
@@ -111,7 +119,8 @@ class OrthoSlicer3D:
         if arr.ndim < 3:
             raise ImageDataError(f"data must have at least 3 dimensions, got shape {arr.shape}")
         if np.iscomplexobj(arr):
-            raise ImageDataError("complex data cannot be displayed; show abs() or a part")
+            # a TypeError, as in nibabel: the dtype, not the values, is what is wrong
+            raise ImageDataTypeError("complex data cannot be displayed; show abs() or a part")
         if arr.dtype == np.bool_:
             arr = arr.view(np.uint8)
         arr = arr.reshape(arr.shape[:3] + (-1,))
@@ -261,14 +270,29 @@ class OrthoSlicer3D:
     @property
     def figs(self) -> tuple[Any, ...]:
         """The figures holding the viewer's axes, in order, without repeats."""
-        axes = [view.ax for view in self._views]
-        if self._time_ax is not None:
-            axes.append(self._time_ax)
         figs: list[Any] = []
-        for ax in axes:
+        for ax in self._axes:
             if ax.figure not in figs:
                 figs.append(ax.figure)
         return tuple(figs)
+
+    @property
+    def _axes(self) -> list[Any]:
+        # nibabel's layout: sagittal, coronal, axial, then the time course if shown
+        axes = [view.ax for view in self._views]
+        if self._time_ax is not None:
+            axes.append(self._time_ax)
+        return axes
+
+    @property
+    def _ims(self) -> list[Any]:
+        # the sagittal, coronal and axial AxesImage; their arrays are what is on screen
+        return [view.image for view in self._views]
+
+    @property
+    def _data_idx(self) -> list[int]:
+        # cursor voxel along the display (RAS-like) axes, then the volume shown
+        return [int(i) for i in self._idx] + [self._vol]
 
     @property
     def position(self) -> NDArray[np.float64]:
@@ -361,6 +385,8 @@ class OrthoSlicer3D:
             if getattr(type(fig.canvas), "required_interactive_framework", "unknown"):
                 fig.canvas.draw_idle()
 
+    _draw = draw  # nibabel's name for the same redraw
+
     def show(self) -> None:
         """Show the figures, blocking until closed (``matplotlib.pyplot.show``)."""
         self._plt.show()
@@ -404,23 +430,30 @@ class OrthoSlicer3D:
 
     def _navigating(self, event: Any) -> bool:
         # clicks belong to the toolbar while it pans or zooms
-        toolbar = getattr(event.canvas, "toolbar", None)
+        toolbar = getattr(getattr(event, "canvas", None), "toolbar", None)
         return toolbar is not None and bool(getattr(toolbar, "mode", ""))
 
     def _on_mouse(self, event: Any) -> None:
-        """Move the cursor (or change volume) on a left click or drag."""
-        if event.name == "button_press_event":
-            if event.button != 1 or self._navigating(event):
+        """Move the cursor (or change volume) on a left click, or a drag that began with one.
+
+        Motion events count only between a left press and its release: recent
+        matplotlib backends do not say in them which button is held. Any other
+        event with ``button == 1`` (a press, or an event made by code) is a click.
+        """
+        if getattr(event, "name", None) == "motion_notify_event":
+            if not self._dragging:
                 return
+        elif getattr(event, "button", None) != 1 or self._navigating(event):
+            return
+        elif getattr(event, "name", None) == "button_press_event":
             self._dragging = True
-        elif not self._dragging:
+        ax = getattr(event, "inaxes", None)
+        if ax is None or event.xdata is None or event.ydata is None:
             return
-        if event.inaxes is None or event.xdata is None:
-            return
-        if event.inaxes is self._time_ax:
+        if ax is self._time_ax:
             self.set_volume_idx(event.xdata)
             return
-        view = self._view_for(event.inaxes)
+        view = self._view_for(ax)
         if view is None:
             return
         idx = self._idx.copy()
@@ -433,18 +466,32 @@ class OrthoSlicer3D:
 
     def _on_scroll(self, event: Any) -> None:
         """Move through the slices of the view under the mouse (or through volumes)."""
-        step = int(np.sign(event.step)) if event.step else (1 if event.button == "up" else -1)
-        if event.inaxes is not None and event.inaxes is self._time_ax:
+        step = getattr(event, "step", None)
+        if step:
+            step = int(np.sign(step))
+        else:
+            step = 1 if getattr(event, "button", None) == "up" else -1
+        key = getattr(event, "key", None) or ""
+        if "control" in key or "ctrl" in key:
+            step *= 10
+        ax = getattr(event, "inaxes", None)
+        if ax is None:
+            return
+        if "shift" in key or ax is self._time_ax:
             self.set_volume_idx(self._vol + step)
             return
-        view = self._view_for(event.inaxes)
+        view = self._view_for(ax)
         if view is not None:
             self._step(view.fixed, step)
 
     def _on_keypress(self, event: Any) -> None:
-        """Arrow and page keys move the cursor; +/- change volume; ctrl+x toggles crosshairs."""
-        key = event.key
-        if key == "ctrl+x":
+        """Arrow and page keys move the cursor; +/- change volume; ctrl+x toggles
+        crosshairs; escape closes."""
+        key = getattr(event, "key", None)
+        ax = getattr(event, "inaxes", None)
+        if key == "escape":
+            self.close()
+        elif key == "ctrl+x":
             self._cross = not self._cross
             self.draw()
         elif key in ("+", "="):
@@ -453,11 +500,11 @@ class OrthoSlicer3D:
             self.set_volume_idx(self._vol - 1)
         elif key in ("left", "right", "up", "down", "pageup", "pagedown"):
             step = 1 if key in ("right", "up", "pageup") else -1
-            if event.inaxes is not None and event.inaxes is self._time_ax:
+            if ax is not None and ax is self._time_ax:
                 if key in ("left", "right"):
                     self.set_volume_idx(self._vol + step)
                 return
-            view = self._view_for(event.inaxes) or self._views[2]
+            view = self._view_for(ax) or self._views[2]
             axis = {"left": view.horizontal, "right": view.horizontal,
                     "up": view.vertical, "down": view.vertical}.get(key, view.fixed)
             self._step(axis, step)
