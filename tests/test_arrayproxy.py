@@ -318,6 +318,73 @@ def test_keep_file_open_keeps_one_handle(data_file, int16_data):
     assert handle.closed  # the last proxy sharing it closed it
 
 
+class _CountingOpener(arrayproxy_module.openers.ImageOpener):
+    made = 0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        type(self).made += 1
+
+
+@pytest.mark.parametrize("mmap", [True, False])
+@pytest.mark.parametrize("keep", [True, False])
+def test_openers_made_per_read_or_once(tmp_path, monkeypatch, int16_data, mmap, keep):
+    # memory-mapped slices go through the opener too, so a kept handle serves them
+    monkeypatch.setattr(arrayproxy_module.openers, "ImageOpener", _CountingOpener)
+    path = _write(tmp_path / "d.img", int16_data)
+    proxy = ArrayProxy(path, (SHAPE, "<i2", OFFSET), keep_file_open=keep, mmap=mmap)
+    assert (proxy._keep_file_open, proxy._persist_opener) == (keep, keep)
+    _CountingOpener.made = 0
+    for i in range(5):
+        assert proxy[i, 2, 3] == int16_data[i, 2, 3]
+    assert _CountingOpener.made == (1 if keep else 5)
+    assert isinstance(proxy[..., 2], np.memmap) == mmap
+    assert (proxy._opener is not None) == keep
+
+
+def test_file_objects_are_never_kept_or_replaced(int16_data):
+    stream = io.BytesIO(b"\0" * OFFSET + int16_data.tobytes(order="F"))
+    proxy = ArrayProxy(stream, (SHAPE, "<i2", OFFSET), keep_file_open=True)
+    assert (proxy._keep_file_open, proxy._persist_opener) == (False, False)
+    assert np.array_equal(proxy[..., 3], int16_data[..., 3])
+    assert proxy._opener is None and not stream.closed
+
+
+class _IndexedReader(nvgzip.GzipReader):
+    """A stand-in for indexed_gzip's class: records the drop_handles it was given."""
+
+    def __init__(self, path, drop_handles):
+        super().__init__(path, drop_handles=drop_handles)
+        self.dropping = drop_handles
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_indexed_gzip_switch_keeps_one_opener_per_gzip_file(tmp_path, monkeypatch, int16_data, keep):
+    import nivox._compression as compression
+
+    path = _write(tmp_path / "d.img.gz", int16_data)
+    plain = ArrayProxy(path, (SHAPE, "<i2", OFFSET), keep_file_open=keep)
+    assert plain._persist_opener == keep  # nivox's reader caches its seek points itself
+    monkeypatch.setattr(compression, "HAVE_INDEXED_GZIP", True)
+    monkeypatch.setattr(compression, "IndexedGzipFile", _IndexedReader)
+    proxy = ArrayProxy(path, (SHAPE, "<i2", OFFSET), keep_file_open=keep)
+    assert (proxy._keep_file_open, proxy._persist_opener) == (keep, True)
+    assert np.array_equal(proxy[..., 4], int16_data[..., 4])
+    assert np.array_equal(proxy[2], int16_data[2])
+    reader = proxy._opener.fobj
+    assert isinstance(reader, _IndexedReader) and reader.dropping == (not keep)
+    # the switch is nibabel's gzip_open rule: without it, nivox's own reader
+    monkeypatch.setattr(compression, "HAVE_INDEXED_GZIP", False)
+    with Opener(path) as opener:
+        assert type(opener.fobj) is nvgzip.GzipReader
+
+
+def test_gzip_reader_drop_handles_is_the_opposite_of_keep_open(tmp_path, int16_data):
+    path = _write(tmp_path / "d.img.gz", int16_data)
+    assert nvgzip.GzipReader(path, drop_handles=False)._fd is not None
+    assert nvgzip.GzipReader(path, drop_handles=True, keep_open=True)._fd is None
+
+
 def test_threads_read_one_proxy(data_file, int16_data):
     failures = []
     for keep in (True, False):

@@ -10,7 +10,11 @@ is available (:data:`HAVE_ZSTD`), and small openers (:func:`gzip_open`,
 through ``indexed_gzip.IndexedGzipFile``; nivox reads them with its own
 random-access reader (which may take seek points from ``indexed_gzip``).
 ``IndexedGzipFile`` names that reader class, as nibabel's name names the
-class gzip reads give.
+class gzip reads give. Both are read at each open, as in nibabel: set
+``HAVE_INDEXED_GZIP = True`` and gzip files named by path are read through
+``IndexedGzipFile(name, drop_handles=not keep_open)`` (nivox's reader by
+default, or a class of your own such as ``indexed_gzip.IndexedGzipFile``),
+and array proxies then keep one opener per gzip file for its index.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import os
 from typing import IO, Any
 
 from . import _codecs
@@ -78,6 +83,10 @@ def gzip_open(
     """
     codec = _codecs.by_name("gzip")
     base = mode.replace("b", "").replace("t", "")
+    if base == "r" and HAVE_INDEXED_GZIP and isinstance(filename, (str, bytes, os.PathLike)):
+        # nibabel's switch, read at each open: a module that sets it (and
+        # IndexedGzipFile, e.g. to indexed_gzip's class) chooses the reader
+        return IndexedGzipFile(filename, drop_handles=not keep_open)
     if base == "r":
         return codec.open_read(filename, keep_open=keep_open)
     if base == "w":

@@ -25,6 +25,7 @@ The read path is built to touch memory as little as possible:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -39,6 +40,7 @@ from ._scaling import convert_in_parallel, converter, is_identity, scaled_dtype,
 from .errors import (
     ArgumentTypeError, ImageDataError, ImageFileNotFoundError, InvalidArgumentError, TruncatedDataError,
 )
+from . import _compression, openers
 from .fileslice import _byte_view, fileslice, read_array, read_file_threaded
 from .openers import ImageOpener
 
@@ -105,6 +107,26 @@ def _check_keep_file_open(value: Any) -> bool:
     return bool(value)
 
 
+def _opener_policy(file_like: Any, keep_file_open: bool) -> tuple[bool, bool]:
+    """(keep the file handle open, keep one opener for the proxy's life).
+
+    A file object given to the proxy is the caller's: it is never held or
+    replaced. A file named by path keeps one opener (and handle) when asked
+    to. Without ``keep_file_open``, one opener is still kept for a gzip file
+    when gzip reads go through ``_compression.IndexedGzipFile`` (nibabel's
+    switch, off in nivox): that reader keeps its seek index in the opener,
+    and re-opening would throw it away. nivox's own gzip reader keeps seek
+    points in a process-wide cache, so it needs no persistent opener.
+    """
+    if openers._is_fileobj(file_like):
+        return False, False
+    if keep_file_open:
+        return True, True
+    indexed = bool(_compression.HAVE_INDEXED_GZIP) and getattr(
+        ImageOpener.codec_for(file_like), "name", None) == "gzip"
+    return False, indexed
+
+
 def _parse_spec(spec: Any) -> tuple[tuple[int, ...], np.dtype, int, Any, Any]:
     if hasattr(spec, "get_data_shape"):
         shape = spec.get_data_shape()
@@ -149,7 +171,9 @@ class ArrayProxy:
     keep_file_open : {None, True, False}, optional
         True keeps one handle open for the proxy's life (and its copies');
         False opens the file on every read; None uses
-        :data:`KEEP_FILE_OPEN_DEFAULT`.
+        :data:`KEEP_FILE_OPEN_DEFAULT`. Ignored for an open file object,
+        which the proxy reads but never closes. ``_keep_file_open`` and
+        ``_persist_opener`` hold the decision, under nibabel's names.
     """
 
     _default_order = "F"
@@ -180,7 +204,8 @@ class ArrayProxy:
         self._shape, self._dtype, self._offset, self._slope, self._inter = _parse_spec(spec)
         self._mmap = mmap
         self.order = order
-        self._keep_file_open = _check_keep_file_open(keep_file_open)
+        self._keep_file_open, self._persist_opener = _opener_policy(
+            file_like, _check_keep_file_open(keep_file_open))
         self._shared = _SharedHandle()
 
     # ------------------------------------------------------------ description
@@ -223,6 +248,11 @@ class ArrayProxy:
     def _lock(self) -> threading.RLock:
         return self._shared.lock
 
+    @property
+    def _opener(self) -> ImageOpener | None:
+        # the opener kept for the proxy's life (nibabel's name), once a read has made it
+        return self._shared.opener
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.file_like!r} shape={self._shape} dtype={self._dtype}>"
 
@@ -239,14 +269,16 @@ class ArrayProxy:
     def _fileobj(self) -> Iterator[tuple[Any, Any]]:
         """(open file, lock to hold while reading it or None)."""
         shared = self._shared
-        if self._keep_file_open:
+        # looked up at each use, so a replacement ImageOpener class (or a patch) takes effect
+        opener_class = openers.ImageOpener
+        if self._persist_opener:
             with shared.lock:
                 if shared.opener is None or shared.opener.closed:
-                    shared.opener = ImageOpener(self.file_like, keep_open=True)
+                    shared.opener = opener_class(self.file_like, keep_open=self._keep_file_open)
                 opener = shared.opener
             yield opener, shared.lock
             return
-        with ImageOpener(self.file_like) as opener:
+        with opener_class(self.file_like) as opener:
             # a file object given to us may be shared; our own handle is not
             yield opener, (None if opener.me_opened else shared.lock)
 
@@ -258,17 +290,23 @@ class ArrayProxy:
         if nbytes == 0:
             return np.empty(self._shape, self._dtype, order=self.order)
         try:
-            size = os.path.getsize(self.file_like)
+            # mapped through the proxy's opener, so a kept-open handle is reused;
+            # the map stays valid after a handle opened for this read closes
+            with self._fileobj() as (opener, lock), (lock or contextlib.nullcontext()):
+                fobj = opener.fobj
+                size = os.fstat(fobj.fileno()).st_size
+                if size < self._offset + nbytes:
+                    raise TruncatedDataError(
+                        f"{os.fsdecode(self.file_like)}: expected {nbytes} bytes of array data after "
+                        f"offset {self._offset}, but the file holds {max(0, size - self._offset)}"
+                    )
+                return np.memmap(
+                    fobj, self._dtype, mode=mode, offset=self._offset, shape=self._shape, order=self.order
+                )
         except FileNotFoundError as err:
+            if isinstance(err, ImageFileNotFoundError):
+                raise
             raise ImageFileNotFoundError(f"cannot read {os.fsdecode(self.file_like)!r}: no such file") from err
-        if size < self._offset + nbytes:
-            raise TruncatedDataError(
-                f"{os.fsdecode(self.file_like)}: expected {nbytes} bytes of array data after "
-                f"offset {self._offset}, but the file holds {max(0, size - self._offset)}"
-            )
-        return np.memmap(
-            self.file_like, self._dtype, mode=mode, offset=self._offset, shape=self._shape, order=self.order
-        )
 
     def _read(self, slicer: Any = None) -> np.ndarray:
         """The unscaled data, or the part ``slicer`` selects."""

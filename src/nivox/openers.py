@@ -170,7 +170,13 @@ class Opener:
 
     def _open_compressed(self, codec: _codecs.Codec, path: Any, mode: str, kwargs: dict[str, Any]) -> Any:
         if mode == "rb":
-            return codec.open_read(path, keep_open=bool(kwargs.get("keep_open", False)))
+            keep_open = bool(kwargs.get("keep_open", False))
+            if codec.name == "gzip":
+                # late import: _compression describes the codecs this module opens
+                from . import _compression
+
+                return _compression.gzip_open(path, "rb", keep_open=keep_open)
+            return codec.open_read(path, keep_open=keep_open)
         if mode != "wb":
             raise InvalidArgumentError(f"compressed files open for 'rb' or 'wb', not {mode!r}")
         level = kwargs.get("compresslevel")

@@ -117,13 +117,20 @@ class GzipReader(io.RawIOBase):
         The file; it is opened for each read unless ``keep_open``.
     keep_open : bool
         Hold one handle open until :meth:`close`.
+    drop_handles : bool, optional
+        ``indexed_gzip``'s name for the opposite of ``keep_open``; when given,
+        it decides (so the class can stand where ``IndexedGzipFile`` is built).
 
     ``readinto_at`` reads at a position without moving the file position, so
     several threads can read through one reader.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, keep_open: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, keep_open: bool = False, drop_handles: bool | None = None
+    ) -> None:
         super().__init__()
+        if drop_handles is not None:
+            keep_open = not drop_handles
         self.name = path
         self.source_name = path
         self._fd: int | None = None
