@@ -456,3 +456,22 @@ def test_forced_calc_scale_sees_a_changed_array_and_structured_data_has_no_range
     with pytest.raises(TypeError):
         writer.finite_range()
     assert not writer.has_nan
+
+
+
+@pytest.mark.parametrize(("in_type", "out_type"), [
+    (np.uint64, np.int32), (np.int64, np.int32), (np.int32, np.uint32),
+])
+def test_integer_zero_reads_back_exactly_when_the_slope_is_widened(in_type, out_type):
+    # float32 rounding of the scale factors would clip an end; the slope is widened
+    # instead, and the intercept then chosen so that integer zero (background) stays 0
+    info = np.iinfo(in_type)
+    arr = np.array([info.min, 0, info.max] if info.min < 0 else [0, 1, info.max], dtype=in_type)
+    writer = SlopeInterArrayWriter(arr, out_type)
+    back = _read_back(writer)
+    zero = 1 if info.min < 0 else 0
+    assert back[zero] == 0
+    half_step = 0.5 * abs(float(writer.slope))
+    for value, got in zip(arr, back):
+        # within half a step, plus float64's own rounding of such large values
+        assert abs(float(got) - float(value)) <= half_step + np.spacing(abs(float(value)))

@@ -19,6 +19,7 @@ value out of range. Otherwise the scale factors are those nibabel computes.
 
 from __future__ import annotations
 
+import io
 from typing import IO, Any
 
 import numpy as np
@@ -383,7 +384,67 @@ class SlopeInterArrayWriter(SlopeArrayWriter):
         if need > 0:
             slope = _round_towards(need, stype, up=True)
             slope = -slope if flip else slope
-        return slope, inter
+        return self._exact_anchor(lo, hi, slope, inter)
+
+    def _exact_anchor(self, lo: Any, hi: Any, slope: Any, inter: Any) -> tuple[Any, Any]:
+        """Nudge a refitted `slope` and `inter` by a few ulps so that zero reads back exactly.
+
+        Widening the slope to avoid clipping leaves the intercept where it
+        was rounded, so no stored integer need read back as 0 (or, for data
+        not spanning 0, as the end nearest 0): integer data (labels, counts)
+        would get a non-zero background. Among the neighbouring pairs that
+        clip nothing, take the one that reads that value back most exactly,
+        provided the error at the data's ends stays within half a step or
+        within the error of the pair given. Each pair is judged by writing
+        the three values with :func:`array_to_file` and reading them back as
+        readers do (``stored * slope + inter`` in float64). Float data are
+        left alone: their own rounding in the write decides such errors.
+        """
+        if self._array.dtype.kind not in "iu":
+            return slope, inter
+        stype = self.scaler_dtype.type
+        limits = self._write_limits()
+        lo_i, hi_i = int(lo), int(hi)
+        anchor = 0 if lo_i <= 0 <= hi_i else (lo_i if abs(lo_i) <= abs(hi_i) else hi_i)
+        probe = np.array([anchor, lo_i, hi_i], dtype=self._array.dtype)
+        wanted = np.array([_big(v) for v in (anchor, lo_i, hi_i)], dtype=_BIG)
+
+        def errors(slope_c: Any, inter_c: Any) -> tuple[float, float]:
+            sink = io.BytesIO()
+            array_to_file(probe, sink, self._out_dtype, offset=None, intercept=inter_c,
+                          divslope=slope_c, nan2zero=False)
+            stored = np.frombuffer(sink.getvalue(), self._out_dtype)
+            back = stored.astype(np.float64) * np.float64(slope_c) + np.float64(inter_c)
+            miss = np.abs(back.astype(_BIG) - wanted)
+            return float(miss[0]), float(miss[1:].max())
+
+        def steps(value: Any, down: int, up: int) -> list[Any]:
+            out, below, above = [value], value, value
+            for _ in range(down):
+                below = np.nextafter(below, stype(-np.inf))
+                out.append(below)
+            for _ in range(up):
+                above = np.nextafter(above, stype(np.inf))
+                out.append(above)
+            return out
+
+        with np.errstate(all="ignore"):
+            best, best_key = (slope, inter), errors(slope, inter)
+            if best_key[0] == 0:
+                return best
+            allowed = best_key[1]
+            # widen the slope away from zero, as the refit does
+            slopes = steps(slope, 1, 3) if slope > 0 else steps(slope, 3, 1)
+            for slope_c in slopes:
+                if slope_c == 0 or not np.isfinite(slope_c):
+                    continue
+                for inter_c in steps(inter, 8, 8):
+                    if not np.isfinite(inter_c) or not _fits(lo, hi, _BIG(inter_c), _BIG(slope_c), limits):
+                        continue
+                    key = errors(slope_c, inter_c)
+                    if key < best_key and key[1] <= max(allowed, 0.5 * abs(float(slope_c))):
+                        best, best_key = (slope_c, inter_c), key
+        return best
 
     def _fit_nan_fill(self, out_min: Any, out_max: Any) -> None:
         """Make the stored value of NaN (read as 0) a valid output integer."""
