@@ -22,7 +22,8 @@ from nivox.freesurfer import mghformat
 from nivox.freesurfer._mghtags import parse_tags, tags_bytes
 from nivox.freesurfer.mghformat import MGHHeader, MGHImage
 
-MGH_DTYPES = (np.uint8, np.int16, np.uint16, np.int32, np.float32)
+MGH_DTYPES = (np.uint8, np.int16, np.uint16, np.int32, np.float32, np.complex64)
+NIBABEL_MGH_DTYPES = MGH_DTYPES[:-1]  # nibabel reads no MRI_FLOAT_COMPLEX
 
 
 class TestMGHImageAPI(ImageAPI):
@@ -120,7 +121,7 @@ class TestMGHHeaderAPI(HeaderAPI):
         for dtype in self.supported_dtypes:
             hdr.set_data_dtype(dtype)
             assert hdr.get_data_dtype() == np.dtype(dtype).newbyteorder(">")
-        for bad in ("not a dtype", np.float64, np.int8, np.complex64):
+        for bad in ("not a dtype", np.float64, np.int8, np.complex128):
             with pytest.raises(HeaderDataError):
                 hdr.set_data_dtype(bad)
 
@@ -235,6 +236,97 @@ def test_uint16_round_trip_and_nibabel_agrees(tmp_path):
     assert ours.get_data_dtype() == np.dtype(">u2")
     assert np.array_equal(np.asanyarray(ours.dataobj), data)
     assert np.array_equal(np.asanyarray(nib.load(tmp_path / "u.mgz").dataobj), data)
+
+
+# ---- FreeSurfer's other data types ----------------------------------------------------------
+
+
+def _hand_written(path, code, dims, payload: bytes):
+    """An MGH file made byte by byte: header with type ``code``, then ``payload`` and a footer."""
+    fixed = np.zeros((), mghformat.header_dtype)
+    fixed["version"] = 1
+    fixed["dims"] = dims
+    fixed["type"] = code
+    fixed["goodRASFlag"] = 1
+    fixed["delta"] = [1, 2, 3]
+    fixed["Mdc"] = np.eye(3)
+    raw = fixed.tobytes() + b"\x00" * (284 - 90) + payload + np.array([2000, 0, 0, 0, 0], ">f4").tobytes()
+    path.write_bytes(gzip.compress(raw) if path.suffix == ".mgz" else raw)
+    return raw
+
+
+@pytest.mark.parametrize("suffix", [".mgh", ".mgz"])
+def test_float_complex_is_real_then_imaginary_big_endian(tmp_path, suffix):
+    # MRI_FLOAT_COMPLEX (7): FreeSurfer writes each voxel as two big-endian float32, real first
+    values = np.arange(24, dtype=np.float32)
+    data = (values + 1j * (100 - values)).astype(np.complex64).reshape(2, 3, 4, order="F")
+    pairs = np.stack([values, 100 - values], axis=1).astype(">f4").tobytes()
+    path = tmp_path / f"fs{suffix}"
+    raw = _hand_written(path, 7, [2, 3, 4, 1], pairs)
+    img = nivox.load(path)
+    assert img.get_data_dtype() == np.dtype(">c8") and img.header.get_data_bytespervox() == 8
+    assert np.array_equal(np.asanyarray(img.dataobj), data)
+    assert img.dataobj[1, 2, 3] == data[1, 2, 3]
+    # written back the same way
+    out = tmp_path / f"out{suffix}"
+    MGHImage(data, img.affine, img.header).to_filename(out)
+    written = out.read_bytes()
+    written = gzip.decompress(written) if suffix == ".mgz" else written
+    assert written == raw
+    assert mghformat.mgh_dtype_for(np.complex128) == np.complex64
+
+
+def test_complex_from_nifti_converts(tmp_path):
+    data = (np.arange(24) * (1 - 2j)).reshape(2, 3, 4)  # complex128
+    nivox.save(nivox.Nifti1Image(data, np.eye(4)), tmp_path / "c.mgz")
+    loaded = nivox.load(tmp_path / "c.mgz")
+    assert loaded.get_data_dtype() == np.dtype(">c8")
+    assert np.array_equal(np.asanyarray(loaded.dataobj), data.astype(np.complex64))
+
+
+def test_tensor_reads_nine_frames_whatever_the_header_says(tmp_path):
+    # MRI_TENSOR (6): float32, and FreeSurfer's reader sets nine frames itself
+    tensors = np.arange(2 * 3 * 4 * 9, dtype=np.float32)
+    path = tmp_path / "dti.mgh"
+    raw = _hand_written(path, 6, [2, 3, 4, 1], tensors.astype(">f4").tobytes())
+    img = nivox.load(path)
+    assert img.shape == (2, 3, 4, 9) and img.get_data_dtype() == np.dtype(">f4")
+    assert int(img.header["type"]) == 6 and int(img.header["dims"][3]) == 9
+    assert np.array_equal(np.asanyarray(img.dataobj).reshape(-1, order="F"), tensors)
+    assert img.header["tr"] == np.float32(2000)  # the footer is found after 9 frames
+    nivox.save(img, tmp_path / "again.mgh")
+    again = (tmp_path / "again.mgh").read_bytes()
+    assert again[28:] == raw[28:] and struct.unpack(">4i", again[4:20]) == (2, 3, 4, 9)
+    # the type is chosen by code or name; float32 data still mean MRI_FLOAT
+    hdr = MGHHeader()
+    for alias in (6, "MRI_TENSOR", "tensor"):
+        hdr.set_data_dtype(alias)
+        assert int(hdr["type"]) == 6
+    hdr.set_data_dtype(np.float32)
+    assert int(hdr["type"]) == 3
+    # other than nine frames cannot be saved as tensors: FreeSurfer would misread them
+    with pytest.raises(MGHError, match="9 frames"):
+        MGHImage(np.zeros((2, 3, 4, 5), np.float32), img.affine, img.header).to_filename(tmp_path / "bad.mgh")
+    assert not (tmp_path / "bad.mgh").exists()
+
+
+@pytest.mark.parametrize("code, name", [(2, "MRI_LONG"), (5, "MRI_BITMAP"), (8, "MRI_DOUBLE_COMPLEX"),
+                                        (9, "MRI_RGB")])
+def test_types_freesurfer_cannot_read_are_refused_naming_file_and_code(tmp_path, code, name):
+    path = tmp_path / "odd.mgz"
+    _hand_written(path, code, [2, 2, 2, 1], b"\x00" * 128)
+    with pytest.raises(MGHError, match=f"code {code} \\({name}\\)") as err:
+        nivox.load(path)
+    assert str(path) in str(err.value)
+    assert isinstance(err.value, ValueError)
+
+
+def test_unknown_type_code_names_file(tmp_path):
+    path = tmp_path / "odd.mgh"
+    _hand_written(path, 11, [2, 2, 2, 1], b"\x00" * 32)
+    with pytest.raises(MGHError, match="unknown MGH data type code 11") as err:
+        nivox.load(path)
+    assert str(path) in str(err.value)
 
 
 @pytest.mark.parametrize("shape, stored", [((4, 3, 2, 1), (4, 3, 2)), ((4,), (4, 1, 1)),
@@ -367,7 +459,7 @@ def _affine(zooms, angle, shift):
 
 
 @settings(max_examples=25, deadline=None)
-@given(shape=st.lists(st.integers(1, 5), min_size=3, max_size=4), dtype=st.sampled_from(MGH_DTYPES),
+@given(shape=st.lists(st.integers(1, 5), min_size=3, max_size=4), dtype=st.sampled_from(NIBABEL_MGH_DTYPES),
        affine=affines, ext=st.sampled_from([".mgh", ".mgz"]), seed=st.integers(0, 100))
 def test_round_trips_with_nibabel(tmp_path_factory, shape, dtype, affine, ext, seed):
     nib = pytest.importorskip("nibabel")

@@ -53,12 +53,21 @@ header_dtype = np.dtype(header_dtd)
 footer_dtype = np.dtype(footer_dtd)
 hf_dtype = np.dtype(header_dtd + footer_dtd)
 
-# code, label, on-disk dtype, bytes per voxel, FreeSurfer name, then aliases
+# code, label, on-disk dtype, bytes per voxel, FreeSurfer name, then aliases. The
+# codes are FreeSurfer's (include/mri.h); these are the ones its mghRead reads, with
+# the layout it reads them in (utils/mriio.cpp): one big-endian value per voxel, and
+# MRI_FLOAT_COMPLEX a big-endian float32 real part then imaginary part (numpy's
+# '>c8'). MRI_TENSOR is float32 data with 9 frames whatever the header says.
+# Every value of a row is also a lookup alias and later rows win, so MRI_TENSOR
+# comes before MRI_FLOAT: float32 data (and '>f4') select MRI_FLOAT, and
+# MRI_TENSOR is chosen by its code or names only.
 _dtdefs = (
     (0, "uint8", ">u1", "1", "MRI_UCHAR", np.uint8, np.dtype("u1"), np.dtype(">u1")),
     (1, "int32", ">i4", "4", "MRI_INT", np.int32, np.dtype("i4"), np.dtype(">i4")),
+    (6, "tensor", ">f4", "4", "MRI_TENSOR", np.float32, np.dtype("f4"), np.dtype(">f4")),
     (3, "float", ">f4", "4", "MRI_FLOAT", np.float32, np.dtype("f4"), np.dtype(">f4")),
     (4, "int16", ">i2", "2", "MRI_SHORT", np.int16, np.dtype("i2"), np.dtype(">i2")),
+    (7, "complex64", ">c8", "8", "MRI_FLOAT_COMPLEX", np.complex64, np.dtype("c8"), np.dtype(">c8")),
     (10, "uint16", ">u2", "2", "MRI_USHRT", np.uint16, np.dtype("u2"), np.dtype(">u2")),
 )
 data_type_codes = Recoder(
@@ -68,7 +77,20 @@ data_type_codes = Recoder(
 
 # the MGH type that holds every value of a type MGH does not store (when converting images)
 _NEAREST = {"b": np.uint8, "i1": np.int16, "u4": np.int32, "i8": np.int32, "u8": np.int32,
-            "f2": np.float32, "f8": np.float32, "f16": np.float32}
+            "f2": np.float32, "f8": np.float32, "f16": np.float32,
+            "c16": np.complex64, "c32": np.complex64}
+
+#: MRI_TENSOR: the frames FreeSurfer reads, whatever the header's fourth dimension
+TENSOR_CODE, TENSOR_FRAMES = 6, 9
+
+# FreeSurfer type codes (include/mri.h) its own mghRead refuses ("unsupported type"),
+# so no file of them has a layout a FreeSurfer tool reads or writes
+_UNREADABLE_TYPES = {
+    2: ("MRI_LONG", "its width is the writing machine's C long (4 or 8 bytes)"),
+    5: ("MRI_BITMAP", "its bit layout is not defined"),
+    8: ("MRI_DOUBLE_COMPLEX", "no FreeSurfer tool writes it"),
+    9: ("MRI_RGB", "no FreeSurfer tool writes it"),
+}
 
 _DEFAULT_MDC = [[-1, 0, 0], [0, 0, 1], [0, -1, 0]]
 
@@ -78,7 +100,7 @@ def mgh_dtype_for(dtype: Any) -> np.dtype:
 
     Otherwise the nearest: bool as uint8, int8 as int16, wider integers as
     int32 (values that do not fit are refused when written), other floats
-    as float32. Complex data have no MGH type (HeaderDataError).
+    as float32, other complex types as complex64 (MRI_FLOAT_COMPLEX).
     """
     dtype = np.dtype(dtype)
     if dtype.newbyteorder("=") in data_type_codes:
@@ -203,8 +225,19 @@ class MGHHeader(LabeledWrapStruct, SpatialHeader):
         if any(d < 0 for d in dims):
             raise MGHError(_validation.named(f"negative dimensions {dims}"))
         code = int(fixed["type"])
+        if code in _UNREADABLE_TYPES:
+            name, why = _UNREADABLE_TYPES[code]
+            raise MGHError(_validation.named(
+                f"MGH data type code {code} ({name}) is not supported: FreeSurfer's own reader "
+                f"refuses it, and {why}"))
         if code not in cls._data_type_codes:
             raise MGHError(_validation.named(f"unknown MGH data type code {code}"))
+        if code == TENSOR_CODE and dims[3] != TENSOR_FRAMES:
+            # FreeSurfer reads 9 frames (one 3 x 3 tensor per voxel) whatever the header says
+            dims[3] = TENSOR_FRAMES
+            fixed = fixed.copy()
+            fixed["dims"] = dims
+            raw = fixed.tobytes()
         nbytes = int(cls._data_type_codes.bytespervox[code]) * math.prod(dims)
         if footer_source is not None:
             header = cls(raw, check=check)

@@ -6,7 +6,11 @@ Layout (FreeSurfer's MGH format description; everything big-endian):
   type code, degrees of freedom, a flag saying the geometry below is valid,
   voxel sizes, the transposed direction cosines and the world position of
   the volume's centre; zeros up to byte 284;
-- the data from byte 284, x fastest (Fortran order), one frame after another;
+- the data from byte 284, x fastest (Fortran order), one frame after another,
+  in one of the types FreeSurfer's own reader reads: uint8, int16, uint16,
+  int32, float32, complex64 (MRI_FLOAT_COMPLEX) and float32 tensors
+  (MRI_TENSOR, always 9 frames); the other FreeSurfer type codes (MRI_LONG,
+  MRI_BITMAP, MRI_DOUBLE_COMPLEX, MRI_RGB) are refused, naming the file;
 - scan parameters (TR, flip angle, TE, TI, FOV: five float32);
 - tagged blocks (command history, phase-encode direction, per-frame
   parameters, field strength, colour tables, ...; :mod:`._mghtags`).
@@ -51,6 +55,8 @@ from ._mghheader import (  # noqa: F401  (the header's names are importable from
     _dtdefs,
     data_type_codes,
     _NEAREST,
+    TENSOR_CODE,
+    TENSOR_FRAMES,
     _DEFAULT_MDC,
     mgh_dtype_for,
     MGHHeader,
@@ -148,6 +154,11 @@ class MGHImage(SpatialImage, SerializableImage):
             if math.prod(data.shape) != math.prod(shape) or _fit_shape(data.shape)[:3] != shape[:3]:
                 raise HeaderDataError(f"Data should be shape ({', '.join(str(s) for s in shape)})")
             data = data.reshape(shape, order="F")  # singleton axes only: no copy of the values
+        if int(header["type"]) == TENSOR_CODE and shape[3:] != (TENSOR_FRAMES,):
+            # FreeSurfer reads an MRI_TENSOR file as 9 frames whatever its header says
+            raise MGHError(f"{holder.filename or 'MGH file'}: MRI_TENSOR data need {TENSOR_FRAMES} frames "
+                           f"(a 3 x 3 tensor per voxel), not shape {shape}; set another data type "
+                           "(header.set_data_dtype) to save them")
         out_dtype = header.get_data_dtype()
         try:
             writer = make_array_writer(data, out_dtype, False, False)
