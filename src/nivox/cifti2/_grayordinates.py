@@ -50,14 +50,11 @@ class BrainModelAxis(_VolumeSpace, Axis):
         present = set(self.name.tolist())
         self.nvertices = {k: v for k, v in self.nvertices.items() if k in present}
         surface = self.surface_mask
-        if surface.all():
-            self.affine = None
-            self.volume_shape = None
-        else:
-            if affine is None or volume_shape is None:
-                raise InvalidArgumentError("Affine and volume shape should be defined for BrainModelAxis containing voxels")
-            self.affine = affine
-            self.volume_shape = volume_shape
+        has_voxels = not surface.all()
+        if has_voxels and (affine is None or volume_shape is None):
+            raise InvalidArgumentError("Affine and volume shape should be defined for BrainModelAxis containing voxels")
+        # a surface-only axis has no volume, whatever was passed
+        self.affine, self.volume_shape = (affine, volume_shape) if has_voxels else (None, None)
         if np.any(self.vertex[surface] < 0):
             raise InvalidArgumentError("Undefined vertex indices found for surface elements")
         if np.any(self.voxel[~surface] < 0):
@@ -75,10 +72,11 @@ class BrainModelAxis(_VolumeSpace, Axis):
         if affine.shape != (4, 4):
             raise InvalidArgumentError(f"Affine transformation should be a 4x4 array or None, not {affine!r}")
         mask = np.asanyarray(mask)
-        if mask.ndim == 1:
-            return cls.from_surface(np.where(mask != 0)[0], mask.size, name=name)
-        if mask.ndim == 3:
-            return cls(name, voxel=np.argwhere(mask != 0), affine=affine, volume_shape=mask.shape)
+        selected = mask != 0
+        if selected.ndim == 1:
+            return cls.from_surface(np.flatnonzero(selected), selected.size, name=name)
+        if selected.ndim == 3:
+            return cls(name, voxel=np.argwhere(selected), affine=affine, volume_shape=mask.shape)
         raise InvalidArgumentError("Mask should be either 1-dimensional (for surfaces) or 3-dimensional "
                          f"(for volumes), not {mask.ndim}-dimensional")
 
@@ -167,10 +165,11 @@ class BrainModelAxis(_VolumeSpace, Axis):
         Accepts the CIFTI name, the short or GIFTI name (``CortexLeft``),
         ``'cortex_left'``, ``'left cortex'``, or a (structure, side) tuple.
         """
-        if name in cifti2.CIFTI_BRAIN_STRUCTURES:
-            return cifti2.CIFTI_BRAIN_STRUCTURES.ciftiname[name]
+        structures = cifti2.CIFTI_BRAIN_STRUCTURES
+        if name in structures:
+            return structures.ciftiname[name]
         if not isinstance(name, str):
-            if len(name) == 1:
+            if len(name) == 1:  # a structure without a side
                 structure, side = name[0], "both"
             else:
                 structure, side = name

@@ -67,9 +67,8 @@ class Cifti2Parcel(xml.XmlSerializable):
 
     def __init__(self, name: str | None = None, voxel_indices_ijk: Cifti2VoxelIndicesIJK | None = None,
                  vertices: list[Cifti2Vertices] | None = None) -> None:
-        self.name = name
-        self._voxel_indices_ijk = voxel_indices_ijk
-        self.vertices = vertices if vertices is not None else []
+        self.name, self._voxel_indices_ijk = name, voxel_indices_ijk
+        self.vertices = [] if vertices is None else vertices
         if any(not isinstance(v, Cifti2Vertices) for v in self.vertices):
             raise InvalidArgumentError("Cifti2Parcel vertices must be instances of Cifti2Vertices")
 
@@ -144,13 +143,13 @@ class Cifti2BrainModel(xml.XmlSerializable):
                  n_surface_vertices: int | None = None,
                  voxel_indices_ijk: Cifti2VoxelIndicesIJK | None = None,
                  vertex_indices: Cifti2VertexIndices | None = None) -> None:
-        self.index_offset = index_offset
-        self.index_count = index_count
-        self.model_type = model_type
-        self.brain_structure = brain_structure
+        # where the model's grayordinates sit along the dimension
+        self.index_offset, self.index_count = index_offset, index_count
+        # what they are
+        self.model_type, self.brain_structure = model_type, brain_structure
         self.surface_number_of_vertices = n_surface_vertices
-        self.voxel_indices_ijk = voxel_indices_ijk
-        self.vertex_indices = vertex_indices
+        # which vertices or voxels (the voxel setter checks its type)
+        self.voxel_indices_ijk, self.vertex_indices = voxel_indices_ijk, vertex_indices
 
     @property
     def voxel_indices_ijk(self) -> Cifti2VoxelIndicesIJK | None:
@@ -199,11 +198,10 @@ class Cifti2MatrixIndicesMap(xml.XmlSerializable, MutableSequence):
                  series_unit: str | None = None, maps: Iterable[Any] = ()) -> None:
         self.applies_to_matrix_dimension = applies_to_matrix_dimension
         self.indices_map_to_data_type = indices_map_to_data_type
-        self.number_of_series_points = number_of_series_points
-        self.series_exponent = series_exponent
-        self.series_start = series_start
-        self.series_step = series_step
-        self.series_unit = series_unit
+        # the series attributes (None unless the map is a series)
+        (self.number_of_series_points, self.series_exponent, self.series_start,
+         self.series_step, self.series_unit) = (number_of_series_points, series_exponent, series_start,
+                                                series_step, series_unit)
         self._maps: list[Any] = []
         for element in maps:
             self.append(element)
@@ -217,15 +215,18 @@ class Cifti2MatrixIndicesMap(xml.XmlSerializable, MutableSequence):
     def __delitem__(self, index: Any) -> None:
         del self._maps[index]
 
-    def __setitem__(self, index: Any, value: Any) -> None:
-        if isinstance(value, Cifti2Volume) and self.volume is not None and \
-                not isinstance(self._maps[index], Cifti2Volume):
+    def _refuse_second_volume(self, value: Any, replaced: Any = None) -> None:
+        """A map holds at most one Volume; replacing the Volume with another is fine."""
+        adds_volume = isinstance(value, Cifti2Volume) and not isinstance(replaced, Cifti2Volume)
+        if adds_volume and self.volume is not None:
             raise Cifti2HeaderError("Only one Volume can be in a MatrixIndicesMap")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._refuse_second_volume(value, self._maps[index])
         self._maps[index] = value
 
     def insert(self, index: int, value: Any) -> None:
-        if isinstance(value, Cifti2Volume) and self.volume is not None:
-            raise Cifti2HeaderError("Only one Volume can be in a MatrixIndicesMap")
+        self._refuse_second_volume(value)
         self._maps.insert(index, value)
 
     def _of(self, klass: type) -> Iterator[Any]:

@@ -33,15 +33,23 @@ __all__ = ["GIFTI_DTYPES", "GiftiCoordSystem", "GiftiDataArray", "GiftiImage", "
            "GiftiLabelTable", "GiftiMetaData", "GiftiNVPairs"]
 
 # the data types the GIFTI standard allows (and Connectome Workbench reads)
-GIFTI_DTYPES = (
-    data_type_codes["NIFTI_TYPE_UINT8"],
-    data_type_codes["NIFTI_TYPE_INT32"],
-    data_type_codes["NIFTI_TYPE_FLOAT32"],
-)
+GIFTI_DTYPES = tuple(data_type_codes[f"NIFTI_TYPE_{kind}"] for kind in ("UINT8", "INT32", "FLOAT32"))
 _LABEL_INTENT = intent_codes.code["NIFTI_INTENT_LABEL"]
 _TIME_SERIES = intent_codes.code["NIFTI_INTENT_TIME_SERIES"]
 _XML_HEADER = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
                b'<!DOCTYPE GIFTI SYSTEM "http://www.nitrc.org/frs/download.php/115/gifti.dtd">\n')
+
+
+def _print_fields(fields: list[tuple[str, Any]]) -> None:
+    """One ``name:  value`` line per field (the layout nibabel's summaries print)."""
+    for name, value in fields:
+        print(f"{name}: ", value)
+
+
+def _print_part(title: str, part: Any) -> None:
+    """A separator, the title, then what the part's own summary prints (and returns: None)."""
+    print("----", f"{title}:", sep="\n")
+    print(part.print_summary())
 
 
 class GiftiDataArray(xml.XmlSerializable):
@@ -78,22 +86,11 @@ class GiftiDataArray(xml.XmlSerializable):
         ext_fname: str = "",
         ext_offset: int = 0,
     ) -> None:
-        self.data = None if data is None else np.asarray(data)
+        self.data = np.asarray(data) if data is not None else None
         self.intent = intent_codes.code[intent]
-        if datatype is None:
-            if self.data is None:
-                datatype = "none"
-            elif self.data.dtype in data_type_codes and data_type_codes[self.data.dtype] in GIFTI_DTYPES:
-                datatype = self.data.dtype
-            else:
-                raise InvalidArgumentError(
-                    f"Data array has type {self.data.dtype}. The GIFTI standard only supports "
-                    "uint8, int32 and float32 arrays.\nExplicitly cast the data array to a "
-                    'supported dtype or pass an explicit "datatype" parameter to GiftiDataArray().')
-        self.datatype = data_type_codes.code[datatype]
-        self.encoding = gifti_encoding_codes.code[encoding]
-        self.endian = gifti_endian_codes.code[endian]
-        self.coordsys = coordsys or GiftiCoordSystem()
+        self.datatype = data_type_codes.code[self._data_kind() if datatype is None else datatype]
+        self.encoding, self.endian = gifti_encoding_codes.code[encoding], gifti_endian_codes.code[endian]
+        self.coordsys = coordsys if coordsys else GiftiCoordSystem()
         self.ind_ord = array_index_order_codes.code[ordering]
         if meta is None:
             meta = GiftiMetaData()
@@ -138,6 +135,24 @@ class GiftiDataArray(xml.XmlSerializable):
             return cast
         return arr
 
+    def _data_kind(self) -> Any:
+        """The datatype the array's own dtype gives ('none' without data); only GIFTI's three."""
+        if self.data is None:
+            return "none"
+        dtype = self.data.dtype
+        if dtype not in data_type_codes or data_type_codes[dtype] not in GIFTI_DTYPES:
+            raise InvalidArgumentError(
+                f"Data array has type {dtype}. The GIFTI standard only supports "
+                "uint8, int32 and float32 arrays.\nExplicitly cast the data array to a "
+                'supported dtype or pass an explicit "datatype" parameter to GiftiDataArray().')
+        return dtype
+
+    def _kind_fields(self) -> list[tuple[str, Any]]:
+        """Intent, data type and index order under their GIFTI attribute names."""
+        return [("Intent", intent_codes.niistring[self.intent]),
+                ("DataType", data_type_codes.niistring[self.datatype]),
+                ("ArrayIndexingOrder", array_index_order_codes.label[self.ind_ord])]
+
     def _to_xml_element(self) -> xml.Element:
         dtype = np.dtype(data_type_codes.dtype[self.datatype])
         encoding, ext_fname, ext_offset = self.encoding, self.ext_fname, self.ext_offset
@@ -146,9 +161,7 @@ class GiftiDataArray(xml.XmlSerializable):
             # (nibabel refuses to write such arrays at all)
             encoding, ext_fname, ext_offset = gifti_encoding_codes.code["B64GZ"], "", 0
         attrib = {
-            "Intent": intent_codes.niistring[self.intent],
-            "DataType": data_type_codes.niistring[self.datatype],
-            "ArrayIndexingOrder": array_index_order_codes.label[self.ind_ord],
+            **dict(self._kind_fields()),
             "Dimensionality": str(self.num_dim),
             **{f"Dim{i}": str(n) for i, n in enumerate(self.dims)},
             "Encoding": gifti_encoding_codes.specs[encoding],
@@ -166,19 +179,16 @@ class GiftiDataArray(xml.XmlSerializable):
         return elem
 
     def print_summary(self) -> None:
-        print("Intent: ", intent_codes.niistring[self.intent])
-        print("DataType: ", data_type_codes.niistring[self.datatype])
-        print("ArrayIndexingOrder: ", array_index_order_codes.label[self.ind_ord])
-        print("Dimensionality: ", self.num_dim)
-        print("Dimensions: ", self.dims)
-        print("Encoding: ", gifti_encoding_codes.specs[self.encoding])
-        print("Endian: ", gifti_endian_codes.specs[self.endian])
-        print("ExternalFileName: ", self.ext_fname)
-        print("ExternalFileOffset: ", self.ext_offset)
+        _print_fields(self._kind_fields() + [
+            ("Dimensionality", self.num_dim),
+            ("Dimensions", self.dims),
+            ("Encoding", gifti_encoding_codes.specs[self.encoding]),
+            ("Endian", gifti_endian_codes.specs[self.endian]),
+            ("ExternalFileName", self.ext_fname),
+            ("ExternalFileOffset", self.ext_offset),
+        ])
         if self.coordsys is not None:
-            print("----")
-            print("Coordinate System:")
-            print(self.coordsys.print_summary())
+            _print_part("Coordinate System", self.coordsys)
 
 
 class GiftiImage(xml.XmlSerializable, SerializableImage):
@@ -333,21 +343,13 @@ class GiftiImage(xml.XmlSerializable, SerializableImage):
 
     def print_summary(self) -> None:
         print("----start----")
-        print("Source filename: ", self.get_filename())
-        print("Number of data arrays: ", self.numDA)
-        print("Version: ", self.version)
-        if self.meta is not None:
-            print("----")
-            print("Metadata:")
-            print(self.meta.print_summary())
-        if self.labeltable is not None:
-            print("----")
-            print("Labeltable:")
-            print(self.labeltable.print_summary())
-        for i, da in enumerate(self.darrays):
-            print("----")
-            print(f"DataArray {i}:")
-            print(da.print_summary())
+        _print_fields([("Source filename", self.get_filename()), ("Number of data arrays", self.numDA),
+                       ("Version", self.version)])
+        parts = [("Metadata", self.meta), ("Labeltable", self.labeltable)]
+        parts += [(f"DataArray {i}", da) for i, da in enumerate(self.darrays)]
+        for title, part in parts:
+            if part is not None:
+                _print_part(title, part)
         print("----end----")
 
     # ---- writing ------------------------------------------------------------
