@@ -97,10 +97,10 @@ class Cifti2Image(DataobjImage, SerializableImage):
             header = Cifti2Header.from_axes(header) if len(header) else None
         super().__init__(dataobj, header=header, extra=extra, file_map=file_map)
         self._nifti_header = LimitedNifti2Header.from_header(nifti_header)
+        if dtype is None and nifti_header is None:
+            dtype = getattr(dataobj, "dtype", None)  # without a NIfTI header, the data's own type
         if dtype is not None:
             self.set_data_dtype(dtype)
-        elif nifti_header is None and hasattr(dataobj, "dtype"):
-            self.set_data_dtype(dataobj.dtype)
         self.update_headers()
         try:
             expected = self.header.matrix.get_data_shape()

@@ -48,12 +48,8 @@ class Cifti2Label(xml.XmlSerializable):
 
     def __init__(self, key: int = 0, label: str = "", red: float = 0.0, green: float = 0.0,
                  blue: float = 0.0, alpha: float = 0.0) -> None:
-        self.key = int(key)
-        self.label = str(label)
-        self.red = _float_01(red)
-        self.green = _float_01(green)
-        self.blue = _float_01(blue)
-        self.alpha = _float_01(alpha)
+        self.key, self.label = int(key), str(label)
+        self.red, self.green, self.blue, self.alpha = (_float_01(c) for c in (red, green, blue, alpha))
 
     @property
     def rgba(self) -> tuple[float, float, float, float]:
@@ -134,8 +130,7 @@ class Cifti2NamedMap(xml.XmlSerializable):
     def __init__(self, map_name: str | None = None, metadata: Cifti2MetaData | None = None,
                  label_table: Cifti2LabelTable | None = None) -> None:
         self.map_name = map_name
-        self.metadata = metadata
-        self.label_table = label_table
+        self.metadata, self.label_table = metadata, label_table  # both checked by their setters
 
     @property
     def metadata(self) -> Cifti2MetaData | None:

@@ -64,14 +64,17 @@ def to_header(axes: Iterable[Axis]) -> cifti2.Cifti2Header:
     return cifti2.Cifti2Header(matrix)
 
 
+def _meta_array(meta: Any, count: int) -> np.ndarray:
+    """Per-map metadata as an object array; None gives each of ``count`` maps its own empty dict."""
+    return np.asanyarray([{} for _ in range(count)] if meta is None else meta, dtype="object")
+
+
 class ScalarAxis(Axis):
     """Named maps: each element a name and a metadata dict."""
 
     def __init__(self, name: Any, meta: Any = None) -> None:
         self.name = np.asanyarray(name, dtype="U")
-        if meta is None:
-            meta = [{} for _ in range(self.name.size)]
-        self.meta = np.asanyarray(meta, dtype="object")
+        self.meta = _meta_array(meta, self.name.size)
         for attr in ("name", "meta"):
             if getattr(self, attr).shape != (self.size,):
                 raise InvalidArgumentError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
@@ -121,13 +124,12 @@ class LabelAxis(Axis):
 
     def __init__(self, name: Any, label: Any, meta: Any = None) -> None:
         self.name = np.asanyarray(name, dtype="U")
-        if isinstance(label, dict):
-            label = [label.copy() for _ in range(self.name.size)]
+        count = self.name.size
+        if isinstance(label, dict):  # one table for every map: each gets its own copy
+            label = [label.copy() for _ in range(count)]
         self.label = _object_array(label, len(label)) if not isinstance(label, np.ndarray) \
             else np.asanyarray(label, dtype="object")
-        if meta is None:
-            meta = [{} for _ in range(self.name.size)]
-        self.meta = np.asanyarray(meta, dtype="object")
+        self.meta = _meta_array(meta, count)
         for attr in ("name", "meta", "label"):
             if getattr(self, attr).shape != (self.size,):
                 raise InvalidArgumentError(f"Input {attr} has incorrect shape ({getattr(self, attr).shape}) "
@@ -184,10 +186,8 @@ class SeriesAxis(Axis):
     size: int = 0  # type: ignore[assignment]
 
     def __init__(self, start: float, step: float, size: int, unit: str = "SECOND") -> None:
-        self.unit = unit
-        self.start = start
-        self.step = step
-        self.size = size
+        self.start, self.step, self.size = start, step, size
+        self.unit = unit  # checked by its setter
 
     @property
     def time(self) -> np.ndarray:

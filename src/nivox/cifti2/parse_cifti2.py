@@ -84,27 +84,23 @@ class _Cifti2AsNiftiHeader(Nifti2Header):
 
     @staticmethod
     def _chk_qfac(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+        # CIFTI files may leave qfac 0 (NIfTI-2 readers take it as 1)
         rep = Report(HeaderDataError)
-        if hdr["pixdim"][0] in (-1, 0, 1):
-            return hdr, rep
-        rep.problem_level = 20
-        rep.problem_msg = "pixdim[0] (qfac) should be 1 (default) or 0 or -1"
-        if fix:
-            hdr["pixdim"][0] = 1
-            rep.fix_msg = "setting qfac to 1"
+        if hdr["pixdim"][0] not in (-1, 0, 1):
+            rep.problem_level, rep.problem_msg = 20, "pixdim[0] (qfac) should be 1 (default) or 0 or -1"
+            if fix:
+                hdr["pixdim"][0], rep.fix_msg = 1, "setting qfac to 1"
         return hdr, rep
 
     @staticmethod
     def _chk_pixdims(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
+        # zero voxel sizes are allowed: a CIFTI file may have no volume at all
         rep = Report(HeaderDataError)
         spatial = hdr["pixdim"][1:4]
-        if not np.any(spatial < 0):
-            return hdr, rep
-        rep.problem_level = 35
-        rep.problem_msg = "pixdim[1,2,3] should be zero or positive"
-        if fix:
-            hdr["pixdim"][1:4] = np.abs(spatial)
-            rep.fix_msg = "setting to abs of pixdim values"
+        if (spatial < 0).any():
+            rep.problem_level, rep.problem_msg = 35, "pixdim[1,2,3] should be zero or positive"
+            if fix:
+                hdr["pixdim"][1:4], rep.fix_msg = np.abs(spatial), "setting to abs of pixdim values"
         return hdr, rep
 
 

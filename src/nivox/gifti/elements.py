@@ -153,10 +153,7 @@ class GiftiLabel(xml.XmlSerializable):
     def __init__(self, key: int = 0, red: float | None = None, green: float | None = None,
                  blue: float | None = None, alpha: float | None = None) -> None:
         self.key = key
-        self.red = red
-        self.green = green
-        self.blue = blue
-        self.alpha = alpha
+        self.red, self.green, self.blue, self.alpha = red, green, blue, alpha
         self.label: str = ""
 
     def __repr__(self) -> str:
@@ -227,9 +224,8 @@ class GiftiCoordSystem(xml.XmlSerializable):
         self.xform = np.identity(4) if xform is None else xform
 
     def __repr__(self) -> str:
-        src = xform_codes.label[self.dataspace]
-        dst = xform_codes.label[self.xformspace]
-        return f"<GiftiCoordSystem {src}-to-{dst}>"
+        spaces = "-to-".join(xform_codes.label[code] for code in (self.dataspace, self.xformspace))
+        return f"<GiftiCoordSystem {spaces}>"
 
     def _to_xml_element(self) -> xml.Element:
         elem = xml.Element("CoordinateSystemTransformMatrix")
@@ -240,6 +236,6 @@ class GiftiCoordSystem(xml.XmlSerializable):
         return elem
 
     def print_summary(self) -> None:
-        print("Dataspace: ", xform_codes.niistring[self.dataspace])
-        print("XFormSpace: ", xform_codes.niistring[self.xformspace])
+        for title, code in (("Dataspace", self.dataspace), ("XFormSpace", self.xformspace)):
+            print(f"{title}: ", xform_codes.niistring[code])
         print("Affine Transformation Matrix:\n", self.xform)
