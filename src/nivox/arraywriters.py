@@ -14,7 +14,9 @@ stored as the value that reads back as 0 and infinities as the finite
 extremes. Slope and intercept are held in ``scaler_dtype`` (float32, as file
 headers store them), and are checked *after* that rounding, nudging them when
 rounding would clip the data by more than half a step or send NaN's stored
-value out of range. Otherwise the scale factors are those nibabel computes.
+value out of range; after such a nudge, integer data keep an exact zero when
+a pair a few ulps away allows it. Otherwise the scale factors are those
+nibabel computes.
 """
 
 from __future__ import annotations
