@@ -48,6 +48,30 @@ def test_one_pass_reader_matches_streaming_reader(big_endian: bool, monkeypatch)
     assert eager.header["nb_streamlines"] == len(sl)
 
 
+@pytest.mark.parametrize("big_endian", [False, True])
+@pytest.mark.parametrize("block_rows", [1, 3, 7, 1 << 16])
+def test_file_on_disk_read_block_by_block(tmp_path: Path, big_endian: bool, block_rows: int, monkeypatch) -> None:
+    # the full reader copies each block's points straight to their place: every block size,
+    # delimiters on block edges, and the end marker alone in the last block give the same points
+    rng = np.random.default_rng(3)
+    sl = _streamlines(rng, [1, 2, 6, 1, 13, 3])
+    path = tmp_path / "x.tck"
+    path.write_bytes(_tck_bytes(sl, big_endian))
+    monkeypatch.setattr(tckmod, "_BLOCK_ROWS", block_rows)
+    seq = nvs.load(str(path)).streamlines
+    assert seq._data.shape == (sum(map(len, sl)), 3) and seq._data.dtype == np.float32
+    assert seq._data.flags.c_contiguous and seq._data.flags.writeable
+    np.testing.assert_array_equal(seq._data, np.concatenate(sl))
+    np.testing.assert_array_equal(seq._lengths, [len(s) for s in sl])
+
+
+def test_no_streamlines_is_just_the_end_marker(tmp_path: Path) -> None:
+    path = tmp_path / "empty.tck"
+    path.write_bytes(_tck_bytes([]))
+    f = nvs.load(str(path))
+    assert len(f.streamlines) == 0 and f.header["nb_streamlines"] == 0
+
+
 def test_consecutive_delimiters_give_no_empty_streamline() -> None:
     sl = [np.ones((2, 3), np.float32)]
     data = _tck_bytes(sl)

@@ -3,16 +3,15 @@
 A text header (``mrtrix tracks``, ``key: value`` lines, ``END``) then float32
 triplets in RAS+ mm: the points of each streamline followed by a NaN triplet,
 and an infinite triplet at the end. Points and delimiters have the same size,
-so a full read lands the whole data region in one float32 array with one
-``readinto``, finds the delimiters with a vectorised scan, and closes the gaps
-in place a block at a time: one pass over the bytes, no Python loop per
-streamline, and a peak of about the points' size. ``lazy_load=True`` reads a
+so a full read takes the data region a cache-sized block at a time, finds the
+block's delimiters with a vectorised scan and copies its points straight to
+their place in one float32 array: one pass over the bytes, each point written
+once, no Python loop per streamline, and a peak of about the points' size. ``lazy_load=True`` reads a
 few megabytes at a time instead.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import warnings
 from collections.abc import Iterator
@@ -34,8 +33,8 @@ __all__ = ["TckFile"]
 MEGABYTE = 1024 * 1024
 # longest header accepted (a hostile file without END is not read to its end)
 MAX_HEADER_BYTES = 64 * MEGABYTE
-# rows handled per vectorised step (bounds temporaries to a few tens of MB)
-_BLOCK_ROWS = 1 << 18
+# rows handled per vectorised step (768 kB: a block is scanned and copied while in cache)
+_BLOCK_ROWS = 1 << 16
 _ROW = np.dtype("V12")
 
 
@@ -156,34 +155,32 @@ class TckFile(TractogramFile):
         """All streamlines in one pass: one array of points with offsets and lengths."""
         name = describe(fileobj)
         offset = header["_offset_data"]
+        swap = not header["_dtype"].isnative
         with reading(fileobj) as f:
             size = remaining_size(f, offset)
             f.seek(offset, os.SEEK_SET)
-            if size is None:
+            if size is None:  # no size to allocate for: read it all, then compact in place
                 raw = bytearray(f.read())
-                size = len(raw)
-                if size % 12:
-                    raise DataError(f"{name}: the data ({size} bytes) are not whole float32 triplets")
+                if len(raw) % 12:
+                    raise DataError(f"{name}: the data ({len(raw)} bytes) are not whole float32 triplets")
                 rows = np.frombuffer(raw, np.float32).reshape(-1, 3)
+                kept, delims = _compact(_slices(rows), rows, swap)
             else:
                 if size % 12:
                     raise DataError(f"{name}: the data ({size} bytes) are not whole float32 triplets")
+                # room for every row; only the pages the kept rows land on are ever touched
                 rows = np.empty((size // 12, 3), np.float32)
-                read_into(f, rows, name, "streamline data")
-        if not header["_dtype"].isnative:
-            rows.byteswap(inplace=True)
-        delims = _find_delimiters(rows)
-        _check_end(rows, delims, name)
-        n_points = rows.shape[0] - len(delims) - 1
+                kept, delims = _compact(_blocks(f, size // 12, name), rows, swap)
+        _check_end(rows, kept, delims, size // 12 if size is not None else len(rows), name)
+        n_points = kept - 1  # the end marker was kept as a row: drop it
         starts = np.empty(len(delims), np.intp)
         starts[:1] = 0
         starts[1:] = delims[:-1] + 1
         lengths = delims - starts
-        _close_gaps(rows, delims)
-        header[Field.NB_STREAMLINES] = int(np.count_nonzero(lengths))
+        lengths = lengths[lengths > 0]
+        header[Field.NB_STREAMLINES] = len(lengths)
         _check_count(header, name)
         rows = _shrink(rows, n_points)
-        lengths = lengths[lengths > 0]
         offsets = np.zeros(len(lengths), np.intp)
         np.cumsum(lengths[:-1], out=offsets[1:])
         return ArraySequence._from_parts(rows, offsets, lengths)
@@ -361,57 +358,78 @@ def _find_end_line(text: bytes, start: int) -> tuple[int, int] | None:
         pos = i + 3
 
 
+def _blocks(f: BinaryIO, n_rows: int, name: str) -> Iterator[NDArray[np.float32]]:
+    """The rows of the data region, read into one reused cache-sized buffer."""
+    buf = np.empty((min(_BLOCK_ROWS, n_rows), 3), np.float32)
+    done = 0
+    while done < n_rows:
+        block = buf[: min(_BLOCK_ROWS, n_rows - done)]
+        read_into(f, block, name, "streamline data")
+        yield block
+        done += len(block)
+
+
+def _slices(rows: NDArray[np.float32]) -> Iterator[NDArray[np.float32]]:
+    for start in range(0, len(rows), _BLOCK_ROWS):
+        yield rows[start : start + _BLOCK_ROWS]
+
+
 def _find_delimiters(rows: NDArray[np.float32]) -> NDArray[np.intp]:
-    """Indices of the all-NaN rows, scanning blocks on all cores."""
-    from .._threads import cpu_threads, run_parallel
+    """Row numbers of the all-NaN rows of `rows`."""
+    # x first (NaN only at delimiters, in practice), then y and z of those rows only
+    idx = np.flatnonzero(np.isnan(rows[:, 0]))
+    if idx.size:
+        cand = rows[idx]
+        idx = idx[np.isnan(cand[:, 1]) & np.isnan(cand[:, 2])]
+    return idx
 
-    starts = range(0, rows.shape[0], _BLOCK_ROWS)
-    found: list[NDArray[np.intp]] = [np.zeros(0, np.intp)] * len(starts)
 
-    def scan(i: int, start: int) -> None:
-        block = rows[start : start + _BLOCK_ROWS]
-        # x first (NaN only at delimiters, in practice), then y and z of those rows only
-        idx = np.flatnonzero(np.isnan(block[:, 0]))
+def _compact(blocks: Iterator[NDArray[np.float32]], out: NDArray[np.float32], swap: bool
+             ) -> tuple[int, NDArray[np.intp]]:
+    """Copy the rows of `blocks` that are not delimiters (all-NaN) to the front of `out`.
+
+    Returns the number of rows kept and the delimiters' row numbers. The
+    blocks may be slices of `out` itself (the kept rows never overtake the
+    rows still to read). Each block is scanned and copied while it is in
+    cache, so the points are written to `out` once.
+    """
+    out_items = out.view(_ROW).reshape(-1)
+    found: list[NDArray[np.intp]] = []
+    dest = 0
+    first = 0  # row number of the block's first row
+    for block in blocks:
+        if swap:
+            block.byteswap(inplace=True)
+        n = len(block)
+        idx = _find_delimiters(block)
+        items = block.view(_ROW).reshape(-1)
         if idx.size:
-            cand = block[idx]
-            idx = idx[np.isnan(cand[:, 1]) & np.isnan(cand[:, 2])]
-        found[i] = idx.astype(np.intp) + start
+            found.append(idx + first)
+            keep = np.ones(n, bool)
+            keep[idx] = False
+            # whole rows as 12-byte items: one boolean selection moves them (several times
+            # faster than selecting rows of a 2D float array); a copy, so overlap is fine
+            kept = items[keep]
+            out_items[dest : dest + len(kept)] = kept
+            dest += len(kept)
+        else:
+            if out_items[dest : dest + n].ctypes.data != items.ctypes.data:
+                out_items[dest : dest + n] = items
+            dest += n
+        first += n
+    delims = np.concatenate(found).astype(np.intp, copy=False) if found else np.zeros(0, np.intp)
+    return dest, delims
 
-    run_parallel([functools.partial(scan, i, s) for i, s in enumerate(starts)],
-                 cpu_threads() if len(starts) > 1 else 1)
-    return np.concatenate(found) if found else np.zeros(0, np.intp)
 
-
-def _check_end(rows: NDArray[np.float32], delims: NDArray[np.intp], name: str) -> None:
-    """The data must end with a delimiter then one infinite triplet."""
+def _check_end(rows: NDArray[np.float32], kept: int, delims: NDArray[np.intp], n_rows: int, name: str) -> None:
+    """The data must end with a delimiter then one infinite triplet (the last row kept)."""
     last = int(delims[-1]) if len(delims) else -1
-    if rows.shape[0] == last + 2 and np.isinf(rows[last + 1]).all():
+    if n_rows == last + 2 and kept and np.isinf(rows[kept - 1]).all():
         return
-    if len(delims) == 0 or (last == -1):
+    if len(delims) == 0:
         raise DataError(f"{name}: Cannot find a streamline delimiter. This file might be corrupted.")
     raise DataError(f"{name}: Expecting end-of-file marker 'inf inf inf' after the last delimiter "
-                    f"(row {last} of {rows.shape[0]})")
-
-
-def _close_gaps(rows: NDArray[np.float32], delims: NDArray[np.intp]) -> None:
-    """Move the points over the delimiter rows, in place, a block at a time."""
-    n_rows = int(delims[-1]) if len(delims) else 0  # rows after the last delimiter are the end marker
-    dest = 0
-    for start in range(0, n_rows, _BLOCK_ROWS):
-        stop = min(start + _BLOCK_ROWS, n_rows)
-        lo, hi = np.searchsorted(delims, [start, stop])
-        if hi == lo:
-            if dest != start:
-                rows[dest : dest + stop - start] = rows[start:stop]
-            dest += stop - start
-            continue
-        keep = np.ones(stop - start, bool)
-        keep[delims[lo:hi] - start] = False
-        # rows as 12-byte items: boolean selection copies whole rows (several times faster
-        # than selecting rows of a 2D float array); a copy, so overlapping the destination is fine
-        kept = rows[start:stop].view(_ROW).reshape(-1)[keep]
-        rows[dest : dest + len(kept)] = kept.view(np.float32).reshape(-1, 3)
-        dest += len(kept)
+                    f"(row {last} of {n_rows})")
 
 
 def _shrink(rows: NDArray[np.float32], n: int) -> NDArray[np.float32]:
