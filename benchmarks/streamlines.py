@@ -100,15 +100,10 @@ def probe(lib: str, step: str, path: str) -> dict[str, Any]:
     return {"seconds": seconds, "cpu": cpu, "peak_bytes": peak * 1024, "n": n, "check": total}
 
 
-def make_files(folder: Path, millions: float, seed: int = 0) -> dict[str, Path]:
-    """TRK and TCK files of `millions` million streamlines (cached by name)."""
+def _generate(n: int, rng: np.random.Generator) -> Any:
+    """A tractogram of `n` random-walk streamlines of 10-80 points."""
     import nivox.streamlines as nvs
 
-    n = int(round(millions * 1e6))
-    names = {fmt: folder / f"sl_{millions:g}M.{fmt}" for fmt in ("trk", "tck")}
-    if all(p.exists() for p in names.values()):
-        return names
-    rng = np.random.default_rng(seed)
     lengths = rng.integers(10, 81, n)
     total = int(lengths.sum())
     steps = rng.standard_normal((total, 3)).astype(np.float32)
@@ -117,19 +112,95 @@ def make_files(folder: Path, millions: float, seed: int = 0) -> dict[str, Path]:
     starts = rng.uniform(-60, 60, (n, 3)).astype(np.float32)
     steps[offsets] = starts  # each streamline starts at its own place, then walks
     pts = np.cumsum(steps, axis=0, dtype=np.float32)
+    del steps
     # undo the running sum across streamline boundaries
     before = np.zeros((n, 3), np.float32)
     before[1:] = pts[offsets[1:] - 1]
     pts -= np.repeat(before, lengths, axis=0)
     seq = nvs.ArraySequence._from_parts(pts, offsets, lengths)
-    t = nvs.Tractogram(seq, affine_to_rasmm=np.eye(4))
+    return nvs.Tractogram(seq, affine_to_rasmm=np.eye(4))
+
+
+_TRK_HEADER = {"voxel_sizes": np.array([1.25] * 3, np.float32), "dimensions": np.array([145, 174, 145], np.int16),
+               "voxel_order": b"LPS"}
+_CHUNK = 1_000_000  # streamlines generated at once (bounds the generator's memory to ~2 GB)
+
+
+def make_files(folder: Path, millions: float, seed: int = 0) -> dict[str, Path]:
+    """TRK and TCK files of `millions` million streamlines (cached by name).
+
+    Up to a million streamlines are generated and saved at once; bigger files
+    are built from saved chunks of a million (the TCK and TRK data regions
+    are streamline records back to back, so chunks append), then the count in
+    the header is set.
+    """
+    import nivox.streamlines as nvs
+
+    n = int(round(millions * 1e6))
+    names = {fmt: folder / f"sl_{millions:g}M.{fmt}" for fmt in ("trk", "tck")}
+    if all(p.exists() for p in names.values()):
+        return names
+    rng = np.random.default_rng(seed)
     aff = np.diag([1.25, 1.25, 1.25, 1.0])
     aff[:3, 3] = [-90, -126, -72]
-    header = {"voxel_sizes": np.array([1.25] * 3, np.float32), "dimensions": np.array([145, 174, 145], np.int16),
-              "voxel_to_rasmm": aff.astype(np.float32), "voxel_order": b"LPS"}
-    nvs.save(t, str(names["trk"]), header=header)
-    nvs.save(t, str(names["tck"]))
+    header = dict(_TRK_HEADER, voxel_to_rasmm=aff.astype(np.float32))
+    partial = {fmt: path.with_name(path.stem + ".part" + path.suffix) for fmt, path in names.items()}
+    done = 0
+    while done < n:
+        t = _generate(min(_CHUNK, n - done), rng)
+        for fmt, path in partial.items():
+            if done == 0:
+                nvs.save(t, str(path), header=header) if fmt == "trk" else nvs.save(t, str(path))
+                continue
+            chunk = path.with_name(path.stem + ".chunk" + path.suffix)
+            nvs.save(t, str(chunk), header=header) if fmt == "trk" else nvs.save(t, str(chunk))
+            _append_chunk(path, chunk, fmt)
+            chunk.unlink()
+        done += len(t.streamlines)
+        del t
+    for fmt, path in partial.items():
+        _set_count(path, fmt, n)
+        path.rename(names[fmt])
     return names
+
+
+def _data_offset(path: Path, fmt: str) -> int:
+    if fmt == "trk":
+        return 1000
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    line = next(x for x in head.split(b"\n") if x.startswith(b"file: "))
+    return int(line.split()[2])
+
+
+def _append_chunk(path: Path, chunk: Path, fmt: str) -> None:
+    """Append the streamline records of `chunk` to `path` (TCK: before the end marker)."""
+    with open(path, "r+b") as out, open(chunk, "rb") as src:
+        out.seek(0, os.SEEK_END)
+        if fmt == "tck":
+            out.seek(-12, os.SEEK_END)  # over the previous end marker; the chunk brings its own
+        src.seek(_data_offset(chunk, fmt))
+        while True:
+            block = src.read(64 << 20)
+            if not block:
+                break
+            out.write(block)
+        out.truncate()
+
+
+def _set_count(path: Path, fmt: str, n: int) -> None:
+    with open(path, "r+b") as f:
+        if fmt == "trk":
+            f.seek(988)  # n_count, int32, in the fixed 1000-byte header
+            f.write(np.array(n, "<i4").tobytes())
+            return
+        head = f.read(_data_offset(path, fmt))
+        at = head.index(b"\ncount: ") + len(b"\ncount: ")
+        width = head.index(b"\n", at) - at
+        if len(str(n)) > width:
+            raise RuntimeError(f"{path}: no room for count {n} in the header")
+        f.seek(at)
+        f.write(str(n).rjust(width, "0").encode())
 
 
 def _run_probe(lib: str, step: str, path: Path) -> dict[str, Any]:
@@ -142,6 +213,8 @@ def _run_probe(lib: str, step: str, path: Path) -> dict[str, Any]:
 
 
 def _fmt_time(s: float) -> str:
+    if np.isnan(s):
+        return "failed"
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
 
 
@@ -153,8 +226,15 @@ def run(sizes: list[float], repeats: int, workdir: Path, log: Any = print) -> li
             points_bytes = None
             for step in ("load", "lazy", "save"):
                 res: dict[str, list[dict[str, Any]]] = {}
-                for lib in ("nibabel", "nivox"):
-                    res[lib] = [_run_probe(lib, step, path) for _ in range(repeats)]
+                for lib in ("nivox", "nibabel"):
+                    try:
+                        res[lib] = [_run_probe(lib, step, path) for _ in range(repeats)]
+                    except subprocess.CalledProcessError as err:
+                        if lib == "nivox":
+                            raise
+                        # e.g. killed for memory at 10 million streamlines: the row says so
+                        log(f"nibabel {step} {path.name} failed (exit {err.returncode}): {err.stderr[-300:]}")
+                        res[lib] = [dict(res["nivox"][0], seconds=np.nan, cpu=np.nan, peak_bytes=np.nan)]
                 a, b = res["nibabel"], res["nivox"]
                 if a[0]["n"] != b[0]["n"] or (step != "save" and not np.isclose(a[0]["check"], b[0]["check"],
                                                                                 rtol=1e-5)):
