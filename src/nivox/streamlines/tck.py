@@ -45,11 +45,11 @@ class TckFile(TractogramFile):
     and drops it.
     """
 
+    SUPPORTS_DATA_PER_POINT = SUPPORTS_DATA_PER_STREAMLINE = False  # points only
     MAGIC_NUMBER = b"mrtrix tracks"
-    SUPPORTS_DATA_PER_POINT = False
-    SUPPORTS_DATA_PER_STREAMLINE = False
-    FIBER_DELIMITER = np.array([[np.nan, np.nan, np.nan]], "<f4")
-    EOF_DELIMITER = np.array([[np.inf, np.inf, np.inf]], "<f4")
+    # the rows that end a streamline and the data, as written
+    FIBER_DELIMITER = np.full((1, 3), np.nan, "<f4")
+    EOF_DELIMITER = np.full((1, 3), np.inf, "<f4")
 
     def __init__(self, tractogram: Any, header: dict[str, Any] | None = None) -> None:
         super().__init__(tractogram, header)

@@ -140,11 +140,11 @@ class PerArrayDict(SliceableDataDict):
                 f"cannot extend data with keys {sorted(self.keys())} by data with keys "
                 f"{sorted(other.keys())}")
         self.n_rows += other.n_rows
-        for key in other.keys():
-            if key not in self:
-                self[key] = other[key]
+        for key, value in other.items():
+            if key in self:
+                self._extend_entry(key, value)
             else:
-                self._extend_entry(key, other[key])
+                self[key] = value
 
 
 class PerArraySequenceDict(PerArrayDict):
@@ -209,8 +209,7 @@ class TractogramItem:
     def __init__(self, streamline: Any, data_for_streamline: dict[Any, Any],
                  data_for_points: dict[Any, Any]) -> None:
         self.streamline = np.asarray(streamline)
-        self.data_for_streamline = data_for_streamline
-        self.data_for_points = data_for_points
+        self.data_for_streamline, self.data_for_points = data_for_streamline, data_for_points
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.streamline)
@@ -294,9 +293,9 @@ class Tractogram:
     def __init__(self, streamlines: Any = None, data_per_streamline: Any = None,
                  data_per_point: Any = None, affine_to_rasmm: Any = None) -> None:
         self._set_streamlines(streamlines)
-        self.data_per_streamline = data_per_streamline
-        self.data_per_point = data_per_point
-        self.affine_to_rasmm = affine_to_rasmm
+        # assigned in this order: each data dict is checked against the streamlines just set
+        self.data_per_streamline, self.data_per_point, self.affine_to_rasmm = (
+            data_per_streamline, data_per_point, affine_to_rasmm)
 
     @property
     def streamlines(self) -> Any:
@@ -380,9 +379,8 @@ class Tractogram:
 
     def extend(self, other: Tractogram) -> None:
         """Append the streamlines and data of `other` (same data keys)."""
-        self.streamlines.extend(other.streamlines)
-        self.data_per_streamline.extend(other.data_per_streamline)
-        self.data_per_point.extend(other.data_per_point)
+        for part in ("streamlines", "data_per_streamline", "data_per_point"):
+            getattr(self, part).extend(getattr(other, part))
 
     def __iadd__(self, other: Tractogram) -> Tractogram:
         self.extend(other)
