@@ -50,14 +50,29 @@ def test_one_pass_reader_matches_streaming_reader(big_endian: bool, monkeypatch)
 
 @pytest.mark.parametrize("big_endian", [False, True])
 @pytest.mark.parametrize("block_rows", [1, 3, 7, 1 << 16])
-def test_file_on_disk_read_block_by_block(tmp_path: Path, big_endian: bool, block_rows: int, monkeypatch) -> None:
-    # the full reader copies each block's points straight to their place: every block size,
-    # delimiters on block edges, and the end marker alone in the last block give the same points
+@pytest.mark.parametrize("cpus", [1, 2, 3, 8])
+def test_file_on_disk_read_block_by_block(tmp_path: Path, big_endian: bool, block_rows: int, cpus: int,
+                                          monkeypatch) -> None:
+    # the full reader copies each block's points straight to their place, a part of the file per
+    # thread: every block size and thread count, delimiters on block and part edges, and the end
+    # marker alone in the last block give the same points
+    import nivox._threads
+
     rng = np.random.default_rng(3)
-    sl = _streamlines(rng, [1, 2, 6, 1, 13, 3])
+    sl = _streamlines(rng, [1, 2, 6, 1, 13, 3, 1, 1, 4, 2, 9])
     path = tmp_path / "x.tck"
     path.write_bytes(_tck_bytes(sl, big_endian))
     monkeypatch.setattr(tckmod, "_BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(nivox._threads, "cpu_threads", lambda limit=8: cpus)
+    n_rows = (path.stat().st_size - TckFile._read_header(str(path))["_offset_data"]) // 12
+    with open(path, "rb") as f:
+        n_parts = len(tckmod._parts(f, n_rows))
+    if cpus == 1 or block_rows == 1 << 16:
+        assert n_parts == 1
+    elif block_rows <= 3:
+        assert 1 < n_parts <= min(cpus, tckmod._MAX_PARTS)
+    with open(path, "rb") as f:  # a file object of a plain file reads in parts too
+        np.testing.assert_array_equal(nvs.load(f).streamlines._data, np.concatenate(sl))
     seq = nvs.load(str(path)).streamlines
     assert seq._data.shape == (sum(map(len, sl)), 3) and seq._data.dtype == np.float32
     assert seq._data.flags.c_contiguous and seq._data.flags.writeable

@@ -12,6 +12,8 @@ few megabytes at a time instead.
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import warnings
 from collections.abc import Iterator
@@ -36,6 +38,8 @@ MAX_HEADER_BYTES = 64 * MEGABYTE
 # rows handled per vectorised step (768 kB: a block is scanned and copied while in cache)
 _BLOCK_ROWS = 1 << 16
 _ROW = np.dtype("V12")
+# most threads reading one file (each adds a move of its points after the first part's)
+_MAX_PARTS = 4
 
 
 class TckFile(TractogramFile):
@@ -170,7 +174,11 @@ class TckFile(TractogramFile):
                     raise DataError(f"{name}: the data ({size} bytes) are not whole float32 triplets")
                 # room for every row; only the pages the kept rows land on are ever touched
                 rows = np.empty((size // 12, 3), np.float32)
-                kept, delims = _compact(_blocks(f, size // 12, name), rows, swap)
+                parts = _parts(f, size // 12)
+                if len(parts) > 1:
+                    kept, delims = _compact_parts(f.fileno(), offset, parts, rows, swap, name)
+                else:
+                    kept, delims = _compact(_blocks(f, size // 12, name), rows, swap)
         _check_end(rows, kept, delims, size // 12 if size is not None else len(rows), name)
         n_points = kept - 1  # the end marker was kept as a row: drop it
         starts = np.empty(len(delims), np.intp)
@@ -367,6 +375,61 @@ def _blocks(f: BinaryIO, n_rows: int, name: str) -> Iterator[NDArray[np.float32]
         read_into(f, block, name, "streamline data")
         yield block
         done += len(block)
+
+
+def _parts(f: Any, n_rows: int) -> list[tuple[int, int]]:
+    """Row ranges to read on threads of their own: one per CPU for a plain file of
+    several blocks per CPU; a single range when the reads cannot run side by side."""
+    from .._threads import cpu_threads
+
+    raw = getattr(f, "raw", f)
+    if not isinstance(raw, io.FileIO) or not hasattr(os, "preadv"):
+        return [(0, n_rows)]
+    n = min(cpu_threads(), _MAX_PARTS, n_rows // (4 * _BLOCK_ROWS))
+    if n < 2:
+        return [(0, n_rows)]
+    bounds = [i * n_rows // n // _BLOCK_ROWS * _BLOCK_ROWS for i in range(n)] + [n_rows]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _pread_blocks(fd: int, offset: int, r0: int, r1: int, name: str) -> Iterator[NDArray[np.float32]]:
+    """The rows ``r0:r1`` of the data region, read at their place (no shared file position)."""
+    buf = np.empty((min(_BLOCK_ROWS, r1 - r0), 3), np.float32)
+    for start in range(r0, r1, _BLOCK_ROWS):
+        block = buf[: min(_BLOCK_ROWS, r1 - start)]
+        view = memoryview(block.reshape(-1).view(np.uint8).data)
+        got = 0
+        while got < len(view):
+            n = os.preadv(fd, [view[got:]], offset + 12 * start + got)
+            if not n:
+                raise DataError(f"{name}: the file ends inside the streamline data (it shrank while read)")
+            got += n
+        yield block
+
+
+def _compact_parts(fd: int, offset: int, parts: list[tuple[int, int]], out: NDArray[np.float32],
+                   swap: bool, name: str) -> tuple[int, NDArray[np.intp]]:
+    """:func:`_compact` on each part at once, each into `out` from its first row; then the
+    parts' points are moved down over the delimiter rows left between them."""
+    from .._threads import run_parallel
+
+    results: list[tuple[int, NDArray[np.intp]]] = [(0, np.zeros(0, np.intp))] * len(parts)
+
+    def work(i: int) -> None:
+        r0, r1 = parts[i]
+        results[i] = _compact(_pread_blocks(fd, offset, r0, r1, name), out[r0:r1], swap)
+
+    run_parallel([functools.partial(work, i) for i in range(len(parts))], len(parts))
+    dest = 0
+    for (r0, _), (kept, _) in zip(parts, results):
+        gap = r0 - dest
+        # in steps no longer than the gap, so that no step reads rows it overwrites
+        for done in range(0, kept if gap else 0, max(gap, 1)):
+            n = min(gap, kept - done)
+            out[dest + done : dest + done + n] = out[r0 + done : r0 + done + n]
+        dest += kept
+    delims = np.concatenate([d + r0 for (r0, _), (_, d) in zip(parts, results)])
+    return dest, delims
 
 
 def _slices(rows: NDArray[np.float32]) -> Iterator[NDArray[np.float32]]:
