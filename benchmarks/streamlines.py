@@ -219,11 +219,12 @@ def _run_probe(lib: str, step: str, path: Path) -> dict[str, Any]:
 
 def _fmt_time(s: float) -> str:
     if np.isnan(s):
-        return "failed"
+        return "-"
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.2f} s"
 
 
-def run(sizes: list[float], repeats: int, workdir: Path, log: Any = print) -> list[dict[str, Any]]:
+def run(sizes: list[float], repeats: int, workdir: Path, log: Any = print, nibabel_repeats: int | None = None,
+        nibabel_steps: tuple[str, ...] = ("load", "lazy", "save")) -> list[dict[str, Any]]:
     rows = []
     for millions in sizes:
         files = make_files(workdir, millions)
@@ -232,8 +233,13 @@ def run(sizes: list[float], repeats: int, workdir: Path, log: Any = print) -> li
             for step in ("load", "lazy", "save"):
                 res: dict[str, list[dict[str, Any]]] = {}
                 for lib in ("nivox", "nibabel"):
+                    if lib == "nibabel" and step not in nibabel_steps:
+                        log(f"nibabel {step} {path.name}: not run (--nibabel-steps)")
+                        res[lib] = [dict(res["nivox"][0], seconds=np.nan, cpu=np.nan, peak_bytes=np.nan)]
+                        continue
+                    times = repeats if lib == "nivox" or nibabel_repeats is None else nibabel_repeats
                     try:
-                        res[lib] = [_run_probe(lib, step, path) for _ in range(repeats)]
+                        res[lib] = [_run_probe(lib, step, path) for _ in range(times)]
                     except subprocess.CalledProcessError as err:
                         if lib == "nivox":
                             raise
@@ -268,10 +274,22 @@ def run(sizes: list[float], repeats: int, workdir: Path, log: Any = print) -> li
     return rows
 
 
+def _ratio(v: float) -> str:
+    return "-" if np.isnan(v) else f"{v:.1f}x"
+
+
+def _mb(v: float) -> str:
+    return "-" if np.isnan(v) else f"{v / 2**20:.0f} MB"
+
+
+def _x(v: float) -> str:
+    return "-" if np.isnan(v) else f"{v:.2f}x"
+
+
 def _line(r: dict[str, Any]) -> str:
     target = r["target"]
-    verdict = "" if target is None else ("PASS" if r["ratio"] >= target else "FAIL")
-    mem = f"{r['nibabel_peak'] / r['points_bytes']:.2f}x / {r['nivox_peak'] / r['points_bytes']:.2f}x"
+    verdict = "" if target is None else ("-" if np.isnan(r["ratio"]) else "PASS" if r["ratio"] >= target else "FAIL")
+    mem = f"{_x(r['nibabel_peak'] / r['points_bytes'])} / {_x(r['nivox_peak'] / r['points_bytes'])}"
     mem_ok = ""
     if r["step"] == "load":
         mem_ok = "PASS" if r["nivox_peak"] <= MEMORY_TARGET * r["points_bytes"] else "FAIL"
@@ -284,12 +302,15 @@ def _line(r: dict[str, Any]) -> str:
             mem_ok += (f"; np.fromfile of the file: {_fmt_time(ff['seconds'])}, CPU {_fmt_time(ff['cpu'])}, "
                        f"so nibabel / np.fromfile = {r['nibabel_s'] / ff['seconds']:.1f}x wall, "
                        f"{r['nibabel_cpu'] / ff['cpu']:.1f}x CPU")
+            if np.isnan(r["nibabel_s"]):
+                mem_ok = mem_ok.split("; so nibabel")[0].rsplit(", so", 1)[0]
         mem_ok += ")" if floor else ""
-    cpu_verdict = "" if target is None else ("PASS" if r["cpu_ratio"] >= target else "FAIL")
+    cpu_verdict = "" if target is None else (
+        "-" if np.isnan(r["cpu_ratio"]) else "PASS" if r["cpu_ratio"] >= target else "FAIL")
     return (f"| {r['size']} | {r['format']} | {r['step']} | {_fmt_time(r['nibabel_s'])} | {_fmt_time(r['nivox_s'])} "
-            f"| {r['ratio']:.1f}x | {_fmt_time(r['nibabel_cpu'])} | {_fmt_time(r['nivox_cpu'])} | {r['cpu_ratio']:.1f}x "
+            f"| {_ratio(r['ratio'])} | {_fmt_time(r['nibabel_cpu'])} | {_fmt_time(r['nivox_cpu'])} | {_ratio(r['cpu_ratio'])} "
             f"| {'>= %gx wall %s, cpu %s' % (target, verdict, cpu_verdict) if target else ''} "
-            f"| {r['nibabel_peak'] / 2**20:.0f} MB / {r['nivox_peak'] / 2**20:.0f} MB | {mem} | {mem_ok} |")
+            f"| {_mb(r['nibabel_peak'])} / {_mb(r['nivox_peak'])} | {mem} | {mem_ok} |")
 
 
 HEADER = ("| streamlines | format | step | nibabel wall | nivox wall | speed-up | nibabel CPU | nivox CPU "
@@ -307,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="0.3,1", help="millions of streamlines, comma-separated (default 0.3,1)")
     p.add_argument("--huge", action="store_true", help="add the 10 million case (minutes, ~6 GB of points)")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--nibabel-repeats", type=int, help="repeats for nibabel (default: --repeats)")
+    p.add_argument("--nibabel-steps", default="load,lazy,save", help="steps nibabel runs (others: not run)")
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "nivox-bench-streamlines")
     p.add_argument("--markdown", type=Path)
     args = p.parse_args(argv)
@@ -315,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes.append(10.0)
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(HEADER, flush=True)
-    rows = run(sizes, args.repeats, args.workdir, log=lambda s: print(s, flush=True))
+    rows = run(sizes, args.repeats, args.workdir, log=lambda s: print(s, flush=True),
+               nibabel_repeats=args.nibabel_repeats, nibabel_steps=tuple(args.nibabel_steps.split(",")))
     if args.markdown:
         args.markdown.write_text(HEADER + "\n" + "\n".join(_line(r) for r in rows) + "\n")
     return 0
