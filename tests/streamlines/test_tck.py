@@ -210,3 +210,23 @@ def test_wrong_count_warns_and_the_data_win(tmp_path: Path, lazy: bool) -> None:
     with pytest.warns(HeaderWarning, match="cut.tck.*count is 9.*holds 2"):
         f = nvs.load(str(path), lazy_load=lazy)
         assert len([s for s in f.streamlines]) == 2
+
+
+def test_error_on_a_reading_thread_reaches_the_caller(tmp_path: Path, monkeypatch) -> None:
+    import nivox._threads
+
+    sl = _streamlines(np.random.default_rng(4), [5, 6, 7, 8])
+    path = tmp_path / "x.tck"
+    path.write_bytes(_tck_bytes(sl))
+    monkeypatch.setattr(tckmod, "_BLOCK_ROWS", 1)
+    monkeypatch.setattr(nivox._threads, "cpu_threads", lambda limit=8: 2)
+    real = tckmod._pread_blocks
+
+    def failing(fd, offset, r0, r1, name):
+        if r0 > 0:  # the part read on the second thread
+            raise DataError(f"{name}: simulated read failure")
+        return real(fd, offset, r0, r1, name)
+
+    monkeypatch.setattr(tckmod, "_pread_blocks", failing)
+    with pytest.raises(DataError, match="simulated"):
+        nvs.load(str(path))
