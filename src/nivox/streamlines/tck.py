@@ -12,9 +12,9 @@ few megabytes at a time instead.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
-import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import DataError, DataWarning, HeaderError, HeaderWarning, InvalidArgumentError
-from ._io import describe, reading, remaining_size, read_into, writing
+from ._io import describe, reading, remaining_size, read_into, run_threads, writing
 from .array_sequence import ArraySequence, _compact_rows
 from .header import Field
 from .tractogram import LazyTractogram, Tractogram, TractogramItem
@@ -411,36 +411,22 @@ def _compact_parts(fd: int, offset: int, parts: list[tuple[int, int]], out: NDAr
                    swap: bool, name: str) -> tuple[int, NDArray[np.intp]]:
     """:func:`_compact` on each part at once, each into `out` from its first row; then the
     parts' points are moved down over the delimiter rows left between them."""
-    results: list[tuple[int, NDArray[np.intp]] | BaseException] = [RuntimeError("not run")] * len(parts)
+    results: list[tuple[int, NDArray[np.intp]]] = [(0, np.zeros(0, np.intp))] * len(parts)
 
     def work(i: int) -> None:
         r0, r1 = parts[i]
-        try:
-            results[i] = _compact(_pread_blocks(fd, offset, r0, r1, name), out[r0:r1], swap)
-        except BaseException as err:  # raised below, on the caller's thread
-            results[i] = err
+        results[i] = _compact(_pread_blocks(fd, offset, r0, r1, name), out[r0:r1], swap)
 
-    # plain threads, started here: a pool would import concurrent.futures (and logging) on
-    # the first load, which costs more than the threads themselves
-    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(1, len(parts))]
-    for t in threads:
-        t.start()
-    work(0)
-    for t in threads:
-        t.join()
-    for res in results:
-        if isinstance(res, BaseException):
-            raise res
+    run_threads([functools.partial(work, i) for i in range(len(parts))])
     dest = 0
-    done_parts = [res for res in results if not isinstance(res, BaseException)]
-    for (r0, _), (kept, _) in zip(parts, done_parts):
+    for (r0, _), (kept, _) in zip(parts, results):
         gap = r0 - dest
         # in steps no longer than the gap, so that no step reads rows it overwrites
         for done in range(0, kept if gap else 0, max(gap, 1)):
             n = min(gap, kept - done)
             out[dest + done : dest + done + n] = out[r0 + done : r0 + done + n]
         dest += kept
-    delims = np.concatenate([d + r0 for (r0, _), (_, d) in zip(parts, done_parts)])
+    delims = np.concatenate([d + r0 for (r0, _), (_, d) in zip(parts, results)])
     return dest, delims
 
 

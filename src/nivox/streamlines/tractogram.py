@@ -236,7 +236,8 @@ def transform_rows_inplace(rows: NDArray[Any], affine: NDArray[Any], chunk: int 
     several times faster than ``matmul(..., out=rows)``, which buffers
     overlapping operands element by element; the results are the same.
     """
-    from .._threads import cpu_threads, run_parallel
+    from .._threads import cpu_threads
+    from ._io import run_threads
 
     rzs_t = np.ascontiguousarray(affine[:3, :3].T, dtype=rows.dtype)
     trans = affine[:3, 3].astype(rows.dtype)
@@ -251,8 +252,7 @@ def transform_rows_inplace(rows: NDArray[Any], affine: NDArray[Any], chunk: int 
     n = rows.shape[0]
     threads = cpu_threads() if n >= 1 << 18 else 1
     bounds = np.linspace(0, n, threads + 1).astype(int)
-    run_parallel([functools.partial(work, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])],
-                 threads)
+    run_threads([functools.partial(work, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])])
 
 
 def transformed(rows: NDArray[Any], affine: NDArray[Any], chunk: int = 1 << 14) -> NDArray[Any]:
