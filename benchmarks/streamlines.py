@@ -224,13 +224,14 @@ def _fmt_time(s: float) -> str:
 
 
 def run(sizes: list[float], repeats: int, workdir: Path, log: Any = print, nibabel_repeats: int | None = None,
-        nibabel_steps: tuple[str, ...] = ("load", "lazy", "save")) -> list[dict[str, Any]]:
+        nibabel_steps: tuple[str, ...] = ("load", "lazy", "save"),
+        steps: tuple[str, ...] = ("load", "lazy", "save")) -> list[dict[str, Any]]:
     rows = []
     for millions in sizes:
         files = make_files(workdir, millions)
         for fmt, path in files.items():
             points_bytes = None
-            for step in ("load", "lazy", "save"):
+            for step in steps:
                 res: dict[str, list[dict[str, Any]]] = {}
                 for lib in ("nivox", "nibabel"):
                     if lib == "nibabel" and step not in nibabel_steps:
@@ -329,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--huge", action="store_true", help="add the 10 million case (minutes, ~6 GB of points)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--nibabel-repeats", type=int, help="repeats for nibabel (default: --repeats)")
+    p.add_argument("--steps", default="load,lazy,save", help="steps to run")
     p.add_argument("--nibabel-steps", default="load,lazy,save", help="steps nibabel runs (others: not run)")
     p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "nivox-bench-streamlines")
     p.add_argument("--markdown", type=Path)
@@ -339,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(HEADER, flush=True)
     rows = run(sizes, args.repeats, args.workdir, log=lambda s: print(s, flush=True),
-               nibabel_repeats=args.nibabel_repeats, nibabel_steps=tuple(args.nibabel_steps.split(",")))
+               nibabel_repeats=args.nibabel_repeats, nibabel_steps=tuple(args.nibabel_steps.split(",")),
+               steps=tuple(args.steps.split(",")))
     if args.markdown:
         args.markdown.write_text(HEADER + "\n" + "\n".join(_line(r) for r in rows) + "\n")
     return 0
