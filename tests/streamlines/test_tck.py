@@ -66,12 +66,12 @@ def test_file_on_disk_read_block_by_block(tmp_path: Path, big_endian: bool, bloc
     monkeypatch.setattr(nivox._threads, "cpu_threads", lambda limit=8: cpus)
     n_rows = (path.stat().st_size - TckFile._read_header(str(path))["_offset_data"]) // 12
     with open(path, "rb") as f:
-        n_parts = len(tckmod._parts(f, n_rows))
+        n_threads = tckmod._threads_for(f, n_rows)
     if cpus == 1 or block_rows == 1 << 16:
-        assert n_parts == 1
+        assert n_threads == 1
     elif block_rows <= 3:
-        assert 1 < n_parts <= min(cpus, tckmod._MAX_PARTS)
-    with open(path, "rb") as f:  # a file object of a plain file reads in parts too
+        assert 1 < n_threads <= min(cpus, tckmod._MAX_THREADS)
+    with open(path, "rb") as f:  # a file object of a plain file is read on threads too
         np.testing.assert_array_equal(nvs.load(f).streamlines._data, np.concatenate(sl))
     seq = nvs.load(str(path)).streamlines
     assert seq._data.shape == (sum(map(len, sl)), 3) and seq._data.dtype == np.float32
@@ -220,13 +220,14 @@ def test_error_on_a_reading_thread_reaches_the_caller(tmp_path: Path, monkeypatc
     path.write_bytes(_tck_bytes(sl))
     monkeypatch.setattr(tckmod, "_BLOCK_ROWS", 1)
     monkeypatch.setattr(nivox._threads, "cpu_threads", lambda limit=8: 2)
-    real = tckmod._pread_blocks
+    real = tckmod._pread_into
+    header_end = TckFile._read_header(str(path))["_offset_data"]
 
-    def failing(fd, offset, r0, r1, name):
-        if r0 > 0:  # the part read on the second thread
+    def failing(fd, block, at, name):
+        if at == header_end + 12 * 7:  # block 7, read by the second thread
             raise DataError(f"{name}: simulated read failure")
-        return real(fd, offset, r0, r1, name)
+        return real(fd, block, at, name)
 
-    monkeypatch.setattr(tckmod, "_pread_blocks", failing)
-    with pytest.raises(DataError, match="simulated"):
+    monkeypatch.setattr(tckmod, "_pread_into", failing)
+    with pytest.raises(DataError, match="simulated"):  # raised, and the other thread does not hang
         nvs.load(str(path))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -38,8 +39,8 @@ MAX_HEADER_BYTES = 64 * MEGABYTE
 # rows handled per vectorised step (768 kB: a block is scanned and copied while in cache)
 _BLOCK_ROWS = 1 << 16
 _ROW = np.dtype("V12")
-# most threads reading one file (each adds a move of its points after the first part's)
-_MAX_PARTS = 4
+# most threads reading one file
+_MAX_THREADS = 4
 
 
 class TckFile(TractogramFile):
@@ -174,9 +175,9 @@ class TckFile(TractogramFile):
                     raise DataError(f"{name}: the data ({size} bytes) are not whole float32 triplets")
                 # room for every row; only the pages the kept rows land on are ever touched
                 rows = np.empty((size // 12, 3), np.float32)
-                parts = _parts(f, size // 12)
-                if len(parts) > 1:
-                    kept, delims = _compact_parts(f.fileno(), offset, parts, rows, swap, name)
+                n_threads = _threads_for(f, size // 12)
+                if n_threads > 1:
+                    kept, delims = _compact_threaded(f.fileno(), offset, size // 12, rows, swap, name, n_threads)
                 else:
                     kept, delims = _compact(_blocks(f, size // 12, name), rows, swap)
         _check_end(rows, kept, delims, size // 12 if size is not None else len(rows), name)
@@ -377,57 +378,70 @@ def _blocks(f: BinaryIO, n_rows: int, name: str) -> Iterator[NDArray[np.float32]
         done += len(block)
 
 
-def _parts(f: Any, n_rows: int) -> list[tuple[int, int]]:
-    """Row ranges to read on threads of their own: one per CPU for a plain file of
-    several blocks per CPU; a single range when the reads cannot run side by side."""
+def _threads_for(f: Any, n_rows: int) -> int:
+    """Threads to read a file with: one per CPU (up to 4) for a plain file of a few blocks per
+    thread; 1 when the reads cannot run side by side (a stream, a compressed file)."""
     from .._threads import cpu_threads
 
     raw = getattr(f, "raw", f)
     if not isinstance(raw, io.FileIO) or not hasattr(os, "preadv"):
-        return [(0, n_rows)]
-    n = min(cpu_threads(), _MAX_PARTS, n_rows // (4 * _BLOCK_ROWS))
-    if n < 2:
-        return [(0, n_rows)]
-    bounds = [i * n_rows // n // _BLOCK_ROWS * _BLOCK_ROWS for i in range(n)] + [n_rows]
-    return list(zip(bounds[:-1], bounds[1:]))
+        return 1
+    return max(1, min(cpu_threads(), _MAX_THREADS, n_rows // (4 * _BLOCK_ROWS)))
 
 
-def _pread_blocks(fd: int, offset: int, r0: int, r1: int, name: str) -> Iterator[NDArray[np.float32]]:
-    """The rows ``r0:r1`` of the data region, read at their place (no shared file position)."""
-    buf = np.empty((min(_BLOCK_ROWS, r1 - r0), 3), np.float32)
-    for start in range(r0, r1, _BLOCK_ROWS):
-        block = buf[: min(_BLOCK_ROWS, r1 - start)]
-        view = memoryview(block.reshape(-1).view(np.uint8).data)
-        got = 0
-        while got < len(view):
-            n = os.preadv(fd, [view[got:]], offset + 12 * start + got)
-            if not n:
-                raise DataError(f"{name}: the file ends inside the streamline data (it shrank while read)")
-            got += n
-        yield block
+def _pread_into(fd: int, block: NDArray[np.float32], at: int, name: str) -> None:
+    """Fill `block` from byte `at` of the file (a positioned read: no shared file position)."""
+    view = memoryview(block.reshape(-1).view(np.uint8).data)
+    got = 0
+    while got < len(view):
+        n = os.preadv(fd, [view[got:]], at + got)
+        if not n:
+            raise DataError(f"{name}: the file ends inside the streamline data (it shrank while read)")
+        got += n
 
 
-def _compact_parts(fd: int, offset: int, parts: list[tuple[int, int]], out: NDArray[np.float32],
-                   swap: bool, name: str) -> tuple[int, NDArray[np.intp]]:
-    """:func:`_compact` on each part at once, each into `out` from its first row; then the
-    parts' points are moved down over the delimiter rows left between them."""
-    results: list[tuple[int, NDArray[np.intp]]] = [(0, np.zeros(0, np.intp))] * len(parts)
+def _compact_threaded(fd: int, offset: int, n_rows: int, out: NDArray[np.float32], swap: bool, name: str,
+                      n_threads: int) -> tuple[int, NDArray[np.intp]]:
+    """:func:`_compact` with the blocks dealt out to `n_threads` threads in turn.
 
-    def work(i: int) -> None:
-        r0, r1 = parts[i]
-        results[i] = _compact(_pread_blocks(fd, offset, r0, r1, name), out[r0:r1], swap)
+    Each thread reads its block and finds its points on its own; the blocks
+    then take their places in `out` in file order: a block learns where its
+    points go when the block before it has claimed its rows, and copies them
+    there while the next blocks go on. One pass, no rows moved twice.
+    """
+    n_blocks = -(-n_rows // _BLOCK_ROWS)
+    found: list[NDArray[np.intp]] = [np.zeros(0, np.intp)] * n_blocks
+    turn = threading.Condition()
+    state = {"next": 0, "dest": 0, "failed": False}
+    out_items = out.view(_ROW).reshape(-1)
 
-    run_threads([functools.partial(work, i) for i in range(len(parts))])
-    dest = 0
-    for (r0, _), (kept, _) in zip(parts, results):
-        gap = r0 - dest
-        # in steps no longer than the gap, so that no step reads rows it overwrites
-        for done in range(0, kept if gap else 0, max(gap, 1)):
-            n = min(gap, kept - done)
-            out[dest + done : dest + done + n] = out[r0 + done : r0 + done + n]
-        dest += kept
-    delims = np.concatenate([d + r0 for (r0, _), (_, d) in zip(parts, results)])
-    return dest, delims
+    def work(first_block: int) -> None:
+        buf = np.empty((_BLOCK_ROWS, 3), np.float32)
+        try:
+            for k in range(first_block, n_blocks, n_threads):
+                row = k * _BLOCK_ROWS
+                block = buf[: min(_BLOCK_ROWS, n_rows - row)]
+                _pread_into(fd, block, offset + 12 * row, name)
+                kept, idx = _points_of(block, swap)
+                found[k] = idx + row
+                with turn:
+                    while state["next"] != k and not state["failed"]:
+                        turn.wait()
+                    if state["failed"]:
+                        return
+                    dest = state["dest"]
+                    state["dest"] = dest + len(kept)
+                    state["next"] = k + 1
+                    turn.notify_all()
+                out_items[dest : dest + len(kept)] = kept
+        except BaseException:
+            with turn:  # the others stop waiting for a block that will not come
+                state["failed"] = True
+                turn.notify_all()
+            raise
+
+    run_threads([functools.partial(work, t) for t in range(n_threads)])
+    return int(state["dest"]), np.concatenate(found) if found else np.zeros(0, np.intp)
 
 
 def _slices(rows: NDArray[np.float32]) -> Iterator[NDArray[np.float32]]:
@@ -445,6 +459,24 @@ def _find_delimiters(rows: NDArray[np.float32]) -> NDArray[np.intp]:
     return idx
 
 
+def _points_of(block: NDArray[np.float32], swap: bool) -> tuple[NDArray[Any], NDArray[np.intp]]:
+    """The rows of `block` that are points, as 12-byte items, and where its delimiters are.
+
+    The items are a view of the block when it has no delimiter, else a copy.
+    """
+    if swap:
+        block.byteswap(inplace=True)
+    idx = _find_delimiters(block)
+    items = block.view(_ROW).reshape(-1)
+    if not idx.size:
+        return items, idx
+    keep = np.ones(len(block), bool)
+    keep[idx] = False
+    # whole rows as 12-byte items: one boolean selection moves them (several times
+    # faster than selecting rows of a 2D float array)
+    return items[keep], idx
+
+
 def _compact(blocks: Iterator[NDArray[np.float32]], out: NDArray[np.float32], swap: bool
              ) -> tuple[int, NDArray[np.intp]]:
     """Copy the rows of `blocks` that are not delimiters (all-NaN) to the front of `out`.
@@ -459,25 +491,13 @@ def _compact(blocks: Iterator[NDArray[np.float32]], out: NDArray[np.float32], sw
     dest = 0
     first = 0  # row number of the block's first row
     for block in blocks:
-        if swap:
-            block.byteswap(inplace=True)
-        n = len(block)
-        idx = _find_delimiters(block)
-        items = block.view(_ROW).reshape(-1)
+        kept, idx = _points_of(block, swap)
         if idx.size:
             found.append(idx + first)
-            keep = np.ones(n, bool)
-            keep[idx] = False
-            # whole rows as 12-byte items: one boolean selection moves them (several times
-            # faster than selecting rows of a 2D float array); a copy, so overlap is fine
-            kept = items[keep]
+        if out_items[dest : dest + len(kept)].ctypes.data != kept.ctypes.data:
             out_items[dest : dest + len(kept)] = kept
-            dest += len(kept)
-        else:
-            if out_items[dest : dest + n].ctypes.data != items.ctypes.data:
-                out_items[dest : dest + n] = items
-            dest += n
-        first += n
+        dest += len(kept)
+        first += len(block)
     delims = np.concatenate(found).astype(np.intp, copy=False) if found else np.zeros(0, np.intp)
     return dest, delims
 
