@@ -41,6 +41,9 @@ _BLOCK_ROWS = 1 << 16
 _ROW = np.dtype("V12")
 # most threads reading one file
 _MAX_THREADS = 4
+# fewest CPUs for reading on threads: on 2 CPUs (shared), a second thread measured no shorter
+# wall time and ~10 % more CPU (its page faults on the output contend with the first's)
+_MIN_CPUS = 4
 
 
 class TckFile(TractogramFile):
@@ -380,13 +383,15 @@ def _blocks(f: BinaryIO, n_rows: int, name: str) -> Iterator[NDArray[np.float32]
 
 def _threads_for(f: Any, n_rows: int) -> int:
     """Threads to read a file with: one per CPU (up to 4) for a plain file of a few blocks per
-    thread; 1 when the reads cannot run side by side (a stream, a compressed file)."""
+    thread on a machine of 4 CPUs or more; else 1 (also when the reads cannot run side by
+    side: a stream, a compressed file)."""
     from .._threads import cpu_threads
 
     raw = getattr(f, "raw", f)
-    if not isinstance(raw, io.FileIO) or not hasattr(os, "preadv"):
+    cpus = cpu_threads()
+    if cpus < _MIN_CPUS or not isinstance(raw, io.FileIO) or not hasattr(os, "preadv"):
         return 1
-    return max(1, min(cpu_threads(), _MAX_THREADS, n_rows // (4 * _BLOCK_ROWS)))
+    return max(1, min(cpus, _MAX_THREADS, n_rows // (4 * _BLOCK_ROWS)))
 
 
 def _pread_into(fd: int, block: NDArray[np.float32], at: int, name: str) -> None:
