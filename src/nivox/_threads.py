@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when a pool is first made: it brings logging (~50 ms) with it
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["cpu_threads", "run_parallel", "thread_pool"]
 
@@ -31,6 +34,8 @@ if hasattr(os, "register_at_fork"):
 
 def thread_pool(workers: int) -> ThreadPoolExecutor:
     """A process-wide pool of ``workers`` threads (a new one after a fork)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     with _pools_lock:
         pool = _pools.get(workers)
         if pool is None:

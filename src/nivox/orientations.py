@@ -119,7 +119,7 @@ def _check_complete(arr: NDArray[np.float64], name: str) -> NDArray[np.intp]:
     if np.any(np.abs(arr[:, 1]) != 1):
         raise OrientationError(f"{name} directions must be 1 or -1: {arr[:, 1].tolist()}")
     int_axes = axes.astype(np.intp)
-    if np.unique(int_axes).size != int_axes.size:
+    if len(set(int_axes.tolist())) != int_axes.size:  # (np.unique would import numpy.ma: ~0.1 s)
         raise OrientationError(f"{name} uses an output axis twice: {int_axes.tolist()}")
     return int_axes
 

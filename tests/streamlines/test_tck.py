@@ -48,6 +48,45 @@ def test_one_pass_reader_matches_streaming_reader(big_endian: bool, monkeypatch)
     assert eager.header["nb_streamlines"] == len(sl)
 
 
+@pytest.mark.parametrize("big_endian", [False, True])
+@pytest.mark.parametrize("block_rows", [1, 3, 7, 1 << 16])
+@pytest.mark.parametrize("cpus", [1, 2, 4, 5, 8])
+def test_file_on_disk_read_block_by_block(tmp_path: Path, big_endian: bool, block_rows: int, cpus: int,
+                                          monkeypatch) -> None:
+    # the full reader copies each block's points straight to their place, a part of the file per
+    # thread: every block size and thread count, delimiters on block and part edges, and the end
+    # marker alone in the last block give the same points
+    import nivox._threads
+
+    rng = np.random.default_rng(3)
+    sl = _streamlines(rng, [1, 2, 6, 1, 13, 3, 1, 1, 4, 2, 9])
+    path = tmp_path / "x.tck"
+    path.write_bytes(_tck_bytes(sl, big_endian))
+    monkeypatch.setattr(tckmod, "_BLOCK_ROWS", block_rows)
+    monkeypatch.setattr(nivox._threads, "cpu_threads", lambda limit=8: cpus)
+    n_rows = (path.stat().st_size - TckFile._read_header(str(path))["_offset_data"]) // 12
+    with open(path, "rb") as f:
+        n_threads = tckmod._threads_for(f, n_rows)
+    if cpus < tckmod._MIN_CPUS or block_rows == 1 << 16:
+        assert n_threads == 1
+    elif block_rows <= 3:
+        assert 1 < n_threads <= min(cpus, tckmod._MAX_THREADS)
+    with open(path, "rb") as f:  # a file object of a plain file is read on threads too
+        np.testing.assert_array_equal(nvs.load(f).streamlines._data, np.concatenate(sl))
+    seq = nvs.load(str(path)).streamlines
+    assert seq._data.shape == (sum(map(len, sl)), 3) and seq._data.dtype == np.float32
+    assert seq._data.flags.c_contiguous and seq._data.flags.writeable
+    np.testing.assert_array_equal(seq._data, np.concatenate(sl))
+    np.testing.assert_array_equal(seq._lengths, [len(s) for s in sl])
+
+
+def test_no_streamlines_is_just_the_end_marker(tmp_path: Path) -> None:
+    path = tmp_path / "empty.tck"
+    path.write_bytes(_tck_bytes([]))
+    f = nvs.load(str(path))
+    assert len(f.streamlines) == 0 and f.header["nb_streamlines"] == 0
+
+
 def test_consecutive_delimiters_give_no_empty_streamline() -> None:
     sl = [np.ones((2, 3), np.float32)]
     data = _tck_bytes(sl)
@@ -171,3 +210,24 @@ def test_wrong_count_warns_and_the_data_win(tmp_path: Path, lazy: bool) -> None:
     with pytest.warns(HeaderWarning, match="cut.tck.*count is 9.*holds 2"):
         f = nvs.load(str(path), lazy_load=lazy)
         assert len([s for s in f.streamlines]) == 2
+
+
+def test_error_on_a_reading_thread_reaches_the_caller(tmp_path: Path, monkeypatch) -> None:
+    import nivox._threads
+
+    sl = _streamlines(np.random.default_rng(4), [5, 6, 7, 8])
+    path = tmp_path / "x.tck"
+    path.write_bytes(_tck_bytes(sl))
+    monkeypatch.setattr(tckmod, "_BLOCK_ROWS", 1)
+    monkeypatch.setattr(nivox._threads, "cpu_threads", lambda limit=8: 4)
+    real = tckmod._pread_into
+    header_end = TckFile._read_header(str(path))["_offset_data"]
+
+    def failing(fd, block, at, name):
+        if at == header_end + 12 * 7:  # block 7, read by the fourth thread
+            raise DataError(f"{name}: simulated read failure")
+        return real(fd, block, at, name)
+
+    monkeypatch.setattr(tckmod, "_pread_into", failing)
+    with pytest.raises(DataError, match="simulated"):  # raised, and the other thread does not hang
+        nvs.load(str(path))

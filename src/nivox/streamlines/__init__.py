@@ -15,9 +15,9 @@ from typing import Any
 from ..errors import ExtensionWarning, InvalidArgumentError
 from .array_sequence import ArraySequence
 from .header import Field
-from .tck import TckFile
 from .tractogram import LazyTractogram, Tractogram
 from .tractogram_file import TractogramFile
+from .tck import TckFile
 from .trk import TrkFile
 from .trx import TrxFile
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -110,3 +111,30 @@ def read_rest(f: BinaryIO, offset: int, itemsize: int, name: str) -> NDArray[np.
     out = np.empty(size, np.uint8)
     read_into(f, out, name, "data")
     return out
+
+
+def run_threads(tasks: Sequence[Callable[[], None]]) -> None:
+    """Run `tasks` at once: the first on this thread, the others on new plain threads.
+
+    The first error is raised once all have ended. Plain threads rather than a
+    pool: making a pool imports concurrent.futures (and logging), which costs
+    more than the few threads a load starts.
+    """
+    errors: list[BaseException | None] = [None] * len(tasks)
+
+    def call(i: int) -> None:
+        try:
+            tasks[i]()
+        except BaseException as err:  # raised below, on the caller's thread
+            errors[i] = err
+
+    threads = [threading.Thread(target=call, args=(i,), daemon=True) for i in range(1, len(tasks))]
+    for t in threads:
+        t.start()
+    if tasks:
+        call(0)
+    for t in threads:
+        t.join()
+    for err in errors:
+        if err is not None:
+            raise err

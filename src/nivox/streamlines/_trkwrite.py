@@ -31,9 +31,8 @@ def _names(widths: dict[str, int], limit: int, what: str) -> tuple[list[str], ND
 
 
 def _empty(header: np.ndarray) -> None:
-    header[Field.NB_STREAMLINES] = 0
-    header[Field.NB_SCALARS_PER_POINT] = 0
-    header[Field.NB_PROPERTIES_PER_STREAMLINE] = 0
+    for count in (Field.NB_STREAMLINES, Field.NB_SCALARS_PER_POINT, Field.NB_PROPERTIES_PER_STREAMLINE):
+        header[count] = 0
 
 
 def write_records(tractogram: Any, header: np.ndarray, f: BinaryIO) -> None:

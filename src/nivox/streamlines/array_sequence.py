@@ -120,13 +120,12 @@ class ArraySequence:
         self._build_cache: _BuildCache | None = None
         if iterable is None:
             return
-        if is_array_sequence(iterable):
-            self._data = iterable._data
-            self._offsets = iterable._offsets
-            self._lengths = iterable._lengths
-            self._is_view = True
+        if not is_array_sequence(iterable):
+            self.extend(iterable)
             return
-        self.extend(iterable)
+        # another sequence: share its buffers (a view, as slicing gives)
+        self._is_view = True
+        self._data, self._offsets, self._lengths = iterable._data, iterable._offsets, iterable._lengths
 
     @classmethod
     def _from_parts(cls, data: NDArray[Any], offsets: NDArray[Any], lengths: NDArray[Any]) -> ArraySequence:
@@ -214,11 +213,10 @@ class ArraySequence:
 
     def finalize_append(self) -> None:
         """End a series of ``append(..., cache_build=True)`` calls."""
-        if self._build_cache is None:
-            return
-        self._build_cache.update_seq(self)
-        self._build_cache = None
-        self.shrink_data()
+        cache, self._build_cache = self._build_cache, None
+        if cache is not None:
+            cache.update_seq(self)
+            self.shrink_data()
 
     def _resize_data_to(self, n_rows: int, cache: _BuildCache) -> None:
         """Grow ``_data`` to at least `n_rows` rows, by whole buffers and at least by half."""
@@ -331,11 +329,15 @@ class ArraySequence:
             f"Not {type(idx)}"
         )
 
+    def _rows_of(self, i: Any) -> slice:
+        """The rows of ``_data`` holding element `i` (negative counts from the end)."""
+        first = int(self._offsets[i])
+        return slice(first, first + int(self._lengths[i]))
+
     def __getitem__(self, idx: Any) -> Any:
         """An element (integer index) or a view of several (slice, list, int/bool array)."""
         if isinstance(idx, (numbers.Integral, np.integer)):
-            start = self._offsets[idx]
-            return self._data[start : start + self._lengths[idx]]
+            return self._data[self._rows_of(idx)]
         data, offsets, lengths = self._select(idx)
         seq = self.__class__._from_parts(data, offsets, lengths)
         seq._is_view = True
@@ -344,8 +346,7 @@ class ArraySequence:
     def __setitem__(self, idx: Any, elements: Any) -> None:
         """Overwrite an element, or several with an ArraySequence, a number or arrays."""
         if isinstance(idx, (numbers.Integral, np.integer)):
-            start = self._offsets[idx]
-            self._data[start : start + self._lengths[idx]] = elements
+            self._data[self._rows_of(idx)] = elements
             return
         data, offsets, lengths = self._select(idx)
         if is_array_sequence(elements):
@@ -482,10 +483,10 @@ def create_arraysequences_from_generator(
     seqs = [ArraySequence(buffer_size=size) for size in sizes]
     for item in gen:
         for seq, arr in zip(seqs, item):
-            if arr.nbytes > 0:
+            if arr.nbytes:  # an empty array adds no element
                 seq.append(arr, cache_build=True)
-    for seq in seqs:
-        seq.finalize_append()
+    for built in seqs:
+        built.finalize_append()
     return seqs
 
 

@@ -3,17 +3,19 @@
 A text header (``mrtrix tracks``, ``key: value`` lines, ``END``) then float32
 triplets in RAS+ mm: the points of each streamline followed by a NaN triplet,
 and an infinite triplet at the end. Points and delimiters have the same size,
-so a full read lands the whole data region in one float32 array with one
-``readinto``, finds the delimiters with a vectorised scan, and closes the gaps
-in place a block at a time: one pass over the bytes, no Python loop per
-streamline, and a peak of about the points' size. ``lazy_load=True`` reads a
+so a full read takes the data region a cache-sized block at a time, finds the
+block's delimiters with a vectorised scan and copies its points straight to
+their place in one float32 array: one pass over the bytes, each point written
+once, no Python loop per streamline, and a peak of about the points' size. ``lazy_load=True`` reads a
 few megabytes at a time instead.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import os
+import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -22,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import DataError, DataWarning, HeaderError, HeaderWarning, InvalidArgumentError
-from ._io import describe, reading, remaining_size, read_into, writing
+from ._io import describe, reading, remaining_size, read_into, run_threads, writing
 from .array_sequence import ArraySequence, _compact_rows
 from .header import Field
 from .tractogram import LazyTractogram, Tractogram, TractogramItem
@@ -34,9 +36,14 @@ __all__ = ["TckFile"]
 MEGABYTE = 1024 * 1024
 # longest header accepted (a hostile file without END is not read to its end)
 MAX_HEADER_BYTES = 64 * MEGABYTE
-# rows handled per vectorised step (bounds temporaries to a few tens of MB)
-_BLOCK_ROWS = 1 << 18
+# rows handled per vectorised step (768 kB: a block is scanned and copied while in cache)
+_BLOCK_ROWS = 1 << 16
 _ROW = np.dtype("V12")
+# most threads reading one file
+_MAX_THREADS = 4
+# fewest CPUs for reading on threads: on 2 CPUs (shared), a second thread measured no shorter
+# wall time and ~10 % more CPU (its page faults on the output contend with the first's)
+_MIN_CPUS = 4
 
 
 class TckFile(TractogramFile):
@@ -46,11 +53,11 @@ class TckFile(TractogramFile):
     and drops it.
     """
 
+    SUPPORTS_DATA_PER_POINT = SUPPORTS_DATA_PER_STREAMLINE = False  # points only
     MAGIC_NUMBER = b"mrtrix tracks"
-    SUPPORTS_DATA_PER_POINT = False
-    SUPPORTS_DATA_PER_STREAMLINE = False
-    FIBER_DELIMITER = np.array([[np.nan, np.nan, np.nan]], "<f4")
-    EOF_DELIMITER = np.array([[np.inf, np.inf, np.inf]], "<f4")
+    # the rows that end a streamline and the data, as written
+    FIBER_DELIMITER = np.full((1, 3), np.nan, "<f4")
+    EOF_DELIMITER = np.full((1, 3), np.inf, "<f4")
 
     def __init__(self, tractogram: Any, header: dict[str, Any] | None = None) -> None:
         super().__init__(tractogram, header)
@@ -156,34 +163,36 @@ class TckFile(TractogramFile):
         """All streamlines in one pass: one array of points with offsets and lengths."""
         name = describe(fileobj)
         offset = header["_offset_data"]
+        swap = not header["_dtype"].isnative
         with reading(fileobj) as f:
             size = remaining_size(f, offset)
             f.seek(offset, os.SEEK_SET)
-            if size is None:
+            if size is None:  # no size to allocate for: read it all, then compact in place
                 raw = bytearray(f.read())
-                size = len(raw)
-                if size % 12:
-                    raise DataError(f"{name}: the data ({size} bytes) are not whole float32 triplets")
+                if len(raw) % 12:
+                    raise DataError(f"{name}: the data ({len(raw)} bytes) are not whole float32 triplets")
                 rows = np.frombuffer(raw, np.float32).reshape(-1, 3)
+                kept, delims = _compact(_slices(rows), rows, swap)
             else:
                 if size % 12:
                     raise DataError(f"{name}: the data ({size} bytes) are not whole float32 triplets")
+                # room for every row; only the pages the kept rows land on are ever touched
                 rows = np.empty((size // 12, 3), np.float32)
-                read_into(f, rows, name, "streamline data")
-        if not header["_dtype"].isnative:
-            rows.byteswap(inplace=True)
-        delims = _find_delimiters(rows)
-        _check_end(rows, delims, name)
-        n_points = rows.shape[0] - len(delims) - 1
+                n_threads = _threads_for(f, size // 12)
+                if n_threads > 1:
+                    kept, delims = _compact_threaded(f.fileno(), offset, size // 12, rows, swap, name, n_threads)
+                else:
+                    kept, delims = _compact(_blocks(f, size // 12, name), rows, swap)
+        _check_end(rows, kept, delims, size // 12 if size is not None else len(rows), name)
+        n_points = kept - 1  # the end marker was kept as a row: drop it
         starts = np.empty(len(delims), np.intp)
         starts[:1] = 0
         starts[1:] = delims[:-1] + 1
         lengths = delims - starts
-        _close_gaps(rows, delims)
-        header[Field.NB_STREAMLINES] = int(np.count_nonzero(lengths))
+        lengths = lengths[lengths > 0]
+        header[Field.NB_STREAMLINES] = len(lengths)
         _check_count(header, name)
         rows = _shrink(rows, n_points)
-        lengths = lengths[lengths > 0]
         offsets = np.zeros(len(lengths), np.intp)
         np.cumsum(lengths[:-1], out=offsets[1:])
         return ArraySequence._from_parts(rows, offsets, lengths)
@@ -361,57 +370,152 @@ def _find_end_line(text: bytes, start: int) -> tuple[int, int] | None:
         pos = i + 3
 
 
+def _blocks(f: BinaryIO, n_rows: int, name: str) -> Iterator[NDArray[np.float32]]:
+    """The rows of the data region, read into one reused cache-sized buffer."""
+    buf = np.empty((min(_BLOCK_ROWS, n_rows), 3), np.float32)
+    done = 0
+    while done < n_rows:
+        block = buf[: min(_BLOCK_ROWS, n_rows - done)]
+        read_into(f, block, name, "streamline data")
+        yield block
+        done += len(block)
+
+
+def _threads_for(f: Any, n_rows: int) -> int:
+    """Threads to read a file with: one per CPU (up to 4) for a plain file of a few blocks per
+    thread on a machine of 4 CPUs or more; else 1 (also when the reads cannot run side by
+    side: a stream, a compressed file)."""
+    from .._threads import cpu_threads
+
+    raw = getattr(f, "raw", f)
+    cpus = cpu_threads()
+    if cpus < _MIN_CPUS or not isinstance(raw, io.FileIO) or not hasattr(os, "preadv"):
+        return 1
+    return max(1, min(cpus, _MAX_THREADS, n_rows // (4 * _BLOCK_ROWS)))
+
+
+def _pread_into(fd: int, block: NDArray[np.float32], at: int, name: str) -> None:
+    """Fill `block` from byte `at` of the file (a positioned read: no shared file position)."""
+    view = memoryview(block.reshape(-1).view(np.uint8).data)
+    got = 0
+    while got < len(view):
+        n = os.preadv(fd, [view[got:]], at + got)
+        if not n:
+            raise DataError(f"{name}: the file ends inside the streamline data (it shrank while read)")
+        got += n
+
+
+def _compact_threaded(fd: int, offset: int, n_rows: int, out: NDArray[np.float32], swap: bool, name: str,
+                      n_threads: int) -> tuple[int, NDArray[np.intp]]:
+    """:func:`_compact` with the blocks dealt out to `n_threads` threads in turn.
+
+    Each thread reads its block and finds its points on its own; the blocks
+    then take their places in `out` in file order: a block learns where its
+    points go when the block before it has claimed its rows, and copies them
+    there while the next blocks go on. One pass, no rows moved twice.
+    """
+    n_blocks = -(-n_rows // _BLOCK_ROWS)
+    found: list[NDArray[np.intp]] = [np.zeros(0, np.intp)] * n_blocks
+    turn = threading.Condition()
+    state = {"next": 0, "dest": 0, "failed": False}
+    out_items = out.view(_ROW).reshape(-1)
+
+    def work(first_block: int) -> None:
+        buf = np.empty((_BLOCK_ROWS, 3), np.float32)
+        try:
+            for k in range(first_block, n_blocks, n_threads):
+                row = k * _BLOCK_ROWS
+                block = buf[: min(_BLOCK_ROWS, n_rows - row)]
+                _pread_into(fd, block, offset + 12 * row, name)
+                kept, idx = _points_of(block, swap)
+                found[k] = idx + row
+                with turn:
+                    while state["next"] != k and not state["failed"]:
+                        turn.wait()
+                    if state["failed"]:
+                        return
+                    dest = state["dest"]
+                    state["dest"] = dest + len(kept)
+                    state["next"] = k + 1
+                    turn.notify_all()
+                out_items[dest : dest + len(kept)] = kept
+        except BaseException:
+            with turn:  # the others stop waiting for a block that will not come
+                state["failed"] = True
+                turn.notify_all()
+            raise
+
+    run_threads([functools.partial(work, t) for t in range(n_threads)])
+    return int(state["dest"]), np.concatenate(found) if found else np.zeros(0, np.intp)
+
+
+def _slices(rows: NDArray[np.float32]) -> Iterator[NDArray[np.float32]]:
+    for start in range(0, len(rows), _BLOCK_ROWS):
+        yield rows[start : start + _BLOCK_ROWS]
+
+
 def _find_delimiters(rows: NDArray[np.float32]) -> NDArray[np.intp]:
-    """Indices of the all-NaN rows, scanning blocks on all cores."""
-    from .._threads import cpu_threads, run_parallel
+    """Row numbers of the all-NaN rows of `rows`."""
+    # x first (NaN only at delimiters, in practice), then y and z of those rows only
+    idx = np.flatnonzero(np.isnan(rows[:, 0]))
+    if idx.size:
+        cand = rows[idx]
+        idx = idx[np.isnan(cand[:, 1]) & np.isnan(cand[:, 2])]
+    return idx
 
-    starts = range(0, rows.shape[0], _BLOCK_ROWS)
-    found: list[NDArray[np.intp]] = [np.zeros(0, np.intp)] * len(starts)
 
-    def scan(i: int, start: int) -> None:
-        block = rows[start : start + _BLOCK_ROWS]
-        # x first (NaN only at delimiters, in practice), then y and z of those rows only
-        idx = np.flatnonzero(np.isnan(block[:, 0]))
+def _points_of(block: NDArray[np.float32], swap: bool) -> tuple[NDArray[Any], NDArray[np.intp]]:
+    """The rows of `block` that are points, as 12-byte items, and where its delimiters are.
+
+    The items are a view of the block when it has no delimiter, else a copy.
+    """
+    if swap:
+        block.byteswap(inplace=True)
+    idx = _find_delimiters(block)
+    items = block.view(_ROW).reshape(-1)
+    if not idx.size:
+        return items, idx
+    keep = np.ones(len(block), bool)
+    keep[idx] = False
+    # whole rows as 12-byte items: one boolean selection moves them (several times
+    # faster than selecting rows of a 2D float array)
+    return items[keep], idx
+
+
+def _compact(blocks: Iterator[NDArray[np.float32]], out: NDArray[np.float32], swap: bool
+             ) -> tuple[int, NDArray[np.intp]]:
+    """Copy the rows of `blocks` that are not delimiters (all-NaN) to the front of `out`.
+
+    Returns the number of rows kept and the delimiters' row numbers. The
+    blocks may be slices of `out` itself (the kept rows never overtake the
+    rows still to read). Each block is scanned and copied while it is in
+    cache, so the points are written to `out` once.
+    """
+    out_items = out.view(_ROW).reshape(-1)
+    found: list[NDArray[np.intp]] = []
+    dest = 0
+    first = 0  # row number of the block's first row
+    for block in blocks:
+        kept, idx = _points_of(block, swap)
         if idx.size:
-            cand = block[idx]
-            idx = idx[np.isnan(cand[:, 1]) & np.isnan(cand[:, 2])]
-        found[i] = idx.astype(np.intp) + start
+            found.append(idx + first)
+        if out_items[dest : dest + len(kept)].ctypes.data != kept.ctypes.data:
+            out_items[dest : dest + len(kept)] = kept
+        dest += len(kept)
+        first += len(block)
+    delims = np.concatenate(found).astype(np.intp, copy=False) if found else np.zeros(0, np.intp)
+    return dest, delims
 
-    run_parallel([functools.partial(scan, i, s) for i, s in enumerate(starts)],
-                 cpu_threads() if len(starts) > 1 else 1)
-    return np.concatenate(found) if found else np.zeros(0, np.intp)
 
-
-def _check_end(rows: NDArray[np.float32], delims: NDArray[np.intp], name: str) -> None:
-    """The data must end with a delimiter then one infinite triplet."""
+def _check_end(rows: NDArray[np.float32], kept: int, delims: NDArray[np.intp], n_rows: int, name: str) -> None:
+    """The data must end with a delimiter then one infinite triplet (the last row kept)."""
     last = int(delims[-1]) if len(delims) else -1
-    if rows.shape[0] == last + 2 and np.isinf(rows[last + 1]).all():
+    if n_rows == last + 2 and kept and np.isinf(rows[kept - 1]).all():
         return
-    if len(delims) == 0 or (last == -1):
+    if len(delims) == 0:
         raise DataError(f"{name}: Cannot find a streamline delimiter. This file might be corrupted.")
     raise DataError(f"{name}: Expecting end-of-file marker 'inf inf inf' after the last delimiter "
-                    f"(row {last} of {rows.shape[0]})")
-
-
-def _close_gaps(rows: NDArray[np.float32], delims: NDArray[np.intp]) -> None:
-    """Move the points over the delimiter rows, in place, a block at a time."""
-    n_rows = int(delims[-1]) if len(delims) else 0  # rows after the last delimiter are the end marker
-    dest = 0
-    for start in range(0, n_rows, _BLOCK_ROWS):
-        stop = min(start + _BLOCK_ROWS, n_rows)
-        lo, hi = np.searchsorted(delims, [start, stop])
-        if hi == lo:
-            if dest != start:
-                rows[dest : dest + stop - start] = rows[start:stop]
-            dest += stop - start
-            continue
-        keep = np.ones(stop - start, bool)
-        keep[delims[lo:hi] - start] = False
-        # rows as 12-byte items: boolean selection copies whole rows (several times faster
-        # than selecting rows of a 2D float array); a copy, so overlapping the destination is fine
-        kept = rows[start:stop].view(_ROW).reshape(-1)[keep]
-        rows[dest : dest + len(kept)] = kept.view(np.float32).reshape(-1, 3)
-        dest += len(kept)
+                    f"(row {last} of {n_rows})")
 
 
 def _shrink(rows: NDArray[np.float32], n: int) -> NDArray[np.float32]:

@@ -140,11 +140,11 @@ class PerArrayDict(SliceableDataDict):
                 f"cannot extend data with keys {sorted(self.keys())} by data with keys "
                 f"{sorted(other.keys())}")
         self.n_rows += other.n_rows
-        for key in other.keys():
-            if key not in self:
-                self[key] = other[key]
+        for key, value in other.items():
+            if key in self:
+                self._extend_entry(key, value)
             else:
-                self._extend_entry(key, other[key])
+                self[key] = value
 
 
 class PerArraySequenceDict(PerArrayDict):
@@ -209,8 +209,7 @@ class TractogramItem:
     def __init__(self, streamline: Any, data_for_streamline: dict[Any, Any],
                  data_for_points: dict[Any, Any]) -> None:
         self.streamline = np.asarray(streamline)
-        self.data_for_streamline = data_for_streamline
-        self.data_for_points = data_for_points
+        self.data_for_streamline, self.data_for_points = data_for_streamline, data_for_points
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.streamline)
@@ -237,7 +236,8 @@ def transform_rows_inplace(rows: NDArray[Any], affine: NDArray[Any], chunk: int 
     several times faster than ``matmul(..., out=rows)``, which buffers
     overlapping operands element by element; the results are the same.
     """
-    from .._threads import cpu_threads, run_parallel
+    from .._threads import cpu_threads
+    from ._io import run_threads
 
     rzs_t = np.ascontiguousarray(affine[:3, :3].T, dtype=rows.dtype)
     trans = affine[:3, 3].astype(rows.dtype)
@@ -252,8 +252,7 @@ def transform_rows_inplace(rows: NDArray[Any], affine: NDArray[Any], chunk: int 
     n = rows.shape[0]
     threads = cpu_threads() if n >= 1 << 18 else 1
     bounds = np.linspace(0, n, threads + 1).astype(int)
-    run_parallel([functools.partial(work, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])],
-                 threads)
+    run_threads([functools.partial(work, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])])
 
 
 def transformed(rows: NDArray[Any], affine: NDArray[Any], chunk: int = 1 << 14) -> NDArray[Any]:
@@ -294,9 +293,9 @@ class Tractogram:
     def __init__(self, streamlines: Any = None, data_per_streamline: Any = None,
                  data_per_point: Any = None, affine_to_rasmm: Any = None) -> None:
         self._set_streamlines(streamlines)
-        self.data_per_streamline = data_per_streamline
-        self.data_per_point = data_per_point
-        self.affine_to_rasmm = affine_to_rasmm
+        # assigned in this order: each data dict is checked against the streamlines just set
+        self.data_per_streamline, self.data_per_point, self.affine_to_rasmm = (
+            data_per_streamline, data_per_point, affine_to_rasmm)
 
     @property
     def streamlines(self) -> Any:
@@ -380,9 +379,8 @@ class Tractogram:
 
     def extend(self, other: Tractogram) -> None:
         """Append the streamlines and data of `other` (same data keys)."""
-        self.streamlines.extend(other.streamlines)
-        self.data_per_streamline.extend(other.data_per_streamline)
-        self.data_per_point.extend(other.data_per_point)
+        for part in ("streamlines", "data_per_streamline", "data_per_point"):
+            getattr(self, part).extend(getattr(other, part))
 
     def __iadd__(self, other: Tractogram) -> Tractogram:
         self.extend(other)

@@ -40,32 +40,62 @@ __all__ = [
 MAX_NB_NAMED_SCALARS_PER_POINT = 10
 MAX_NB_NAMED_PROPERTIES_PER_STREAMLINE = 10
 
+# The TrackVis version 2 header (1000 bytes), as the format's documentation lays it
+# out: field, C type, and the count of items (rows x columns for the 2D fields).
+_TRACKVIS_HEADER = f"""
+id_string        char    6
+dim              short   3
+voxel_size       float   3
+origin           float   3
+n_scalars        short   1
+scalar_name      char    {MAX_NB_NAMED_SCALARS_PER_POINT}x20
+n_properties     short   1
+property_name    char    {MAX_NB_NAMED_PROPERTIES_PER_STREAMLINE}x20
+vox_to_ras       float   4x4
+reserved         char    444
+voxel_order      char    4
+pad2             char    4
+image_orientation_patient float 6
+pad1             char    2
+invert_x         uchar   1
+invert_y         uchar   1
+invert_z         uchar   1
+swap_xy          uchar   1
+swap_yz          uchar   1
+swap_zx          uchar   1
+n_count          int     1
+version          int     1
+hdr_size         int     1
+"""
+# the documented names that nibabel's API (and so ours) calls by its shared Field names
+_RENAMED = {"id_string": Field.MAGIC_NUMBER, "dim": Field.DIMENSIONS, "voxel_size": Field.VOXEL_SIZES,
+            "origin": Field.ORIGIN, "n_scalars": Field.NB_SCALARS_PER_POINT,
+            "n_properties": Field.NB_PROPERTIES_PER_STREAMLINE, "vox_to_ras": Field.VOXEL_TO_RASMM,
+            "voxel_order": Field.VOXEL_ORDER, "n_count": Field.NB_STREAMLINES}
+
+
+def _header_fields(layout: str) -> list[tuple[Any, ...]]:
+    """numpy dtype fields for a layout table: chars are byte strings, a char count their length.
+
+    A vox_to_ras matrix value [3, 3] of 0 means the (version 2) matrix is not recorded.
+    """
+    codes = {"short": "h", "int": "i4", "float": "f4"}
+    fields: list[tuple[Any, ...]] = []
+    for line in layout.strip().splitlines():
+        name, ctype, count = line.split()
+        key = _RENAMED.get(name, name)
+        dims = tuple(int(d) for d in count.split("x"))
+        if ctype in ("char", "uchar"):  # the last dimension is the string's length
+            code, dims = f"S{dims[-1]}", dims[:-1]
+        else:
+            code = codes[ctype]
+        shape: Any = dims if len(dims) > 1 else (dims[0] if dims and dims[0] > 1 else None)
+        fields.append((key, code) if shape is None else (key, code, shape))
+    return fields
+
+
 #: the TRK version 2 header, field by field
-header_2_dtd = [
-    (Field.MAGIC_NUMBER, "S6"),
-    (Field.DIMENSIONS, "h", 3),
-    (Field.VOXEL_SIZES, "f4", 3),
-    (Field.ORIGIN, "f4", 3),
-    (Field.NB_SCALARS_PER_POINT, "h"),
-    ("scalar_name", "S20", MAX_NB_NAMED_SCALARS_PER_POINT),
-    (Field.NB_PROPERTIES_PER_STREAMLINE, "h"),
-    ("property_name", "S20", MAX_NB_NAMED_PROPERTIES_PER_STREAMLINE),
-    (Field.VOXEL_TO_RASMM, "f4", (4, 4)),  # version 2; [3, 3] == 0 means "not recorded"
-    ("reserved", "S444"),
-    (Field.VOXEL_ORDER, "S4"),
-    ("pad2", "S4"),
-    ("image_orientation_patient", "f4", 6),
-    ("pad1", "S2"),
-    ("invert_x", "S1"),
-    ("invert_y", "S1"),
-    ("invert_z", "S1"),
-    ("swap_xy", "S1"),
-    ("swap_yz", "S1"),
-    ("swap_zx", "S1"),
-    (Field.NB_STREAMLINES, "i4"),
-    ("version", "i4"),
-    ("hdr_size", "i4"),
-]
+header_2_dtd = _header_fields(_TRACKVIS_HEADER)
 header_2_dtype = np.dtype(header_2_dtd)
 
 
@@ -163,10 +193,9 @@ class TrkFile(TractogramFile):
     and back on save.
     """
 
+    SUPPORTS_DATA_PER_POINT = SUPPORTS_DATA_PER_STREAMLINE = True  # scalars and properties
     MAGIC_NUMBER = b"TRACK"
     HEADER_SIZE = 1000
-    SUPPORTS_DATA_PER_POINT = True
-    SUPPORTS_DATA_PER_STREAMLINE = True
 
     def __init__(self, tractogram: Any, header: dict[str, Any] | None = None) -> None:
         super().__init__(tractogram, header)
