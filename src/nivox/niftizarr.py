@@ -224,8 +224,8 @@ class NiftiZarrProxy:
         """The data reshaped (F order, as NIfTI data are laid out); read now, as an array."""
         return np.reshape(np.asarray(self), shape, order="F")
 
-    def chunks(self) -> tuple[int, ...]:
-        """The Zarr chunk shape in NIfTI axis order (for dask)."""
+    def storage_chunks(self) -> tuple[int, ...]:
+        """The Zarr chunk shape in NIfTI axis order (``to_dask`` makes one task per chunk)."""
         array = self._zarr_array()
         sizes = dict(zip(self._axes, array.chunks))
         return tuple(sizes.get(_NIFTI_AXES[i], 1) for i in range(len(self._shape)))

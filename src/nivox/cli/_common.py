@@ -273,7 +273,10 @@ def expand_files(patterns: Sequence[str], folders: bool = False, recursive: bool
 def load_image(filename: str) -> Any:
     """The image in ``filename``, with plain messages for missing files and folders."""
     import nivox
+    from .._zarrstore import is_niftizarr_name
 
+    if is_niftizarr_name(filename):  # a store is a directory (or a URL)
+        return nivox.load(filename)
     if not os.path.exists(filename):
         raise ImageFileNotFoundError(2, "No such file or directory", filename)
     if os.path.isdir(filename):
@@ -356,9 +359,14 @@ def output_class(img: Any, filename: str, format_name: str | None = None) -> Any
     'nifti2' or 'analyze'); without it the extension decides, keeping the
     image's own class, or its single-file/pair sibling, when that fits.
     """
+    from .._zarrstore import is_niftizarr_name
     from ..errors import ImageFileError
     from ..imageclasses import FORMATS, classes_for_extension
 
+    if is_niftizarr_name(filename) and format_name in (None, "nifti-zarr"):
+        from ..niftizarr import NiftiZarrImage
+
+        return NiftiZarrImage
     ext = _split(filename)[1]
     if format_name is not None:
         entry = next((e for e in FORMATS if e.name == format_name), None)
