@@ -259,7 +259,13 @@ class NiftiZarrImage(Nifti1Image):
         header = img.header
         klass = Nifti2Header if isinstance(header, Nifti2Header) or _needs_nifti2(img.shape) \
             else Nifti1Header
-        return cls(img.dataobj, img.affine, klass.from_header(header), extra=img.extra.copy())
+        out = cls(img.dataobj, img.affine, klass.from_header(header), extra=img.extra.copy())
+        # scaling set on a NIfTI header by the user is written, as saving it as .nii would
+        if isinstance(header, Nifti1Header):
+            slope, inter = float(header["scl_slope"]), float(header["scl_inter"])
+            if math.isfinite(slope) and slope != 0:
+                out.header.set_slope_inter(slope, inter if math.isfinite(inter) else 0.0)
+        return out
 
     @classmethod
     def filespec_to_file_map(cls, filespec: Any) -> FileMap:
@@ -283,13 +289,19 @@ class NiftiZarrImage(Nifti1Image):
         ``level`` picks a pyramid level (0: full resolution); its affine is the
         level-0 affine composed with the OME scale and translation of the level.
         """
+        from .arrayproxy import _check_keep_file_open
         from .dataobj_images import check_mmap
 
         check_mmap(mmap)
+        _check_keep_file_open(keep_file_open)
         location = zs.StoreLocation.parse(filename, storage_options)
         try:
             return _read_store(cls, location, level)
-        except (NivoxError, MemoryError):
+        except NivoxError as err:
+            if location.name in str(err):
+                raise
+            raise type(err)(f"{location.name}: {err}") from err
+        except MemoryError:
             raise
         except Exception as err:  # anything zarr or fsspec raise for a broken store
             raise ImageFileError(f"cannot read NIfTI-Zarr store {location.name}: "
@@ -330,6 +342,7 @@ class NiftiZarrImage(Nifti1Image):
         swapped into place when complete; at a URL the OME metadata is
         written last (see the README for what that guarantees).
         """
+        self.filespec_to_file_map(filename)  # refuses names other than *.nii.zarr
         kwargs.pop("compresslevel", None)
         if kwargs:
             raise ArgumentTypeError(f"unexpected keyword argument(s) {sorted(kwargs)}")
@@ -394,6 +407,8 @@ def _read_store(cls: type[NiftiZarrImage], location: zs.StoreLocation, level: in
             raise ImageFileError(f"{name}: data type {stored} has no NIfTI code") from None
     affine = header.get_best_affine()
     if level:
+        if _needs_nifti2(nifti_shape) and not isinstance(header, Nifti2Header):
+            header = Nifti2Header.from_header(header)
         header.set_data_shape(nifti_shape)
         step = np.linalg.inv(zs.level_transform(entry, 0, name)) @ zs.level_transform(entry, level, name)
         zooms = list(header.get_zooms())
