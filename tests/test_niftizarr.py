@@ -307,6 +307,28 @@ def test_memory_and_file_urls(tmp_path):
     np.testing.assert_array_equal(np.asarray(nivox.load(url).dataobj), data)
 
 
+def test_url_save_replaces_and_failed_save_leaves_no_image(monkeypatch):
+    fsspec = pytest.importorskip("fsspec")
+    from nivox import _zarrstore
+
+    url = "memory://nivox-tests/replace.nii.zarr"
+    img, data = _image((4, 4, 4))
+    nivox.save(img, url, levels=2)
+    nivox.save(img, url)
+    fs = fsspec.filesystem("memory")
+    assert sorted(p.rsplit("/", 1)[1] for p in fs.ls("/nivox-tests/replace.nii.zarr", detail=False)) \
+        == ["0", "nifti", "zarr.json"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(_zarrstore, "downsample", broken)
+    with pytest.raises(RuntimeError):
+        nivox.save(img, url, levels=2)
+    with pytest.raises(ImageFileError, match="replace.nii.zarr.*multiscales"):
+        nivox.load(url)  # the OME metadata comes last: no half-written image
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest output clean
         pass
