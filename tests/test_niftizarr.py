@@ -425,7 +425,7 @@ def test_missing_store(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["garbage-json", "no-multiscales", "bad-axes", "escaping-path",
-                                    "no-nifti", "short-nifti", "nifti-not-header",
+                                    "short-nifti", "nifti-not-header",
                                     "shape-mismatch", "huge-shape", "huge-chunks", "missing-level",
                                     "few-axes"])
 def test_hostile_store_gives_named_error(tmp_path, damage):
@@ -440,8 +440,6 @@ def test_hostile_store_gives_named_error(tmp_path, damage):
         _edit_json(group_json, lambda m: ms(m).__setitem__("axes", [{"name": "q"}] * 3))
     elif damage == "escaping-path":
         _edit_json(group_json, lambda m: ms(m)["datasets"][0].__setitem__("path", "../../etc"))
-    elif damage == "no-nifti":
-        shutil.rmtree(path / "nifti")
     elif damage == "short-nifti":
         _edit_json(path / "nifti" / "zarr.json", lambda m: m.update(shape=[100], chunk_grid={
             "name": "regular", "configuration": {"chunk_shape": [100]}}))
@@ -563,6 +561,32 @@ def test_we_read_the_reference(tmp_path, zarr_version):
     # the reference gives lower levels as stored values beside the header's scaling
     np.testing.assert_array_equal(low.dataobj.get_unscaled(), np.asarray(their_low.dataobj))
     assert theirs.shape == ours.shape
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_plain_ome_zarr_gets_a_header_from_ome(tmp_path, zarr_format):
+    data = (RNG.random((2, 5, 6, 7)) * 100).astype(np.uint16)  # c, z, y, x
+    path = tmp_path / "plain.ome.zarr"
+    group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
+    group.create_array("0", shape=data.shape, dtype=data.dtype, chunks=(1, 3, 3, 3))[...] = data
+    axes = [{"name": "c", "type": "channel"}] + [
+        {"name": n, "type": "space", "unit": "micrometer"} for n in "zyx"]
+    entry = {"axes": axes, "datasets": [{"path": "0", "coordinateTransformations": [
+        {"type": "scale", "scale": [1.0, 3.0, 2.0, 0.5]},
+        {"type": "translation", "translation": [0.0, 10.0, 20.0, 30.0]}]}]}
+    if zarr_format == 3:
+        group.attrs["ome"] = {"version": "0.5", "multiscales": [entry]}
+    else:
+        group.attrs["multiscales"] = [dict(entry, version="0.4")]
+    img = nivox.load(path)
+    assert img.shape == (7, 6, 5, 1, 2)  # x, y, z, t, c
+    np.testing.assert_array_equal(np.asarray(img.dataobj), data.transpose(3, 2, 1, 0)[:, :, :, None, :])
+    expected = np.array([[0.5, 0, 0, 30], [0, 2, 0, 20], [0, 0, 3, 10], [0, 0, 0, 1]])
+    np.testing.assert_allclose(img.affine, expected)
+    assert img.header.get_xyzt_units()[0] == "micron"
+    nivox.save(img, tmp_path / "now.nii.zarr")  # and it becomes a NIfTI-Zarr store
+    np.testing.assert_array_equal(np.asarray(nivox.load(tmp_path / "now.nii.zarr").dataobj),
+                                  np.asarray(img.dataobj))
 
 
 def test_ome_metadata_valid_for_zarr_and_ome_tools(tmp_path):

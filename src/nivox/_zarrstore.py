@@ -58,11 +58,16 @@ def zarr_module() -> Any:
     return zarr
 
 
-def is_niftizarr_name(name: Any) -> bool:
+def is_niftizarr_name(name: Any, suffixes: tuple[str, ...] = (".nii.zarr",)) -> bool:
     """Whether a path or URL names a ``.nii.zarr`` store (a trailing slash allowed)."""
     if isinstance(name, os.PathLike):
         name = os.fspath(name)
-    return isinstance(name, str) and name.rstrip("/").lower().endswith(".nii.zarr")
+    return isinstance(name, str) and name.rstrip("/").lower().endswith(suffixes)
+
+
+def is_zarr_name(name: Any) -> bool:
+    """Whether a path or URL names a store ``load`` reads: ``.nii.zarr``, or plain ``.ome.zarr``."""
+    return is_niftizarr_name(name, (".nii.zarr", ".ome.zarr"))
 
 
 @dataclass(frozen=True)

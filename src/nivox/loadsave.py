@@ -114,9 +114,9 @@ def load(filename: FileSpec | IO[bytes] | Any, storage_options: dict[str, Any] |
         A URL could not be read (unreachable, not found, no range support).
     """
     from . import _remote
-    from ._zarrstore import is_niftizarr_name
+    from ._zarrstore import is_zarr_name
 
-    if is_niftizarr_name(filename):  # a directory or URL prefix, not a file
+    if is_zarr_name(filename):  # a directory or URL prefix, not a file
         from .niftizarr import NiftiZarrImage
 
         return NiftiZarrImage.from_filename(filename, storage_options=storage_options, **kwargs)

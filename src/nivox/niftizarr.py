@@ -393,8 +393,12 @@ def _read_store(cls: type[NiftiZarrImage], location: zs.StoreLocation, level: in
         raise InvalidArgumentError(f"{name} has {len(datasets)} levels; there is no level {level}")
     level %= len(datasets)
     axes = tuple(str(a["name"]) for a in entry["axes"])
-    header = _read_header(group, name)
     array = _level_array(group, datasets[level]["path"], axes, name)
+    if "nifti" in group:
+        header = _read_header(group, name)
+    else:  # a plain OME-Zarr image: a header from the OME metadata
+        level0 = array if level == 0 else _level_array(group, datasets[0]["path"], axes, name)
+        header = _header_from_ome(entry, level0, axes, name)
     nifti_shape = _nifti_shape(array.shape, axes, len(header.get_data_shape()), name)
     if level == 0 and tuple(header.get_data_shape()) != nifti_shape:
         raise ImageFileError(f"{name}: the NIfTI header's shape {header.get_data_shape()} is not "
@@ -432,9 +436,32 @@ def _read_store(cls: type[NiftiZarrImage], location: zs.StoreLocation, level: in
     return img
 
 
+def _header_from_ome(entry: dict[str, Any], level0: Any, axes: tuple[str, ...], name: str) -> Nifti1Header:
+    """A NIfTI header for a plain OME-Zarr image: shape, dtype, voxel sizes and placement from OME."""
+    sizes = dict(zip(axes, (int(n) for n in level0.shape)))
+    ndim = max(3, max(_NIFTI_AXES.index(a) for a in axes) + 1)
+    shape = tuple(sizes.get(_NIFTI_AXES[i], 1) for i in range(ndim))
+    header = (Nifti2Header if _needs_nifti2(shape) else Nifti1Header)()
+    header.set_data_shape(shape)
+    try:
+        header.set_data_dtype(np.dtype(level0.dtype))
+    except NivoxError:
+        raise ImageFileError(f"{name}: data type {level0.dtype} has no NIfTI code") from None
+    units = {str(a.get("name")): a.get("unit") for a in entry["axes"]}
+    space = next((units[a] for a in "xyz" if units.get(a)), None)
+    space_code = {"meter": "meter", "millimeter": "mm", "micrometer": "micron"}.get(str(space), "mm")
+    time_code = {"second": "sec", "millisecond": "msec", "microsecond": "usec"}.get(
+        str(units.get("t")), "sec")
+    header.set_xyzt_units(space_code, time_code)
+    affine = zs.level_transform(entry, 0, name)
+    zooms = [abs(float(affine[i, i])) or 1.0 for i in range(3)] + [1.0] * (ndim - 3)
+    header.set_zooms(zooms)
+    header.set_sform(affine, code="aligned")
+    header.set_qform(affine, code="aligned")
+    return header
+
+
 def _read_header(group: Any, name: str) -> Nifti1Header:
-    if "nifti" not in group:
-        raise ImageFileError(f"{name}: no 'nifti' header array; an OME-Zarr store, not NIfTI-Zarr")
     array = group["nifti"]
     nbytes = math.prod(array.shape) * np.dtype(array.dtype).itemsize
     if array.ndim != 1 or not 348 <= nbytes <= zs.MAX_HEADER_BYTES:

@@ -273,9 +273,9 @@ def expand_files(patterns: Sequence[str], folders: bool = False, recursive: bool
 def load_image(filename: str) -> Any:
     """The image in ``filename``, with plain messages for missing files and folders."""
     import nivox
-    from .._zarrstore import is_niftizarr_name
+    from .._zarrstore import is_zarr_name
 
-    if is_niftizarr_name(filename):  # a store is a directory (or a URL)
+    if is_zarr_name(filename):  # a store is a directory (or a URL)
         return nivox.load(filename)
     if not os.path.exists(filename):
         raise ImageFileNotFoundError(2, "No such file or directory", filename)
