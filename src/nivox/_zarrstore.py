@@ -271,7 +271,7 @@ def downsample(block: np.ndarray, pool: tuple[bool, ...], labels: bool) -> np.nd
         return np.choose(best, views)
     if block.dtype.fields is not None:
         out = np.empty(views[0].shape, block.dtype)
-        for name in block.dtype.names:
+        for name in block.dtype.names or ():
             out[name] = downsample(block[name], pool, labels)
         return out
     work = np.result_type(block.dtype, np.float32) if block.dtype.kind in "fc" else np.float64

@@ -45,7 +45,11 @@ from ._sliceplan import canonical_slicers, is_fancy
 from .arrayproxy import ArrayProxy
 from .arraywriters import get_slope_inter
 from .errors import (
-    ArgumentTypeError, ImageDataError, ImageFileError, InvalidArgumentError, NivoxError,
+    ArgumentTypeError,
+    ImageDataError,
+    ImageFileError,
+    InvalidArgumentError,
+    NivoxError,
 )
 from .fileholders import FileHolder, FileMap
 from .nifti1 import Nifti1Header, Nifti1Image
@@ -96,7 +100,7 @@ class NiftiZarrProxy:
         self._shape, self._dtype, _, slope, inter = _parse_spec(spec)
         self._slope = 1.0 if slope is None else slope
         self._inter = 0.0 if inter is None else inter
-        zshape, default_axes, _ = _zarr_shape(self._shape)
+        _, default_axes, _ = _zarr_shape(self._shape)
         self._axes = tuple(axes) if axes is not None else default_axes
         self._array: Any = None
 
@@ -431,7 +435,7 @@ def _read_store(cls: type[NiftiZarrImage], location: zs.StoreLocation, level: in
     img = cls(proxy, None, header, file_map={"image": FileHolder(filename=name)})
     img._affine = affine
     img._header.set_slope_inter(None, None)  # scaling lives on the proxy, as for .nii
-    img._load_cache = {"header": img._header.copy(), "affine": affine.copy(),
+    img._load_cache = {"header": img._header.copy(), "affine": affine.copy(),  # type: ignore[attr-defined]
                        "file_map": {"image": FileHolder(filename=name)}}
     return img
 
