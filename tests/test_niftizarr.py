@@ -304,6 +304,8 @@ def test_memory_and_file_urls(tmp_path):
     np.testing.assert_array_equal(back.dataobj[..., 1], data[..., 1])
     again = pickle.loads(pickle.dumps(back.dataobj))
     np.testing.assert_array_equal(np.asarray(again), data)
+    if pytest.importorskip("dask"):
+        np.testing.assert_array_equal(nivox.to_dask(back).compute(), data)
     url = (tmp_path / "f.nii.zarr").as_uri()
     nivox.save(img, url)
     assert (tmp_path / "f.nii.zarr" / "zarr.json").is_file()
@@ -428,7 +430,7 @@ def test_missing_store(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["garbage-json", "no-multiscales", "bad-axes", "escaping-path",
-                                    "short-nifti", "nifti-not-header",
+                                    "short-nifti", "huge-nifti", "nifti-not-header",
                                     "shape-mismatch", "huge-shape", "huge-chunks", "missing-level",
                                     "few-axes"])
 def test_hostile_store_gives_named_error(tmp_path, damage):
@@ -446,6 +448,9 @@ def test_hostile_store_gives_named_error(tmp_path, damage):
     elif damage == "short-nifti":
         _edit_json(path / "nifti" / "zarr.json", lambda m: m.update(shape=[100], chunk_grid={
             "name": "regular", "configuration": {"chunk_shape": [100]}}))
+    elif damage == "huge-nifti":
+        _edit_json(path / "nifti" / "zarr.json", lambda m: m.update(shape=[2**40], chunk_grid={
+            "name": "regular", "configuration": {"chunk_shape": [2**40]}}))
     elif damage == "nifti-not-header":
         zarr.open_array(str(path / "nifti"), mode="r+")[:4] = np.frombuffer(b"XXXX", np.uint8)
     elif damage == "shape-mismatch":
@@ -641,4 +646,4 @@ def test_corpus_differential_against_nibabel(tmp_path):
             np.testing.assert_array_equal(ours.header[key], reference.header[key], err_msg=f"{name} {key}")
         np.testing.assert_array_equal(ours.get_fdata(), reference.get_fdata(), err_msg=name)
         checked += 1
-    assert checked
+    assert checked >= 10, checked
