@@ -137,6 +137,13 @@ def test_hypothesis_round_trip(tmp_path_factory, shape, dtype, levels, chunk):
     group = zarr.open_group(str(folder / "h.nii.zarr"), mode="r")
     datasets = group.attrs["ome"]["multiscales"][0]["datasets"]
     assert [d["path"] for d in datasets] == [str(n) for n in range(levels)]
+    # levels written slab by slab equal the whole array halved level after level
+    from nivox import _zarrstore
+
+    expected = group["0"][...]
+    for level in range(1, levels):
+        expected = _zarrstore.downsample(expected, _zarrstore.pooled_axes(expected.shape), False)
+        np.testing.assert_array_equal(group[str(level)][...], expected)
     index = tuple(slice(None, None, k + 1) for k in range(len(shape)))
     np.testing.assert_array_equal(back.dataobj[index], data[index])
 
