@@ -531,6 +531,21 @@ def test_convert_command_and_progress(tmp_path, monkeypatch):
     assert main(["convert", "--force", str(tmp_path / "in.nii.gz"), str(tmp_path / "c.nii.zarr")]) == 0
 
 
+def test_other_commands_take_a_store(tmp_path, capsys):
+    from nivox.cli.main import main
+
+    img, _ = _image((6, 7, 8))
+    img.header.set_slope_inter(2.0, 1.0)
+    nivox.save(img, tmp_path / "s.nii.zarr")
+    assert main(["header", str(tmp_path / "s.nii.zarr")]) == 0
+    out = capsys.readouterr().out
+    assert "scl_slope" in out and "2.0" in out  # the stored header, scaling included
+    assert main(["ls", str(tmp_path / "s.nii.zarr")]) == 0
+    assert "NiftiZarrImage" in capsys.readouterr().out
+    assert main(["ls", str(tmp_path)]) == 0  # a folder holding a store lists the store
+    assert "s.nii.zarr" in capsys.readouterr().out
+
+
 # ---------------------------------------------------------------- interoperability
 
 

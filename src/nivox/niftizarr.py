@@ -316,6 +316,16 @@ class NiftiZarrImage(Nifti1Image):
             raise ImageFileError("a NIfTI-Zarr store is a directory or URL, not a file object")
         return cls.from_filename(holder.filename, mmap=mmap, **kwargs)
 
+    def _stored_header(self) -> Nifti1Header:
+        """The binary header the store holds (level 0's, scaling included), read again."""
+        name = self.get_filename()
+        if name is None:
+            raise ImageFileError("this NIfTI-Zarr image has no store yet")
+        options = getattr(getattr(self.dataobj, "_location", None), "storage_options", None)
+        location = zs.StoreLocation.parse(name, options)
+        group = zs.zarr_module().open_group(store=location.store(read_only=True), mode="r")
+        return _read_header(group, location.name)
+
     # ------------------------------------------------------------ writing
 
     def to_filename(self, filename: Any, *, levels: int = 1, chunks: Any = None,
