@@ -549,12 +549,20 @@ def test_other_commands_take_a_store(tmp_path, capsys):
 # ---------------------------------------------------------------- interoperability
 
 
-def test_reference_reads_ours(tmp_path):
+@pytest.mark.parametrize("zarr_format", [3, 2])
+def test_reference_reads_ours(tmp_path, zarr_format):
     niizarr = pytest.importorskip("niizarr")
     img, _ = _image((10, 9, 8, 2), np.int16)
     img.header.set_qform(_affine(), code="scanner")
     img.header["descrip"] = b"from nivox"
-    nivox.save(img, tmp_path / "ours.nii.zarr", levels=2)
+    nivox.save(img, tmp_path / "ours.nii.zarr", levels=2, zarr_format=zarr_format)
+    group = zarr.open_group(str(tmp_path / "ours.nii.zarr"), mode="r")
+    assert group.metadata.zarr_format == zarr_format
+    if zarr_format == 2:
+        assert group.attrs["multiscales"][0]["version"] == "0.4"
+        assert (tmp_path / "ours.nii.zarr" / "0" / "0" / "0" / "0" / "0").is_file()  # nested chunks
+        models = pytest.importorskip("ome_zarr_models")
+        assert type(models.open_ome_zarr(group)).__name__ == "Image"
     theirs = niizarr.zarr2nii(str(tmp_path / "ours.nii.zarr"))
     ours = nivox.load(tmp_path / "ours.nii.zarr")
     assert bytes(theirs.header.binaryblock) == bytes(ours.header.binaryblock)

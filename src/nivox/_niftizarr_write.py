@@ -35,8 +35,11 @@ __all__ = ["write_store"]
 
 
 def write_store(img: NiftiZarrImage, location: zs.StoreLocation, temp: str | None, levels: int,
-                 chunks: Any, dtype: Any, progress: Callable[[int, int], None] | None) -> None:
+                 chunks: Any, dtype: Any, progress: Callable[[int, int], None] | None,
+                 zarr_format: int = 3) -> None:
     zarr = zs.zarr_module()
+    if zarr_format not in (2, 3):
+        raise InvalidArgumentError(f"zarr_format must be 2 or 3, not {zarr_format!r}")
     name = location.name
     shape = tuple(int(n) for n in img.shape)
     if not 1 <= len(shape) <= 5:
@@ -57,24 +60,36 @@ def write_store(img: NiftiZarrImage, location: zs.StoreLocation, temp: str | Non
     for _ in range(levels - 1):
         shapes.append(zs.next_shape(shapes[-1]))
     store = location.store(read_only=False, path=temp)
-    group = zarr.open_group(store=store, mode="w", zarr_format=3)
-    codec = zarr.codecs.BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
+    group = zarr.open_group(store=store, mode="w", zarr_format=zarr_format)
+    if zarr_format == 3:
+        codec: Any = zarr.codecs.BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
+        layout: dict[str, Any] = {"dimension_names": axes}
+    else:  # Zarr v2 + OME 0.4, chunks in nested folders as the spec's examples
+        import numcodecs
+
+        codec = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
+        layout = {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
     with warnings.catch_warnings():
         # structured (RGB) dtypes have no Zarr v3 spec yet; zarr-python warns on each use
         warnings.simplefilter("ignore", category=UserWarning)
         arrays = [group.create_array(str(level), shape=level_shape, dtype=out_dtype,
                                      chunks=tuple(min(c, max(n, 1)) for c, n in zip(chunk_shape, level_shape)),
-                                     compressors=codec, fill_value=_fill(out_dtype),
-                                     dimension_names=axes)
+                                     compressors=codec, fill_value=_fill(out_dtype), **layout)
                   for level, level_shape in enumerate(shapes)]
+        if zarr_format == 2:  # xarray's name for the axes of a v2 array
+            for array in arrays:
+                array.attrs["_ARRAY_DIMENSIONS"] = list(axes)
         labels = int(header["intent_code"]) in _LABEL_INTENTS
         _write_levels(source, len(shape), arrays, shapes, perm, chunk_shape, labels, progress)
     _write_header(group, header)
     # the OME metadata last: until it is there the store is no image to a reader
     method = "mode 2x2x2" if labels else "mean 2x2x2"
-    group.attrs["ome"] = {"version": zs.OME_VERSION, "multiscales": [zs.ome_multiscales(
-        axes, shapes, tuple(float(z) for z in header.get_zooms()), int(header["xyzt_units"]),
-        method)]}
+    multiscales = zs.ome_multiscales(axes, shapes, tuple(float(z) for z in header.get_zooms()),
+                                     int(header["xyzt_units"]), method)
+    if zarr_format == 3:
+        group.attrs["ome"] = {"version": zs.OME_VERSION, "multiscales": [multiscales]}
+    else:
+        group.attrs["multiscales"] = [dict(multiscales, version="0.4")]
 
 
 def _fill(dtype: np.dtype) -> Any:

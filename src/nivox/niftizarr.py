@@ -330,7 +330,8 @@ class NiftiZarrImage(Nifti1Image):
 
     def to_filename(self, filename: Any, *, levels: int = 1, chunks: Any = None,
                     storage_options: dict[str, Any] | None = None, dtype: Any = None,
-                    progress: Callable[[int, int], None] | None = None, **kwargs: Any) -> None:
+                    progress: Callable[[int, int], None] | None = None, zarr_format: int = 3,
+                    **kwargs: Any) -> None:
         """Write the image as a NIfTI-Zarr store at ``filename`` (a path or fsspec URL).
 
         Parameters
@@ -346,6 +347,9 @@ class NiftiZarrImage(Nifti1Image):
             Store the data in this type (scaled into it as for ``.nii``).
         progress : callable, optional
             Called as ``progress(done, total)`` after each block written.
+        zarr_format : {3, 2}
+            Zarr v3 with OME-NGFF 0.5 (default), or Zarr v2 with OME-NGFF 0.4
+            for tools that read only v2.
 
         A local store is written into a temporary sibling directory and
         swapped into place when complete; at a URL the OME metadata is
@@ -363,7 +367,7 @@ class NiftiZarrImage(Nifti1Image):
         if location.url is None:
             temp = zs.temporary_sibling(location.path)  # type: ignore[arg-type]
             try:
-                write_store(self, location, temp, int(levels), chunks, dtype, progress)
+                write_store(self, location, temp, int(levels), chunks, dtype, progress, zarr_format)
                 zs.commit_directory(temp, location.path)  # type: ignore[arg-type]
             except BaseException:
                 import shutil
@@ -371,7 +375,7 @@ class NiftiZarrImage(Nifti1Image):
                 shutil.rmtree(temp, ignore_errors=True)
                 raise
         else:
-            write_store(self, location, None, int(levels), chunks, dtype, progress)
+            write_store(self, location, None, int(levels), chunks, dtype, progress, zarr_format)
         self.file_map = {"image": FileHolder(filename=os.fspath(filename) if isinstance(
             filename, os.PathLike) else filename)}
 
