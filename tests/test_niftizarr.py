@@ -280,6 +280,32 @@ def test_slice_reads_only_chunks_it_touches(tmp_path, monkeypatch):
     assert img.dataobj is not None and not img.in_memory
 
 
+def test_volume_list_reads_only_the_span_of_volumes(tmp_path, monkeypatch):
+    data = np.arange(4 * 4 * 4 * 6, dtype=np.int16).reshape(4, 4, 4, 6)
+    nivox.save(Nifti1Image(data, np.eye(4)), tmp_path / "v.nii.zarr", chunks=4)
+    img = nivox.load(tmp_path / "v.nii.zarr")
+    keys = []
+    original = zarr.storage.LocalStore.get
+
+    async def counting_get(self, key, *args, **kwargs):
+        keys.append(key)
+        return await original(self, key, *args, **kwargs)
+
+    monkeypatch.setattr(zarr.storage.LocalStore, "get", counting_get)
+    for index in [(Ellipsis, [3, 1]), (slice(None), slice(1, 3), slice(None), [-3, 1])]:
+        keys.clear()
+        np.testing.assert_array_equal(img.dataobj[index], data[index])
+        volumes = {int(k.split("/")[2]) for k in keys if "c/" in k}
+        assert volumes == {1, 2, 3}, keys
+    # other fancy indices are applied to the whole array, still correctly
+    mask = np.zeros(6, bool)
+    mask[[0, 5]] = True
+    np.testing.assert_array_equal(img.dataobj[..., mask], data[..., mask])
+    np.testing.assert_array_equal(img.dataobj[[0, 1], :, [2, 3]], data[[0, 1], :, [2, 3]])
+    with pytest.raises(IndexError):
+        img.dataobj[..., [6]]
+
+
 def test_proxy_pickles_by_reference(tmp_path):
     img, data = _image((20, 20, 20), np.float64)
     nivox.save(img, tmp_path / "p.nii.zarr")

@@ -2,8 +2,8 @@
 
 Implements the NIfTI-Zarr specification version 1.0.rc1 (neuroscales/nifti-zarr,
 release candidate), writing Zarr v3 with OME-NGFF 0.5 metadata as the
-reference converter does by default, and reading Zarr v2/OME-NGFF 0.4 stores
-too. What is stored where:
+reference converter does by default (Zarr v2 with OME-NGFF 0.4 on request),
+and reading both. What is stored where:
 
 - ``nifti``: the binary NIfTI-1 (348 bytes) or NIfTI-2 (540 bytes) header as
   a one-chunk uint8 array, followed by the extension flag and extensions when
@@ -144,6 +144,9 @@ class NiftiZarrProxy:
     def _raw(self, slicer: Any) -> np.ndarray:
         """The stored (unscaled) values ``slicer`` selects, in NIfTI axis order."""
         if is_fancy(slicer if isinstance(slicer, tuple) else (slicer,)):
+            bounded = self._one_array_index(slicer)
+            if bounded is not None:
+                return bounded
             return self._raw(Ellipsis)[slicer]  # numpy does the fancy part on the whole array
         canonical = canonical_slicers(slicer, self._shape)
         nifti_sel: list[Any] = []
@@ -191,6 +194,35 @@ class NiftiZarrProxy:
             elif isinstance(item, slice):
                 final.append(next(post_iter))
         return raw[tuple(final)] if final else raw
+
+    def _one_array_index(self, slicer: Any) -> np.ndarray | None:
+        """Slices plus one 1-D integer array (``[..., [0, 5]]``): read only the array's span.
+
+        None for other fancy indices, which numpy applies to the whole array.
+        """
+        items = list(slicer) if isinstance(slicer, tuple) else [slicer]
+        ellipses = [k for k, item in enumerate(items) if item is Ellipsis]
+        if len(ellipses) > 1 or any(item is None for item in items):
+            return None
+        if ellipses:
+            k = ellipses[0]
+            items[k:k + 1] = [slice(None)] * (len(self._shape) - len(items) + 1)
+        if len(items) > len(self._shape):
+            return None
+        items += [slice(None)] * (len(self._shape) - len(items))
+        arrays = [k for k, item in enumerate(items) if not isinstance(item, slice)]
+        if len(arrays) != 1:
+            return None
+        axis = arrays[0]
+        picks = np.asarray(items[axis])
+        length = self._shape[axis]
+        if picks.dtype.kind not in "iu" or picks.ndim != 1 or not picks.size or \
+                picks.min() < -length or picks.max() >= length:
+            return None  # numpy says what is wrong, or handles it
+        picks = np.where(picks < 0, picks + length, picks)
+        low = int(picks.min())
+        items[axis] = slice(low, int(picks.max()) + 1)
+        return np.take(self._raw(tuple(items)), picks - low, axis=axis)
 
     def _check_size(self, selection: list[Any]) -> None:
         count = 1
