@@ -29,6 +29,7 @@ from nivox.errors import (
     ImageFileNotFoundError,
     MissingDependencyError,
     NivoxError,
+    NivoxWarning,
 )
 from nivox.nifti1 import Nifti1Image
 from nivox.nifti2 import Nifti2Header, Nifti2Image
@@ -535,6 +536,11 @@ def test_convert_both_ways(tmp_path):
     out = nivox.load(tmp_path / "out.nii.gz")
     np.testing.assert_array_equal(out.get_fdata(), data)
     np.testing.assert_allclose(out.affine, img.affine, rtol=1e-6)
+    with pytest.warns(NivoxWarning, match="rescaled"):
+        convert(str(tmp_path / "in.nii.gz"), str(tmp_path / "i16.nii.zarr"), dtype=np.dtype("int16"))
+    narrowed = nivox.load(tmp_path / "i16.nii.zarr")
+    assert narrowed.get_data_dtype() == np.int16 and narrowed.dataobj.slope != 1
+    np.testing.assert_allclose(narrowed.get_fdata(), data, atol=narrowed.dataobj.slope)
 
 
 def test_convert_command_and_progress(tmp_path, monkeypatch):
