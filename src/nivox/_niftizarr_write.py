@@ -62,12 +62,12 @@ def write_store(img: NiftiZarrImage, location: zs.StoreLocation, temp: str | Non
     store = location.store(read_only=False, path=temp)
     group = zarr.open_group(store=store, mode="w", zarr_format=zarr_format)
     if zarr_format == 3:
-        codec: Any = zarr.codecs.BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
+        codec: Any = zarr.codecs.BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
         layout: dict[str, Any] = {"dimension_names": axes}
     else:  # Zarr v2 + OME 0.4, chunks in nested folders as the spec's examples
         import numcodecs
 
-        codec = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
+        codec = numcodecs.Blosc(cname="lz4", clevel=5, shuffle=numcodecs.Blosc.SHUFFLE)
         layout = {"chunk_key_encoding": {"name": "v2", "separator": "/"}}
     with warnings.catch_warnings():
         # structured (RGB) dtypes have no Zarr v3 spec yet; zarr-python warns on each use

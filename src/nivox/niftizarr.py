@@ -13,9 +13,9 @@ and reading both. What is stored where:
 - ``0``, ``1``, ...: the pyramid levels, full resolution first, each an array
   with axes ``[t, c,] z, y, x`` (C order; NIfTI's x, y, z, t, c reversed),
   chunked (64 voxels along space, 1 along time and channels by default) and
-  compressed with Blosc (zstd). Lower levels halve every spatial axis longer
-  than one voxel: window means, or the most frequent value for label images
-  (intent ``label``/``neuronames``).
+  compressed with Blosc (lz4, byte shuffle: the spec's example). Lower
+  levels halve every spatial axis longer than one voxel: window means, or
+  the most frequent value for label images (intent ``label``/``neuronames``).
 - group attributes: OME ``multiscales`` (axes, units from ``xyzt_units``,
   per-level ``scale`` and ``translation`` from the voxel sizes, the repetition
   time as a global time scale).
