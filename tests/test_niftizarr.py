@@ -513,6 +513,17 @@ def test_huge_level_claimed_by_lower_level_is_not_allocated(tmp_path):
         np.asarray(img.dataobj)
 
 
+def test_zarr_imported_only_when_used():
+    import subprocess
+    import sys
+
+    code = ("import sys, nivox; nivox.NiftiZarrImage; import nivox.niftizarr, nivox._niftizarr_write; "
+            "print('zarr' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.stdout.strip() == "False"
+
+
 def test_missing_zarr_names_the_extra(tmp_path, monkeypatch):
     import sys
 
