@@ -397,6 +397,36 @@ def test_http_store(http_folder):
         nivox.load(f"{base}/missing.nii.zarr")
 
 
+def test_s3_store_on_a_local_moto_server():
+    pytest.importorskip("s3fs")
+    boto3 = pytest.importorskip("boto3")
+    moto_server = pytest.importorskip("moto.server")
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="k", aws_secret_access_key="s",
+                     region_name="us-east-1").create_bucket(Bucket="bucket")
+        options = {"key": "k", "secret": "s",
+                   "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+        img, data = _image((5, 6, 7, 2))
+        nivox.save(img, "s3://bucket/sub-01.nii.zarr", storage_options=options, levels=2)
+        back = nivox.load("s3://bucket/sub-01.nii.zarr", storage_options=options)
+        np.testing.assert_array_equal(back.dataobj[..., 1], data[..., 1])
+        np.testing.assert_allclose(back.affine, img.affine, rtol=1e-6)
+        again = pickle.loads(pickle.dumps(back.dataobj))  # carries the storage options
+        np.testing.assert_array_equal(np.asarray(again), data)
+        with pytest.raises(NivoxError, match="s3://bucket/none.nii.zarr"):
+            nivox.load("s3://bucket/none.nii.zarr", storage_options=options)
+    finally:
+        server.stop()
+
+
 # ---------------------------------------------------------------- atomic saves
 
 
