@@ -58,6 +58,7 @@ _LAZY_NAMES: dict[str, str] = {
     "GiftiImage": "gifti",
     "Cifti2Header": "cifti2",
     "Cifti2Image": "cifti2",
+    "NiftiZarrImage": "niftizarr",
 }
 
 # submodules reachable as attributes, like ``nib.nifti1``
@@ -72,6 +73,7 @@ _SUBMODULES = {
     "pkg_info", "spaces", "tripwire",
     "gifti", "cifti2", "caret", "xmlutils",
     "streamlines",
+    "niftizarr",
 }
 
 

@@ -160,6 +160,9 @@ def _values_dtype(dataobj: Any) -> np.dtype:
 
 def _default_chunks(img: Any, dataobj: Any, dtype: np.dtype) -> tuple[tuple[int, ...], ...]:
     """One volume per chunk for 4D/5D data; for 3D, slabs of planes at gzip member starts."""
+    storage_chunks = getattr(dataobj, "storage_chunks", None)
+    if callable(storage_chunks):  # a chunked store (NIfTI-Zarr): one task per stored chunk
+        return storage_chunks()
     shape = tuple(int(n) for n in dataobj.shape)
     if len(shape) >= 4:
         return tuple((n,) for n in shape[:3]) + tuple((1,) * n for n in shape[3:])
@@ -269,7 +272,7 @@ def _one(da: Any, img: Any, chunks: Any, dtype: Any, index_dir: str) -> Any:
 def _token(img: Any, dtype: np.dtype) -> str:
     """A name for the graph: the same file and dtype give the same tasks."""
     filename = img.get_filename() if hasattr(img, "get_filename") else None
-    if filename:
+    if filename and os.path.exists(filename):  # not for URLs (a NIfTI-Zarr store at one)
         status = os.stat(filename)
         tag = f"{os.path.realpath(filename)}:{status.st_size}:{status.st_mtime_ns}:{dtype}"
     else:

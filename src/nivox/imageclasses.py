@@ -51,6 +51,7 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("minc2", "minc2", "Minc2Image", (".mnc",), "minc"),
     FormatEntry("parrec", "parrec", "PARRECImage", (".par", ".rec")),
     FormatEntry("gifti", "gifti", "GiftiImage", (".gii",)),
+    FormatEntry("nifti-zarr", "niftizarr", "NiftiZarrImage", (".nii.zarr",), "zarr"),
 )
 
 

@@ -114,7 +114,12 @@ def load(filename: FileSpec | IO[bytes] | Any, storage_options: dict[str, Any] |
         A URL could not be read (unreachable, not found, no range support).
     """
     from . import _remote
+    from ._zarrstore import is_zarr_name
 
+    if is_zarr_name(filename):  # a directory or URL prefix, not a file
+        from .niftizarr import NiftiZarrImage
+
+        return NiftiZarrImage.from_filename(filename, storage_options=storage_options, **kwargs)
     if _remote.is_url(filename) or _remote.is_openfile(filename):
         remote = _remote.open_remote(filename, storage_options)
         return _load_stream(remote, remote.name, **kwargs)
@@ -207,6 +212,14 @@ def save(img: Any, filename: FileSpec, **kwargs: Any) -> None:
     otherwise the first registered class for the extension that can take
     the image. Files are replaced only once everything was written.
     """
+    from ._zarrstore import is_niftizarr_name
+
+    if is_niftizarr_name(filename):  # a directory or URL prefix, not a file
+        from .niftizarr import NiftiZarrImage
+
+        converted = img if isinstance(img, NiftiZarrImage) else NiftiZarrImage.from_image(img)
+        converted.to_filename(filename, **kwargs)
+        return
     path = _stringify_path(filename)
     ext = _extension(path)
     if ext in type(img).valid_exts:

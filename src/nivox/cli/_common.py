@@ -259,11 +259,13 @@ def expand_files(patterns: Sequence[str], folders: bool = False, recursive: bool
     (and in its subfolders with ``recursive``); the other files found in
     folders are appended to ``ignored`` when given.
     """
+    from .._zarrstore import is_zarr_name
+
     files: list[str] = []
     for pattern in patterns:
         matches = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else []
         for name in matches or [pattern]:
-            if folders and os.path.isdir(name):
+            if folders and os.path.isdir(name) and not is_zarr_name(name):  # a store is one image
                 files.extend(_images_in(name, recursive, ignored))
             else:
                 files.append(name)
@@ -273,7 +275,10 @@ def expand_files(patterns: Sequence[str], folders: bool = False, recursive: bool
 def load_image(filename: str) -> Any:
     """The image in ``filename``, with plain messages for missing files and folders."""
     import nivox
+    from .._zarrstore import is_zarr_name
 
+    if is_zarr_name(filename):  # a store is a directory (or a URL)
+        return nivox.load(filename)
     if not os.path.exists(filename):
         raise ImageFileNotFoundError(2, "No such file or directory", filename)
     if os.path.isdir(filename):
@@ -290,6 +295,9 @@ def read_raw_header(img: Any) -> Any:
     if type(img).__name__ == "GiftiImage":
         raise InvalidArgumentError("a GIFTI file is XML with no binary header; `nivox describe` lists its "
                          "arrays and metadata")
+    stored_header = getattr(img, "_stored_header", None)
+    if stored_header is not None:  # a NIfTI-Zarr store: the header array, not a file
+        return stored_header()
     # a CIFTI-2 file's header fields are those of its NIfTI-2 container
     klass = type(img.nifti_header) if hasattr(img, "nifti_header") else img.header_class
     holder = img.file_map.get("header") or img.file_map["image"]
@@ -356,9 +364,14 @@ def output_class(img: Any, filename: str, format_name: str | None = None) -> Any
     'nifti2' or 'analyze'); without it the extension decides, keeping the
     image's own class, or its single-file/pair sibling, when that fits.
     """
+    from .._zarrstore import is_niftizarr_name
     from ..errors import ImageFileError
     from ..imageclasses import FORMATS, classes_for_extension
 
+    if is_niftizarr_name(filename) and format_name in (None, "nifti-zarr"):
+        from ..niftizarr import NiftiZarrImage
+
+        return NiftiZarrImage
     ext = _split(filename)[1]
     if format_name is not None:
         entry = next((e for e in FORMATS if e.name == format_name), None)

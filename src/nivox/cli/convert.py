@@ -80,6 +80,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                              f"({', '.join(entry.name for entry in FORMATS)})")
     parser.add_argument("--compresslevel", type=_level, metavar="N",
                         help="compression level for compressed OUTPUT (gzip/bz2 1-9, zstd 1-22)")
+    parser.add_argument("--levels", type=int, default=1, metavar="N",
+                        help="NIfTI-Zarr OUTPUT (.nii.zarr): pyramid levels to write, full "
+                             "resolution included (default 1)")
     parser.add_argument("--keep-scaling", action="store_true",
                         help="store the data with INPUT's slope and intercept instead of ones "
                              "chosen for the data (when the output format stores scaling)")
@@ -184,13 +187,20 @@ def check_representable(found: _Range, dtype: np.dtype, can_scale: bool) -> None
 
 def convert(input_file: str, output_file: str, dtype: np.dtype | None = None,
             force: bool = False, compresslevel: int | None = None,
-            format_name: str | None = None, keep_scaling: bool = False) -> Any:
+            format_name: str | None = None, keep_scaling: bool = False, levels: int = 1) -> Any:
     """Convert ``input_file`` to ``output_file``; return the image written.
 
     Integer output whose scale factors differ from the input's is reported
     (a ``NivoxWarning``: old and new slope and intercept, the largest change in
     a value); ``keep_scaling`` stores the data with the input's factors instead.
+    A NIfTI-Zarr output (``.nii.zarr``) keeping the input's dtype is written
+    block by block from the input's stored values and scaling (``levels``:
+    pyramid levels), with a progress bar on a terminal.
     """
+    from .._zarrstore import is_niftizarr_name
+
+    if is_niftizarr_name(output_file) and dtype is None and format_name in (None, "nifti-zarr"):
+        return _to_niftizarr(input_file, output_file, force, levels)
     with about(input_file):
         img = load_image(input_file)
         data, found = read_volumes(img, f"reading {input_file}")
@@ -217,6 +227,26 @@ def convert(input_file: str, output_file: str, dtype: np.dtype | None = None,
         if target.kind in "iu":
             _report_rescaling(output_file, data, source_scaling, keep_scaling)
         return written
+
+
+def _to_niftizarr(input_file: str, output_file: str, force: bool, levels: int) -> Any:
+    """Copy the input's stored values and scaling into a NIfTI-Zarr store, slab by slab."""
+    from ..niftizarr import NiftiZarrImage
+    from ._common import _check_free
+
+    with about(input_file):
+        img = load_image(input_file)
+    with about(output_file):
+        _check_free(NiftiZarrImage, output_file, force)
+        out = NiftiZarrImage.from_image(img)
+        big = math.prod(img.shape) > 2**22
+        with Progress(1, label=f"writing {output_file}", enabled=None if big else False) as bar:
+            def report(done: int, total: int) -> None:
+                bar.total = total
+                bar.advance(done - bar.done)
+
+            out.to_filename(output_file, levels=levels, progress=report)
+    return out
 
 
 def _proxy_scaling(dataobj: Any) -> tuple[float, float]:
@@ -327,7 +357,7 @@ def run(args: argparse.Namespace) -> int:
                 store_header=args.store_header)
             return 0
         convert(args.input, args.output, args.dtype, args.force, args.compresslevel, args.format,
-                keep_scaling=args.keep_scaling)
+                keep_scaling=args.keep_scaling, levels=args.levels)
         return 0
 
     return run_guarded(args, body, args.input)
