@@ -16,6 +16,7 @@ import pytest
 
 import nivox as nib
 from nivox import _remote
+from nivox._codecs.gztable import TAIL_PROBE
 from nivox.errors import NivoxError, RemoteFileError
 
 pytest.importorskip("fsspec")
@@ -163,7 +164,8 @@ def test_whole_reads_equal_local(server: _Server, files: Path) -> None:
 def test_gz_streams_by_range_never_more_than_the_file(server: _Server, files: Path) -> None:
     img = nib.load(server.url("fmri.nii.gz"))
     np.testing.assert_array_equal(img.dataobj[..., 1], nib.load(files / "fmri.nii").dataobj[..., 1])
-    assert server.bytes_sent <= (files / "fmri.nii.gz").stat().st_size + _remote.READ_AHEAD
+    # the sniffing block, the member table at the end (a few bytes after the one member), the member
+    assert server.bytes_sent <= (files / "fmri.nii.gz").stat().st_size + _remote.READ_AHEAD + TAIL_PROBE
 
 
 def test_chained_simplecache_url(server: _Server, files: Path, tmp_path: Path) -> None:
@@ -254,12 +256,16 @@ def test_missing_fsspec_names_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         nib.load("https://example.invalid/x.nii")
 
 
-@pytest.fixture
-def members_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, np.ndarray]:
-    """A nivox-written .nii.gz of 64 KiB members (the default is 1 MiB), and its data."""
+@pytest.fixture(params=[True, False], ids=["with-table", "no-table"])
+def members_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: Any) -> tuple[Path, np.ndarray]:
+    """A nivox-written .nii.gz of 64 KiB members (the default is 1 MiB), and its data.
+
+    With the member table at its end, or without (as older nivox and bgzip write).
+    """
     import nivox._codecs.gzip as nvgzip
 
     monkeypatch.setattr(nvgzip, "MEMBER_SIZE", 64 * 1024)
+    monkeypatch.setattr(nvgzip, "MEMBER_TABLE", request.param)
     data = np.random.default_rng(7).integers(-3000, 3000, (64, 64, 16, 8), dtype=np.int16)
     nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "members.nii.gz")
     return tmp_path, data
@@ -267,6 +273,7 @@ def members_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
 
 def test_nivox_gz_read_member_by_member(members_file: tuple[Path, np.ndarray]) -> None:
     from nivox._codecs.gzformat import HEADER_PROBE
+    from nivox._codecs.gztable import read_table
 
     root, data = members_file
     compressed = (root / "members.nii.gz").stat().st_size
@@ -283,6 +290,9 @@ def test_nivox_gz_read_member_by_member(members_file: tuple[Path, np.ndarray]) -
         volume_cost = srv.bytes_sent - before_bytes
         assert volume_cost <= 2 * 66 * 1024 + walked * HEADER_PROBE
         assert volume_cost < compressed / 3
+        if read_table(lambda at, n: (root / "members.nii.gz").read_bytes()[at:at + n], compressed):
+            # the table (read at load) gave every member: one request per member, no header walk
+            assert walked <= 3 and volume_cost <= 3 * 66 * 1024
         # a second read of an earlier volume walks no more headers
         before_requests = len(srv.log)
         np.testing.assert_array_equal(img.dataobj[..., 2], data[..., 2])

@@ -174,8 +174,16 @@ def scan_members(
     starts found as ``(compressed offset, uncompressed offset)`` pairs, the
     last one being where the walk stopped, and whether it stopped at the end
     of the file (then the last pair is ``(file_size, total data size)``).
-    The walk stops at the first member without a size field.
+    The walk stops at the first member without a size field. A walk from
+    the start uses the member table at the file's end when there is one
+    (:mod:`.gztable`): one read instead of one per member.
     """
+    if start == 0:
+        from .gztable import read_table
+
+        table = read_table(pread, file_size, name)
+        if table is not None:
+            return table, True
     points = [(start, start_data)]
     pos, data = start, start_data
     while pos < file_size:

@@ -27,6 +27,11 @@ Settings (module attributes, read at call time):
     environment variable ``NIVOX_GZIP_LAYOUT``.
 ``MEMBER_SIZE``
     Uncompressed bytes per member when writing (default 1 MiB).
+``MEMBER_TABLE``
+    End files written in the 'members' layout with the member table
+    (:mod:`.gztable`: an empty last member listing every member, so a
+    remote reader finds them all with one read of the file's tail; default
+    True).
 ``THREADS``
     Threads for compressing and decompressing members; None (default) means
     one per CPU, at most 8 (each holds about two members in memory).
@@ -73,6 +78,7 @@ __all__ = [
     "INDEX_BUDGET",
     "LAYOUT",
     "MEMBER_SIZE",
+    "MEMBER_TABLE",
     "THREADS",
     "READ_AHEAD",
     "USE_INDEXED_GZIP",
@@ -199,6 +205,8 @@ READERS["stdlib"] = WRITERS["stdlib"] = DeterministicGzipFile
 LAYOUT: str = os.environ.get("NIVOX_GZIP_LAYOUT", "members")
 #: uncompressed bytes per member when writing the 'members' layout
 MEMBER_SIZE: int = 1 << 20
+#: end 'members' files with the table of their members (an empty member that readers skip)
+MEMBER_TABLE: bool = True
 #: threads for members; None means one per CPU (at most 8)
 THREADS: int | None = None
 #: bytes the process-wide index cache may hold
@@ -264,7 +272,7 @@ def open_write(fileish: Any, compresslevel: int | None, *, mtime: float = 0) -> 
     level = 1 if compresslevel is None else int(compresslevel)
     if LAYOUT == "members":
         return GzipMemberWriter(  # type: ignore[return-value]
-            fileish, level, mtime=mtime, member_size=MEMBER_SIZE, threads=threads()
+            fileish, level, mtime=mtime, member_size=MEMBER_SIZE, threads=threads(), table=MEMBER_TABLE
         )
     if LAYOUT != "single":
         raise InvalidArgumentError(f"nivox._codecs.gzip.LAYOUT must be 'members' or 'single', not {LAYOUT!r}")
