@@ -14,7 +14,7 @@ from typing import Any
 
 from .errors import InvalidArgumentError, MissingDependencyError, RemoteFileError
 
-__all__ = ["RangeFile", "is_url", "is_openfile", "open_remote"]
+__all__ = ["RangeFile", "filesystem_for", "is_url", "is_openfile", "open_remote"]
 
 #: reads smaller than this fetch this much, so a header load is one request
 READ_AHEAD = 64 * 1024
@@ -54,29 +54,83 @@ def open_remote(target: Any, storage_options: dict[str, Any] | None = None) -> R
         fs, path = target.fs, target.path
         label = fs.unstrip_protocol(path) if hasattr(fs, "unstrip_protocol") else path
         return RangeFile(fs, path, label)
-    fsspec = _fsspec()
     url = str(target)
-    try:
-        fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    except ImportError as err:
-        raise MissingDependencyError(f"reading {url} needs {err.name or err}; {_EXTRA_HINT}") from err
-    except (ValueError, TypeError, KeyError) as err:
-        raise RemoteFileError(f"{url}: cannot open it: {err}") from err
+    fs, path = filesystem_for(url, storage_options)
     return RangeFile(fs, path, url)
 
 
+def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> tuple[Any, str]:
+    """The fsspec filesystem and path of ``url``.
+
+    Raises
+    ------
+    MissingDependencyError
+        fsspec, or the package its protocol needs, is missing.
+    RemoteFileError
+        The URL cannot be understood.
+    """
+    fsspec = _fsspec()
+    try:
+        return fsspec.core.url_to_fs(url, **(storage_options or {}))  # type: ignore[no-any-return]
+    except ImportError as err:
+        raise MissingDependencyError(f"{url} needs {err.name or err}; {_EXTRA_HINT}") from err
+    except (ValueError, TypeError, KeyError) as err:
+        raise RemoteFileError(f"{url}: cannot open it: {err}") from err
+
+
+def _status(err: BaseException) -> int | None:
+    """The HTTP status an fsspec/aiohttp/botocore error carries, if any."""
+    for obj in (err, err.__cause__, err.__context__):
+        status = getattr(obj, "status", None) or getattr(obj, "code", None)
+        if isinstance(status, int):
+            return status
+        response = getattr(obj, "response", None)  # botocore ClientError
+        if isinstance(response, dict):
+            code = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if isinstance(code, int):
+                return code
+    return None
+
+
 def _error(url: str, action: str, err: BaseException) -> RemoteFileError:
-    """A RemoteFileError naming ``url`` and the root cause of ``err``.
+    """A RemoteFileError naming ``url``, saying what happened, with the root cause of ``err``.
 
     fsspec reports an unreachable HTTP host as FileNotFoundError; the
-    innermost cause (connection refused, 403, ...) says what happened.
+    innermost cause (connection refused, ...) says what happened.
     """
     root = err
     while root.__cause__ is not None and root.__cause__ is not root:
         root = root.__cause__
-    what = "not found" if isinstance(err, FileNotFoundError) and root is err else action
+    status = _status(err)
+    connection = root is not err and isinstance(root, OSError) and not isinstance(root, FileNotFoundError)
+    if status == 412 or "PreconditionFailed" in str(root):
+        what = "the file changed on the server while it was being read (its ETag/modification time differ)"
+    elif status == 403 or isinstance(err, PermissionError):
+        what = f"access denied (403) when trying to {action}"
+    elif (status == 404 or isinstance(err, FileNotFoundError)) and not connection:
+        what = "not found"
+    else:
+        what = f"cannot {action}"
     detail = f"{type(root).__name__}: {root}" if root is not err or not isinstance(err, FileNotFoundError) else str(err)
     return RemoteFileError(f"{url}: {what} ({detail})")
+
+
+def _s3_range(fs: Any, path: str, start: int, end: int, etag: str) -> bytes:
+    """Bytes ``start:end`` of an S3 object, only if its ETag is still ``etag`` (s3fs's cat_file cannot ask)."""
+    from fsspec.asyn import sync  # type: ignore[import-untyped]
+
+    bucket, key, version = fs.split_path(path)
+    extra = {"VersionId": version} if version else {}
+
+    async def get() -> bytes:
+        response = await fs._call_s3("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}",
+                                     IfMatch=etag, **extra)
+        try:
+            return await response["Body"].read()  # type: ignore[no-any-return]
+        finally:
+            response["Body"].close()
+
+    return sync(fs.loop, get)  # type: ignore[no-any-return]
 
 
 class RangeFile(io.RawIOBase):
@@ -96,6 +150,7 @@ class RangeFile(io.RawIOBase):
         self.fs, self.path, self.name = fs, path, url
         self._pos = 0
         self._size: int | None = None
+        self._info: dict[str, Any] | None = None
         self._block_start = 0
         self._block = b""
         #: ranged requests made and bytes they returned (for tests and benchmarks)
@@ -109,16 +164,55 @@ class RangeFile(io.RawIOBase):
         return True
 
     def size(self) -> int:
-        """The file's size in bytes (asked of the server once)."""
+        """The file's size in bytes (asked of the server once, with its ETag/modification time)."""
         if self._size is None:
-            try:
-                size = self.fs.size(self.path)
-            except Exception as err:  # any fsspec/transport failure becomes one error naming the URL
-                raise _error(self.name, "cannot get its size", err) from err
+            info = self.info()
+            size = info.get("size")
             if size is None:
                 raise RemoteFileError(f"{self.name}: the server does not say the file's size")
             self._size = int(size)
         return self._size
+
+    def info(self) -> dict[str, Any]:
+        """What the server says of the file (``fs.info``), asked once: size, ETag, modification time."""
+        if self._info is None:
+            try:
+                self._info = dict(self.fs.info(self.path))
+            except Exception as err:  # any fsspec/transport failure becomes one error naming the URL
+                raise _error(self.name, "get its size", err) from err
+        return self._info
+
+    def identity(self) -> tuple[str, int, str]:
+        """What tells this version of the file from another: URL, size and ETag (or modification time).
+
+        The validator is empty when the server gives neither; then only the
+        size tells versions apart.
+        """
+        info = self.info()
+        validator = ""
+        for field in ("ETag", "etag", "LastModified", "Last-Modified", "mtime", "created", "md5"):
+            if info.get(field) not in (None, ""):
+                validator = f"{field}={info[field]}"
+                break
+        return (self.name, self.size(), validator)
+
+    def _cat(self, start: int, end: int) -> bytes:
+        """Bytes ``start:end`` in one request that fails (HTTP 412) if the file changed since :meth:`info`."""
+        info = self._info or {}
+        etag = info.get("ETag") or info.get("etag")
+        protocols = (self.fs.protocol,) if isinstance(self.fs.protocol, str) else tuple(self.fs.protocol)
+        if etag and ("http" in protocols or "https" in protocols):
+            headers = dict(getattr(self.fs, "kwargs", {}).get("headers") or {})
+            headers["If-Match"] = etag
+            return self.fs.cat_file(self.path, start=start, end=end, headers=headers)  # type: ignore[no-any-return]
+        if etag and ("s3" in protocols or "s3a" in protocols) and hasattr(self.fs, "_call_s3"):
+            return _s3_range(self.fs, self.path, start, end, etag)
+        last_modified = info.get("Last-Modified")
+        if last_modified and ("http" in protocols or "https" in protocols):
+            headers = dict(getattr(self.fs, "kwargs", {}).get("headers") or {})
+            headers["If-Unmodified-Since"] = last_modified
+            return self.fs.cat_file(self.path, start=start, end=end, headers=headers)  # type: ignore[no-any-return]
+        return self.fs.cat_file(self.path, start=start, end=end)  # type: ignore[no-any-return]
 
     def _at_or_past_end(self, pos: int) -> bool:
         try:
@@ -145,14 +239,15 @@ class RangeFile(io.RawIOBase):
 
     def _fetch(self, start: int, nbytes: int) -> bytes:
         """Bytes ``start`` to ``start + nbytes`` (fewer only at the end of the file)."""
+        self.size()  # first the size and validators, so every range is checked against them
         if self._size is not None and start >= self._size:
             return b""
         try:
-            data = self.fs.cat_file(self.path, start=start, end=start + nbytes)
+            data = self._cat(start, start + nbytes)
         except Exception as err:  # any fsspec/transport failure becomes one error naming the URL
             if self._size is None and start > 0 and self._at_or_past_end(start):
                 return b""  # a range starting at the end (HTTP 416): end of file
-            raise _error(self.name, f"cannot read bytes {start}-{start + nbytes - 1}", err) from err
+            raise _error(self.name, f"read bytes {start}-{start + nbytes - 1}", err) from err
         self.requests += 1
         self.bytes_fetched += len(data)
         expected = nbytes if self._size is None else max(min(nbytes, self._size - start), 0)

@@ -206,7 +206,16 @@ def save(img: Any, filename: FileSpec, **kwargs: Any) -> None:
     The image's own class is used when it can write that extension;
     otherwise the first registered class for the extension that can take
     the image. Files are replaced only once everything was written.
+    An fsspec URL (``s3://...``; ``storage_options=`` go to fsspec) is
+    written locally, then uploaded in one piece (see :mod:`nivox._remotesave`).
     """
+    from . import _remote
+
+    if _remote.is_url(filename) or _remote.is_openfile(filename):
+        from ._remotesave import save_url
+
+        save_url(img, filename, kwargs.pop("storage_options", None), **kwargs)
+        return
     path = _stringify_path(filename)
     ext = _extension(path)
     if ext in type(img).valid_exts:
