@@ -7,6 +7,7 @@ import http.server
 import re
 import socket
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,16 @@ class _Server:
                     owner.log.append((self.command, self.path, None, 0))
                     self.send_error(404)
                     return
+                if path.name.startswith("secret"):
+                    owner.log.append((self.command, self.path, None, 0))
+                    self.send_error(403)
+                    return
                 data = path.read_bytes()
+                etag = f'"{zlib.crc32(data):08x}-{len(data)}"'
+                if self.headers.get("If-Match") not in (None, etag):
+                    owner.log.append((self.command, self.path, None, 0))
+                    self.send_error(412)
+                    return
                 wanted = self.headers.get("Range")
                 match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted or "")
                 if match and owner.honour_range:
@@ -62,6 +72,7 @@ class _Server:
                     self.send_response(200)
                 self.send_header("Content-Length", str(len(part)))
                 self.send_header("Accept-Ranges", "bytes" if owner.honour_range else "none")
+                self.send_header("ETag", etag)
                 # logged before sending, so the client never sees data the log lacks
                 owner.log.append((self.command, self.path, wanted, len(part) if body else 0))
                 self.end_headers()
@@ -349,3 +360,42 @@ def test_to_dask_on_url_reads_only_the_chunk(server: _Server, files: Path) -> No
     np.testing.assert_array_equal(arr[..., 5].compute(scheduler="threads"), local.dataobj[..., 5])
     assert server.bytes_sent - before == int(np.prod(SHAPE[:3])) * 2
     np.testing.assert_array_equal(arr.compute(scheduler="threads"), local.get_fdata().astype(np.int16))
+
+
+def test_forbidden_names_url(server: _Server, files: Path) -> None:
+    (files / "secret.nii").write_bytes(b"")
+    url = server.url("secret.nii")
+    with pytest.raises(RemoteFileError, match="access denied") as info:
+        nib.load(url)
+    assert url in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["fmri.nii", "plain.nii.gz"])
+def test_file_replaced_while_read_is_reported(tmp_path: Path, files: Path, name: str) -> None:
+    (tmp_path / name).write_bytes((files / name).read_bytes())
+    srv = _Server(tmp_path, honour_range=True)
+    try:
+        img = nib.load(srv.url(name))
+        np.testing.assert_array_equal(img.dataobj[..., 0], nib.load(files / name).dataobj[..., 0])
+        # the same size, other bytes: only the ETag tells
+        blob = bytearray((tmp_path / name).read_bytes())
+        blob[-100] ^= 0xFF
+        (tmp_path / name).write_bytes(bytes(blob))
+        with pytest.raises(RemoteFileError, match="changed on the server") as info:
+            img.dataobj[..., 5]
+        assert srv.url(name) in str(info.value)
+    finally:
+        srv.close()
+
+
+def test_file_shrunk_while_read_is_reported(tmp_path: Path, files: Path) -> None:
+    (tmp_path / "x.nii").write_bytes((files / "fmri.nii").read_bytes())
+    srv = _Server(tmp_path, honour_range=True)
+    try:
+        img = nib.load(srv.url("x.nii"))
+        (tmp_path / "x.nii").write_bytes((files / "fmri.nii").read_bytes()[:200_000])
+        with pytest.raises(RemoteFileError) as info:
+            img.dataobj[..., 5]
+        assert srv.url("x.nii") in str(info.value)
+    finally:
+        srv.close()

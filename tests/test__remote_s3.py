@@ -110,3 +110,14 @@ def test_missing_object_names_url(s3: S3Server, bucket: str) -> None:
     with pytest.raises(RemoteFileError, match="not found") as info:
         nib.load(url, storage_options=s3.storage_options)
     assert url in str(info.value)
+
+
+def test_object_replaced_while_read_is_reported(s3: S3Server, bucket: str, data: np.ndarray) -> None:
+    url = f"s3://{bucket}/changing.nii"
+    nib.save(_img(data), url, storage_options=s3.storage_options)
+    img = nib.load(url, storage_options=s3.storage_options)
+    np.testing.assert_array_equal(img.dataobj[..., 1], data[..., 1])
+    nib.save(_img(data[::-1]), url, storage_options=s3.storage_options)  # same size, new ETag
+    with pytest.raises(RemoteFileError, match="changed on the server") as info:
+        img.dataobj[..., 2]
+    assert url in str(info.value)
