@@ -10,6 +10,7 @@ HTTP) are the optional extra ``remote``, imported only here.
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from typing import Any
 
 from .errors import InvalidArgumentError, MissingDependencyError, RemoteFileError
@@ -151,8 +152,12 @@ class RangeFile(io.RawIOBase):
         self._pos = 0
         self._size: int | None = None
         self._info: dict[str, Any] | None = None
+        self._blocks: OrderedDict[int, bytes] | None = None  # see keep_blocks
+        self._blocks_kept = 0
         self._block_start = 0
         self._block = b""
+        #: the last failure of a request, for readers (indexed_gzip) that report it otherwise
+        self.last_error: RemoteFileError | None = None
         #: ranged requests made and bytes they returned (for tests and benchmarks)
         self.requests = 0
         self.bytes_fetched = 0
@@ -237,8 +242,51 @@ class RangeFile(io.RawIOBase):
         self._pos = pos
         return pos
 
+    def keep_blocks(self, nbytes: int) -> None:
+        """From now on, keep the last ``nbytes`` fetched, in aligned blocks, and fetch only blocks not kept.
+
+        For a reader that goes back a little (indexed_gzip decodes up to a
+        place, then reads again from the seek point before it): those
+        bytes are not fetched twice.
+        """
+        self._blocks = OrderedDict()
+        self._blocks_kept = max(1, nbytes // READ_AHEAD)
+
     def _fetch(self, start: int, nbytes: int) -> bytes:
         """Bytes ``start`` to ``start + nbytes`` (fewer only at the end of the file)."""
+        try:
+            if self._blocks is not None:
+                return self._fetch_blocks(start, nbytes)
+            return self._fetch_once(start, nbytes)
+        except RemoteFileError as err:
+            self.last_error = err
+            raise
+
+    def _fetch_blocks(self, start: int, nbytes: int) -> bytes:
+        blocks = self._blocks
+        assert blocks is not None
+        end = min(start + nbytes, self.size())
+        if end <= start:
+            return b""
+        first, last = start // READ_AHEAD, (end - 1) // READ_AHEAD
+        wanted = range(first, last + 1)
+        missing = [b for b in wanted if b not in blocks]
+        while missing:  # one request per run of neighbouring missing blocks
+            run = 1
+            while run < len(missing) and missing[run] == missing[0] + run:
+                run += 1
+            data = self._fetch_once(missing[0] * READ_AHEAD, run * READ_AHEAD)
+            for k in range(run):
+                blocks[missing[k]] = data[k * READ_AHEAD:(k + 1) * READ_AHEAD]
+            missing = missing[run:]
+        for b in wanted:
+            blocks.move_to_end(b)
+        joined = b"".join(blocks[b] for b in wanted)
+        while len(blocks) > max(self._blocks_kept, len(wanted)):
+            blocks.popitem(last=False)
+        return joined[start - first * READ_AHEAD:end - first * READ_AHEAD]
+
+    def _fetch_once(self, start: int, nbytes: int) -> bytes:
         self.size()  # first the size and validators, so every range is checked against them
         if self._size is not None and start >= self._size:
             return b""
@@ -310,6 +358,10 @@ class RangeFile(io.RawIOBase):
 
     def readall(self) -> bytes:
         return self.read(-1)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the filesystem pickles with its storage options: a worker process opens the URL itself
+        return (RangeFile, (self.fs, self.path, self.name))
 
     def __repr__(self) -> str:
         return f"RangeFile({self.name!r})"

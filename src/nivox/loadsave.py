@@ -157,6 +157,10 @@ def _load_stream(stream: Any, name: str | None, **kwargs: Any) -> SpatialImage:
         from ._remotegz import RemoteMembers
 
         members = RemoteMembers.open(stream)  # nivox-written: member by member, by range
+        if members is None:
+            from ._remotestream import open_stream
+
+            members = open_stream(stream)  # one deflate stream: through seek points kept per URL
     if members is not None:
         stream = members
     elif codec is not None:

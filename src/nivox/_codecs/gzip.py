@@ -340,12 +340,21 @@ def _igz() -> Any:
     return indexed_gzip
 
 
-def save_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None) -> str:
+def save_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None,
+               storage_options: dict[str, Any] | None = None) -> str:
     """Write what is known of ``path``'s index to ``index_path`` (default ``path + '.nvidx'``).
 
     Returns the index file's name. Call :func:`build_index` first for a
-    complete index.
+    complete index. For a URL (``https://``, ``s3://``, ...), the seek
+    points recorded in this process for that single-stream file; by default
+    in a local cache folder (see :mod:`nivox._remotestream`).
     """
+    from .. import _remote
+
+    if _remote.is_url(path):
+        from .. import _remotestream
+
+        return _remotestream.save_index(str(path), index_path, storage_options)
     target = os.fsdecode(index_path) if index_path is not None else _default_index_path(path)
     with GzipReader(path) as reader:
         reader.readinto_at(bytearray(1), 0)  # make sure the member table is scanned
@@ -357,12 +366,20 @@ def save_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] 
     return target
 
 
-def load_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None) -> None:
-    """Use the index saved by :func:`save_index` for ``path`` from now on, in this process.
+def load_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None,
+               storage_options: dict[str, Any] | None = None) -> None:
+    """Use the index saved by :func:`save_index` for ``path`` (a path or URL) from now on, in this process.
 
     Raises ImageFileError naming the index when it was made for another
     file or another version of this one.
     """
+    from .. import _remote
+
+    if _remote.is_url(path):
+        from .. import _remotestream
+
+        _remotestream.load_index(str(path), index_path, storage_options)
+        return
     source = os.fsdecode(index_path) if index_path is not None else _default_index_path(path)
     with builtins.open(source, "rb") as raw:
         blob = raw.read()
