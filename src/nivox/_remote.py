@@ -360,8 +360,9 @@ class RangeFile(io.RawIOBase):
         return self.read(-1)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # the filesystem pickles with its storage options: a worker process opens the URL itself
-        return (RangeFile, (self.fs, self.path, self.name))
+        # the filesystem pickles with its storage options: a worker process opens the URL itself;
+        # the size and ETag travel too, so a worker notices a file changed since it was loaded
+        return (RangeFile, (self.fs, self.path, self.name), {"_info": self._info, "_size": self._size})
 
     def __repr__(self) -> str:
         return f"RangeFile({self.name!r})"

@@ -146,5 +146,10 @@ class RemoteMembers(io.RawIOBase):
     def readall(self) -> bytes:
         return self.read(-1)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the URL (in the RangeFile) and the members known: a worker process reads no table again
+        table = list(zip(self._starts, self._data)) if self._walked_all else None
+        return (RemoteMembers, (self.raw, table))
+
     def __repr__(self) -> str:
         return f"RemoteMembers({self.name!r})"

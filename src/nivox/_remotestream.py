@@ -250,15 +250,14 @@ class RemoteGzipStream(io.RawIOBase):
         return self.read(-1)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        raw = self._entry.raw
-        return (_reopen, (raw.fs, raw.path, raw.name))
+        return (_reopen, (self._entry.raw,))
 
     def __repr__(self) -> str:
         return f"RemoteGzipStream({self.name!r})"
 
 
-def _reopen(fs: Any, path: str, url: str) -> Any:
-    raw = RangeFile(fs, path, url)
+def _reopen(raw: RangeFile) -> Any:
+    """The stream in another process: its own reader of the same file version (seek points from the cache folder)."""
     stream = open_stream(raw)
     if stream is None:  # no indexed_gzip in this process: a plain stream
         from ._codecs import gzip as gz
