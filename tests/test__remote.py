@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import os
 import re
 import socket
 import threading
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,38 +46,46 @@ class _Server:
                     owner.log.append((self.command, self.path, None, 0))
                     self.send_error(403)
                     return
-                data = path.read_bytes()
-                etag = f'"{zlib.crc32(data):08x}-{len(data)}"'
-                if self.headers.get("If-Match") not in (None, etag):
-                    owner.log.append((self.command, self.path, None, 0))
-                    self.send_error(412)
-                    return
-                wanted = self.headers.get("Range")
-                match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted or "")
-                if match and owner.honour_range:
-                    start = int(match[1])
-                    stop = min(int(match[2]) + 1 if match[2] else len(data), len(data))
-                    if start >= len(data):
-                        self.send_response(416)
-                        self.send_header("Content-Range", f"bytes */{len(data)}")
-                        self.send_header("Content-Length", "0")
-                        owner.log.append((self.command, self.path, wanted, 0))
-                        self.end_headers()
+                with open(path, "rb") as handle:  # only the bytes asked for: big files serve fast
+                    status = os.fstat(handle.fileno())
+                    size = status.st_size
+                    etag = f'"{status.st_mtime_ns:x}-{size:x}"'
+                    if self.headers.get("If-Match") not in (None, etag):
+                        owner.log.append((self.command, self.path, None, 0))
+                        self.send_error(412)
                         return
-                    part = data[start:stop]
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{len(data)}")
-                else:
-                    part = data
-                    self.send_response(200)
-                self.send_header("Content-Length", str(len(part)))
-                self.send_header("Accept-Ranges", "bytes" if owner.honour_range else "none")
-                self.send_header("ETag", etag)
-                # logged before sending, so the client never sees data the log lacks
-                owner.log.append((self.command, self.path, wanted, len(part) if body else 0))
-                self.end_headers()
-                if body:
-                    self.wfile.write(part)
+                    wanted = self.headers.get("Range")
+                    match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted or "")
+                    if match and owner.honour_range:
+                        start = int(match[1])
+                        stop = min(int(match[2]) + 1 if match[2] else size, size)
+                        if start >= size:
+                            self.send_response(416)
+                            self.send_header("Content-Range", f"bytes */{size}")
+                            self.send_header("Content-Length", "0")
+                            owner.log.append((self.command, self.path, wanted, 0))
+                            self.end_headers()
+                            return
+                        self.send_response(206)
+                        self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{size}")
+                    else:
+                        start, stop = 0, size
+                        self.send_response(200)
+                    self.send_header("Content-Length", str(stop - start))
+                    self.send_header("Accept-Ranges", "bytes" if owner.honour_range else "none")
+                    self.send_header("ETag", etag)
+                    # logged before sending, so the client never sees data the log lacks
+                    owner.log.append((self.command, self.path, wanted, stop - start if body else 0))
+                    self.end_headers()
+                    if body:
+                        handle.seek(start)
+                        left = stop - start
+                        while left:
+                            chunk = handle.read(min(left, 1 << 20))
+                            if not chunk:
+                                break
+                            self.wfile.write(chunk)
+                            left -= len(chunk)
 
             def do_GET(self) -> None:
                 self._serve(True)
