@@ -212,7 +212,12 @@ class RemoteGzipStream(io.RawIOBase):
                 step = min(len(view) - done, SPACING)
                 if at + step > self._entry.extent:
                     # indexed_gzip records points when seeking, not when reading: seek past this
-                    # step first (its compressed bytes stay in the RangeFile's blocks), then read
+                    # step first (its compressed bytes stay in the RangeFile's blocks), then read.
+                    # One spacing at a time: a far seek makes it decode (and fetch) well past
+                    # its target, up to the end of the file
+                    for target in range(self._entry.extent + SPACING, at + step, SPACING):
+                        reader.seek(target)
+                        self._entry.extent = target
                     reader.seek(at + step)
                     self._entry.extent = max(self._entry.extent, at + step)
                 reader.seek(at)
