@@ -168,3 +168,15 @@ def test_nibabel_from_url_downloads_the_whole_file(store: Store, series: tuple[n
     before = store.bytes_sent
     np.testing.assert_array_equal(nib.load(url).dataobj[..., 9], data[..., 9])
     assert store.bytes_sent - before <= 64 * 1024 + data[..., 9].nbytes
+
+
+def test_first_read_fetches_up_to_its_volume_only(store: Store, series: tuple[np.ndarray, bytes, bytes]) -> None:
+    data, nii, blob = series
+    url = store.put("plain.nii.gz", blob)
+    before = store.bytes_sent
+    img = nib.load(url, storage_options=store.options)
+    np.testing.assert_array_equal(img.dataobj[..., 4], data[..., 4])
+    # a stream must be decoded from its start: up to the volume's end, a spacing past it at most
+    end_of_volume = 352 + 5 * data[..., 0].nbytes
+    ratio = len(blob) / len(nii)
+    assert store.bytes_sent - before <= int((end_of_volume + SPACING) * ratio * 1.1) + 3 * 64 * 1024 < len(blob)

@@ -206,30 +206,21 @@ class RemoteGzipStream(io.RawIOBase):
         view = memoryview(buffer).cast("B")
 
         def read(reader: Any) -> int:
+            entry, at = self._entry, self._pos
+            # indexed_gzip records points while it reads in steps, and when it seeks; a far
+            # seek makes it decode (and fetch) well past its target, up to the end of the
+            # file, so new ground is covered one spacing at a time
+            for target in range(entry.extent + SPACING, at, SPACING):
+                reader.seek(target)
+                entry.extent = target
+            reader.seek(at)
             done = 0
             while done < len(view):
-                at = self._pos + done
-                step = min(len(view) - done, SPACING)
-                if at + step > self._entry.extent:
-                    # indexed_gzip records points when seeking, not when reading: seek past this
-                    # step first (its compressed bytes stay in the RangeFile's blocks), then read.
-                    # One spacing at a time: a far seek makes it decode (and fetch) well past
-                    # its target, up to the end of the file
-                    for target in range(self._entry.extent + SPACING, at + step, SPACING):
-                        reader.seek(target)
-                        self._entry.extent = target
-                    reader.seek(at + step)
-                    self._entry.extent = max(self._entry.extent, at + step)
-                reader.seek(at)
-                got = 0
-                while got < step:
-                    chunk = reader.readinto(view[done + got:done + step])
-                    if not chunk:
-                        break
-                    got += chunk
-                done += got
-                if got < step:
+                got = reader.readinto(view[done:done + min(len(view) - done, SPACING)])
+                if not got:
                     break
+                done += got
+            entry.extent = max(entry.extent, at + done)
             return done
 
         with self._entry.lock:
