@@ -58,7 +58,7 @@ _MAGIC = b"NVRGZIX1"
 
 def _igz() -> Any:
     try:
-        import indexed_gzip
+        import indexed_gzip  # type: ignore[import-untyped]
     except ImportError:
         return None
     return indexed_gzip

@@ -152,7 +152,7 @@ def _load_stream(stream: Any, name: str | None, **kwargs: Any) -> SpatialImage:
     if not prefix:
         raise ImageFileError(f"Empty file: '{label}'")
     codec = _codecs.sniff(prefix)
-    members = None
+    members: Any = None
     if codec is not None and codec.name == "gzip" and isinstance(stream, _remote.RangeFile):
         from ._remotegz import RemoteMembers
 
