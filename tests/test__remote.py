@@ -412,3 +412,24 @@ def test_file_shrunk_while_read_is_reported(tmp_path: Path, files: Path) -> None
         assert srv.url("x.nii") in str(info.value)
     finally:
         srv.close()
+
+
+def test_save_to_memory_and_file_urls(tmp_path: Path) -> None:
+    import fsspec
+
+    data = np.random.default_rng(4).integers(-50, 50, (6, 5, 4, 3), dtype=np.int16)
+    img = nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0]))
+    nib.save(img, tmp_path / "ref.nii.gz")
+    nib.save(img, "memory://issue15-save/sub/x.nii.gz")
+    assert fsspec.filesystem("memory").cat_file("/issue15-save/sub/x.nii.gz") == (tmp_path / "ref.nii.gz").read_bytes()
+    np.testing.assert_array_equal(nib.load("memory://issue15-save/sub/x.nii.gz").get_fdata(), data)
+    nib.save(img, (tmp_path / "via-url.nii.gz").as_uri())  # file:// is saved in place, atomically
+    assert (tmp_path / "via-url.nii.gz").read_bytes() == (tmp_path / "ref.nii.gz").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.nii.gz", "via-url.nii.gz"]
+
+
+def test_save_to_url_without_file_name_is_refused() -> None:
+    img = nib.Nifti1Image(np.zeros((2, 2, 2), np.int16), np.eye(4))
+    with pytest.raises(RemoteFileError, match="file name") as info:
+        nib.save(img, "memory://issue15-save/folder/")
+    assert "memory://issue15-save/folder/" in str(info.value)

@@ -56,7 +56,7 @@ def save_url(img: Any, target: Any, storage_options: dict[str, Any] | None = Non
         save(img, path, **kwargs)  # a local file: the atomic rename is the guarantee
         return
     name = posixpath.basename(path.rstrip("/"))
-    if not name:
+    if not name or url.endswith("/"):
         raise RemoteFileError(f"{url}: a URL to save to must end with a file name")
     with tempfile.TemporaryDirectory(prefix="nivox-upload-") as folder:
         local = os.path.join(folder, name)
