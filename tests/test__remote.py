@@ -50,7 +50,10 @@ class _Server:
                     status = os.fstat(handle.fileno())
                     size = status.st_size
                     etag = f'"{status.st_mtime_ns:x}-{size:x}"'
-                    if self.headers.get("If-Match") not in (None, etag):
+                    if path.name.startswith("weak"):
+                        etag = "W/" + etag  # never matches If-Match: strong comparison (RFC 9110)
+                    if self.headers.get("If-Match") not in (None, etag) or (
+                            etag.startswith("W/") and self.headers.get("If-Match")):
                         owner.log.append((self.command, self.path, None, 0))
                         self.send_error(412)
                         return
@@ -433,3 +436,22 @@ def test_save_to_url_without_file_name_is_refused() -> None:
     with pytest.raises(RemoteFileError, match="file name") as info:
         nib.save(img, "memory://issue15-save/folder/")
     assert "memory://issue15-save/folder/" in str(info.value)
+
+
+def test_weak_etag_is_not_sent_as_if_match(server: _Server, files: Path) -> None:
+    (files / "weak.nii").write_bytes((files / "fmri.nii").read_bytes())
+    img = nib.load(server.url("weak.nii"))
+    np.testing.assert_array_equal(img.dataobj[..., 2], nib.load(files / "fmri.nii").dataobj[..., 2])
+
+
+def test_version_check_can_be_turned_off(tmp_path: Path, files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_remote, "CHECK_VERSION", False)
+    (tmp_path / "x.nii").write_bytes((files / "fmri.nii").read_bytes())
+    srv = _Server(tmp_path, honour_range=True)
+    try:
+        img = nib.load(srv.url("x.nii"))
+        blob = bytearray((tmp_path / "x.nii").read_bytes())
+        (tmp_path / "x.nii").write_bytes(bytes(blob))  # a new mtime: a new ETag (checked, a 412)
+        np.testing.assert_array_equal(img.dataobj[..., 5], nib.load(files / "fmri.nii").dataobj[..., 5])
+    finally:
+        srv.close()
