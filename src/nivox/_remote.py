@@ -158,6 +158,8 @@ class RangeFile(io.RawIOBase):
         self._info: dict[str, Any] | None = None
         self._blocks: OrderedDict[int, bytes] | None = None  # see keep_blocks
         self._blocks_kept = 0
+        #: with keep_blocks, the least a request for missing blocks fetches (raised by long reads)
+        self.fetch_min = READ_AHEAD
         self._block_start = 0
         self._block = b""
         #: the last failure of a request, for readers (indexed_gzip) that report it otherwise
@@ -277,10 +279,16 @@ class RangeFile(io.RawIOBase):
         first, last = start // READ_AHEAD, (end - 1) // READ_AHEAD
         wanted = range(first, last + 1)
         missing = [b for b in wanted if b not in blocks]
+        last_block = (self.size() - 1) // READ_AHEAD
         while missing:  # one request per run of neighbouring missing blocks
             run = 1
             while run < len(missing) and missing[run] == missing[0] + run:
                 run += 1
+            if run == len(missing):  # the last run: at least fetch_min bytes (a long read)
+                more = max(run, self.fetch_min // READ_AHEAD)
+                while run < more and missing[0] + run <= last_block and missing[0] + run not in blocks:
+                    missing.append(missing[0] + run)
+                    run += 1
             data = self._fetch_once(missing[0] * READ_AHEAD, run * READ_AHEAD)
             for k in range(run):
                 blocks[missing[k]] = data[k * READ_AHEAD:(k + 1) * READ_AHEAD]

@@ -49,6 +49,9 @@ __all__ = ["CACHE_ENTRIES", "SPACING", "RemoteGzipStream", "clear", "default_ind
 SPACING = 1 << 20
 #: compressed bytes fetched per request while decoding
 READ_BUFFER = 64 << 10
+#: reads of at least this many data bytes fetch LONG_READ_FETCH bytes per request
+LONG_READ = 8 << 20
+LONG_READ_FETCH = 1 << 20
 #: data bytes at the start served without indexed_gzip (the header a load reads)
 HEAD = 64 << 10
 #: file versions whose readers (and points) the process keeps
@@ -215,11 +218,16 @@ class RemoteGzipStream(io.RawIOBase):
                 entry.extent = target
             reader.seek(at)
             done = 0
-            while done < len(view):
-                got = reader.readinto(view[done:done + min(len(view) - done, SPACING)])
-                if not got:
-                    break
-                done += got
+            # a long read (a whole image) fetches in larger requests; a volume keeps to 64 KiB
+            entry.raw.fetch_min = LONG_READ_FETCH if len(view) >= LONG_READ else READ_BUFFER
+            try:
+                while done < len(view):
+                    got = reader.readinto(view[done:done + min(len(view) - done, SPACING)])
+                    if not got:
+                        break
+                    done += got
+            finally:
+                entry.raw.fetch_min = READ_BUFFER
             entry.extent = max(entry.extent, at + done)
             return done
 
