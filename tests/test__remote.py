@@ -455,3 +455,18 @@ def test_version_check_can_be_turned_off(tmp_path: Path, files: Path, monkeypatc
         np.testing.assert_array_equal(img.dataobj[..., 5], nib.load(files / "fmri.nii").dataobj[..., 5])
     finally:
         srv.close()
+
+
+def test_kept_blocks_are_not_fetched_twice(server: _Server, files: Path) -> None:
+    raw = _remote.open_remote(server.url("fmri.nii"))
+    raw.keep_blocks(4 * _remote.READ_AHEAD)
+    blob = (files / "fmri.nii").read_bytes()
+    assert raw.pread(100_000, 100_000) == blob[100_000:200_000]
+    gets = server.gets
+    assert raw.pread(150_000, 60_000) == blob[150_000:210_000]  # inside the blocks fetched
+    assert server.gets == gets
+    assert raw.pread(190_000, 100_000) == blob[190_000:290_000]  # only the blocks missing
+    assert server.gets == gets + 1 and server.log[-1][2] == f"bytes={256 * 1024}-{320 * 1024 - 1}"
+    raw.fetch_min = 8 * _remote.READ_AHEAD  # a long read: the missing run grows to fetch_min
+    assert raw.pread(400_000, 10) == blob[400_000:400_010]
+    assert server.log[-1][3] == min(8 * _remote.READ_AHEAD, len(blob) - 6 * _remote.READ_AHEAD)
