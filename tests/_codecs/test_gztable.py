@@ -112,3 +112,15 @@ def test_images_with_table_read_alike_by_nibabel_and_simpleitk(tmp_path, monkeyp
     np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(path))).transpose(3, 2, 1, 0), data)
     assert len(gzip.decompress(blob)) == 352 + data.nbytes
     np.testing.assert_array_equal(nib.load(path).dataobj[..., 3], data[..., 3])
+
+
+@pytest.mark.parametrize("cut", [5, 60, 100])
+def test_file_cut_in_its_table_is_reported(tmp_path, cut: int) -> None:
+    from nivox.errors import CorruptStreamError
+
+    path = tmp_path / "cut.gz"
+    path.write_bytes(_blob()[:-cut])  # every data member intact, the table cut short
+    with pytest.raises(CorruptStreamError, match="cut.gz"):
+        nvgzip.open_read(path).read()
+    with pytest.raises(EOFError):
+        gzip.decompress(path.read_bytes())  # as gzip itself says
