@@ -68,3 +68,25 @@ def test_to_dask_url_on_local_cluster(served: tuple[_Server, np.ndarray]) -> Non
             assert len(server.log) > before
             pids = set(client.run(lambda: __import__("os").getpid()).values())
             assert len(pids) == 2
+
+
+def test_to_dask_on_s3_url(tmp_path: Path) -> None:
+    pytest.importorskip("s3fs")
+    pytest.importorskip("moto.moto_server.werkzeug_app")
+    from _s3server import S3Server
+
+    data = np.random.default_rng(10).integers(-500, 500, SHAPE, dtype=np.int16)
+    server = S3Server()
+    try:
+        bucket = server.new_bucket()
+        options = server.storage_options
+        for name in ("x.nii.gz", "x.nii"):
+            url = f"s3://{bucket}/{name}"
+            nib.save(nib.Nifti1Image(data, np.eye(4)), url, storage_options=options)
+            arr = nib.to_dask(url, storage_options=options)
+            before = server.bytes_sent
+            np.testing.assert_array_equal(arr[..., 3].compute(scheduler="threads"), data[..., 3])
+            assert server.bytes_sent - before < len(server.filesystem().cat_file(f"{bucket}/{name}")) / 2
+            np.testing.assert_array_equal(arr.compute(scheduler="threads"), data)
+    finally:
+        server.close()
