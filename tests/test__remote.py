@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import os
 import re
 import socket
 import threading
@@ -16,6 +17,7 @@ import pytest
 
 import nivox as nib
 from nivox import _remote
+from nivox._codecs.gztable import TAIL_PROBE
 from nivox.errors import NivoxError, RemoteFileError
 
 pytest.importorskip("fsspec")
@@ -40,32 +42,53 @@ class _Server:
                     owner.log.append((self.command, self.path, None, 0))
                     self.send_error(404)
                     return
-                data = path.read_bytes()
-                wanted = self.headers.get("Range")
-                match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted or "")
-                if match and owner.honour_range:
-                    start = int(match[1])
-                    stop = min(int(match[2]) + 1 if match[2] else len(data), len(data))
-                    if start >= len(data):
-                        self.send_response(416)
-                        self.send_header("Content-Range", f"bytes */{len(data)}")
-                        self.send_header("Content-Length", "0")
-                        owner.log.append((self.command, self.path, wanted, 0))
-                        self.end_headers()
+                if path.name.startswith("secret"):
+                    owner.log.append((self.command, self.path, None, 0))
+                    self.send_error(403)
+                    return
+                with open(path, "rb") as handle:  # only the bytes asked for: big files serve fast
+                    status = os.fstat(handle.fileno())
+                    size = status.st_size
+                    etag = f'"{status.st_mtime_ns:x}-{size:x}"'
+                    if path.name.startswith("weak"):
+                        etag = "W/" + etag  # never matches If-Match: strong comparison (RFC 9110)
+                    if self.headers.get("If-Match") not in (None, etag) or (
+                            etag.startswith("W/") and self.headers.get("If-Match")):
+                        owner.log.append((self.command, self.path, None, 0))
+                        self.send_error(412)
                         return
-                    part = data[start:stop]
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{len(data)}")
-                else:
-                    part = data
-                    self.send_response(200)
-                self.send_header("Content-Length", str(len(part)))
-                self.send_header("Accept-Ranges", "bytes" if owner.honour_range else "none")
-                # logged before sending, so the client never sees data the log lacks
-                owner.log.append((self.command, self.path, wanted, len(part) if body else 0))
-                self.end_headers()
-                if body:
-                    self.wfile.write(part)
+                    wanted = self.headers.get("Range")
+                    match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted or "")
+                    if match and owner.honour_range:
+                        start = int(match[1])
+                        stop = min(int(match[2]) + 1 if match[2] else size, size)
+                        if start >= size:
+                            self.send_response(416)
+                            self.send_header("Content-Range", f"bytes */{size}")
+                            self.send_header("Content-Length", "0")
+                            owner.log.append((self.command, self.path, wanted, 0))
+                            self.end_headers()
+                            return
+                        self.send_response(206)
+                        self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{size}")
+                    else:
+                        start, stop = 0, size
+                        self.send_response(200)
+                    self.send_header("Content-Length", str(stop - start))
+                    self.send_header("Accept-Ranges", "bytes" if owner.honour_range else "none")
+                    self.send_header("ETag", etag)
+                    # logged before sending, so the client never sees data the log lacks
+                    owner.log.append((self.command, self.path, wanted, stop - start if body else 0))
+                    self.end_headers()
+                    if body:
+                        handle.seek(start)
+                        left = stop - start
+                        while left:
+                            chunk = handle.read(min(left, 1 << 20))
+                            if not chunk:
+                                break
+                            self.wfile.write(chunk)
+                            left -= len(chunk)
 
             def do_GET(self) -> None:
                 self._serve(True)
@@ -163,7 +186,8 @@ def test_whole_reads_equal_local(server: _Server, files: Path) -> None:
 def test_gz_streams_by_range_never_more_than_the_file(server: _Server, files: Path) -> None:
     img = nib.load(server.url("fmri.nii.gz"))
     np.testing.assert_array_equal(img.dataobj[..., 1], nib.load(files / "fmri.nii").dataobj[..., 1])
-    assert server.bytes_sent <= (files / "fmri.nii.gz").stat().st_size + _remote.READ_AHEAD
+    # the sniffing block, the member table at the end (a few bytes after the one member), the member
+    assert server.bytes_sent <= (files / "fmri.nii.gz").stat().st_size + _remote.READ_AHEAD + TAIL_PROBE
 
 
 def test_chained_simplecache_url(server: _Server, files: Path, tmp_path: Path) -> None:
@@ -254,12 +278,16 @@ def test_missing_fsspec_names_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         nib.load("https://example.invalid/x.nii")
 
 
-@pytest.fixture
-def members_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, np.ndarray]:
-    """A nivox-written .nii.gz of 64 KiB members (the default is 1 MiB), and its data."""
+@pytest.fixture(params=[True, False], ids=["with-table", "no-table"])
+def members_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: Any) -> tuple[Path, np.ndarray]:
+    """A nivox-written .nii.gz of 64 KiB members (the default is 1 MiB), and its data.
+
+    With the member table at its end, or without (as older nivox and bgzip write).
+    """
     import nivox._codecs.gzip as nvgzip
 
     monkeypatch.setattr(nvgzip, "MEMBER_SIZE", 64 * 1024)
+    monkeypatch.setattr(nvgzip, "MEMBER_TABLE", request.param)
     data = np.random.default_rng(7).integers(-3000, 3000, (64, 64, 16, 8), dtype=np.int16)
     nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "members.nii.gz")
     return tmp_path, data
@@ -267,6 +295,7 @@ def members_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path,
 
 def test_nivox_gz_read_member_by_member(members_file: tuple[Path, np.ndarray]) -> None:
     from nivox._codecs.gzformat import HEADER_PROBE
+    from nivox._codecs.gztable import read_table
 
     root, data = members_file
     compressed = (root / "members.nii.gz").stat().st_size
@@ -283,6 +312,9 @@ def test_nivox_gz_read_member_by_member(members_file: tuple[Path, np.ndarray]) -
         volume_cost = srv.bytes_sent - before_bytes
         assert volume_cost <= 2 * 66 * 1024 + walked * HEADER_PROBE
         assert volume_cost < compressed / 3
+        if read_table(lambda at, n: (root / "members.nii.gz").read_bytes()[at:at + n], compressed):
+            # the table (read at load) gave every member: one request per member, no header walk
+            assert walked <= 3 and volume_cost <= 3 * 66 * 1024
         # a second read of an earlier volume walks no more headers
         before_requests = len(srv.log)
         np.testing.assert_array_equal(img.dataobj[..., 2], data[..., 2])
@@ -339,3 +371,102 @@ def test_to_dask_on_url_reads_only_the_chunk(server: _Server, files: Path) -> No
     np.testing.assert_array_equal(arr[..., 5].compute(scheduler="threads"), local.dataobj[..., 5])
     assert server.bytes_sent - before == int(np.prod(SHAPE[:3])) * 2
     np.testing.assert_array_equal(arr.compute(scheduler="threads"), local.get_fdata().astype(np.int16))
+
+
+def test_forbidden_names_url(server: _Server, files: Path) -> None:
+    (files / "secret.nii").write_bytes(b"")
+    url = server.url("secret.nii")
+    with pytest.raises(RemoteFileError, match="access denied") as info:
+        nib.load(url)
+    assert url in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["fmri.nii", "plain.nii.gz"])
+def test_file_replaced_while_read_is_reported(tmp_path: Path, files: Path, name: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from nivox import _remotestream
+
+    # seek points close together: the first volume does not fetch (and keep) the whole small file
+    monkeypatch.setattr(_remotestream, "SPACING", 64 << 10)
+    (tmp_path / name).write_bytes((files / name).read_bytes())
+    srv = _Server(tmp_path, honour_range=True)
+    try:
+        img = nib.load(srv.url(name))
+        np.testing.assert_array_equal(img.dataobj[..., 0], nib.load(files / name).dataobj[..., 0])
+        # the same size, other bytes: only the ETag tells
+        blob = bytearray((tmp_path / name).read_bytes())
+        blob[-100] ^= 0xFF
+        (tmp_path / name).write_bytes(bytes(blob))
+        with pytest.raises(RemoteFileError, match="changed on the server") as info:
+            img.dataobj[..., 5]
+        assert srv.url(name) in str(info.value)
+    finally:
+        srv.close()
+
+
+def test_file_shrunk_while_read_is_reported(tmp_path: Path, files: Path) -> None:
+    (tmp_path / "x.nii").write_bytes((files / "fmri.nii").read_bytes())
+    srv = _Server(tmp_path, honour_range=True)
+    try:
+        img = nib.load(srv.url("x.nii"))
+        (tmp_path / "x.nii").write_bytes((files / "fmri.nii").read_bytes()[:200_000])
+        with pytest.raises(RemoteFileError) as info:
+            img.dataobj[..., 5]
+        assert srv.url("x.nii") in str(info.value)
+    finally:
+        srv.close()
+
+
+def test_save_to_memory_and_file_urls(tmp_path: Path) -> None:
+    import fsspec
+
+    data = np.random.default_rng(4).integers(-50, 50, (6, 5, 4, 3), dtype=np.int16)
+    img = nib.Nifti1Image(data, np.diag([2.0, 2.0, 2.0, 1.0]))
+    nib.save(img, tmp_path / "ref.nii.gz")
+    nib.save(img, "memory://issue15-save/sub/x.nii.gz")
+    assert fsspec.filesystem("memory").cat_file("/issue15-save/sub/x.nii.gz") == (tmp_path / "ref.nii.gz").read_bytes()
+    np.testing.assert_array_equal(nib.load("memory://issue15-save/sub/x.nii.gz").get_fdata(), data)
+    nib.save(img, (tmp_path / "via-url.nii.gz").as_uri())  # file:// is saved in place, atomically
+    assert (tmp_path / "via-url.nii.gz").read_bytes() == (tmp_path / "ref.nii.gz").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.nii.gz", "via-url.nii.gz"]
+
+
+def test_save_to_url_without_file_name_is_refused() -> None:
+    img = nib.Nifti1Image(np.zeros((2, 2, 2), np.int16), np.eye(4))
+    with pytest.raises(RemoteFileError, match="file name") as info:
+        nib.save(img, "memory://issue15-save/folder/")
+    assert "memory://issue15-save/folder/" in str(info.value)
+
+
+def test_weak_etag_is_not_sent_as_if_match(server: _Server, files: Path) -> None:
+    (files / "weak.nii").write_bytes((files / "fmri.nii").read_bytes())
+    img = nib.load(server.url("weak.nii"))
+    np.testing.assert_array_equal(img.dataobj[..., 2], nib.load(files / "fmri.nii").dataobj[..., 2])
+
+
+def test_version_check_can_be_turned_off(tmp_path: Path, files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_remote, "CHECK_VERSION", False)
+    (tmp_path / "x.nii").write_bytes((files / "fmri.nii").read_bytes())
+    srv = _Server(tmp_path, honour_range=True)
+    try:
+        img = nib.load(srv.url("x.nii"))
+        blob = bytearray((tmp_path / "x.nii").read_bytes())
+        (tmp_path / "x.nii").write_bytes(bytes(blob))  # a new mtime: a new ETag (checked, a 412)
+        np.testing.assert_array_equal(img.dataobj[..., 5], nib.load(files / "fmri.nii").dataobj[..., 5])
+    finally:
+        srv.close()
+
+
+def test_kept_blocks_are_not_fetched_twice(server: _Server, files: Path) -> None:
+    raw = _remote.open_remote(server.url("fmri.nii"))
+    raw.keep_blocks(4 * _remote.READ_AHEAD)
+    blob = (files / "fmri.nii").read_bytes()
+    assert raw.pread(100_000, 100_000) == blob[100_000:200_000]
+    gets = server.gets
+    assert raw.pread(150_000, 60_000) == blob[150_000:210_000]  # inside the blocks fetched
+    assert server.gets == gets
+    assert raw.pread(190_000, 100_000) == blob[190_000:290_000]  # only the blocks missing
+    assert server.gets == gets + 1 and server.log[-1][2] == f"bytes={256 * 1024}-{320 * 1024 - 1}"
+    raw.fetch_min = 8 * _remote.READ_AHEAD  # a long read: the missing run grows to fetch_min
+    assert raw.pread(400_000, 10) == blob[400_000:400_010]
+    assert server.log[-1][3] == min(8 * _remote.READ_AHEAD, len(blob) - 6 * _remote.READ_AHEAD)

@@ -10,14 +10,19 @@ HTTP) are the optional extra ``remote``, imported only here.
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from typing import Any
 
 from .errors import InvalidArgumentError, MissingDependencyError, RemoteFileError
 
-__all__ = ["RangeFile", "is_url", "is_openfile", "open_remote"]
+__all__ = ["RangeFile", "filesystem_for", "is_url", "is_openfile", "open_remote"]
 
 #: reads smaller than this fetch this much, so a header load is one request
 READ_AHEAD = 64 * 1024
+#: every range request asks the server to answer only if the file is still the version
+#: loaded (HTTP If-Match / If-Unmodified-Since, S3 IfMatch); False for servers whose
+#: validators are not stable (a CDN giving each edge its own ETag)
+CHECK_VERSION = True
 
 _EXTRA_HINT = "install the optional extra with `pip install 'nivox[remote]'`"
 
@@ -54,29 +59,83 @@ def open_remote(target: Any, storage_options: dict[str, Any] | None = None) -> R
         fs, path = target.fs, target.path
         label = fs.unstrip_protocol(path) if hasattr(fs, "unstrip_protocol") else path
         return RangeFile(fs, path, label)
-    fsspec = _fsspec()
     url = str(target)
-    try:
-        fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-    except ImportError as err:
-        raise MissingDependencyError(f"reading {url} needs {err.name or err}; {_EXTRA_HINT}") from err
-    except (ValueError, TypeError, KeyError) as err:
-        raise RemoteFileError(f"{url}: cannot open it: {err}") from err
+    fs, path = filesystem_for(url, storage_options)
     return RangeFile(fs, path, url)
 
 
+def filesystem_for(url: str, storage_options: dict[str, Any] | None = None) -> tuple[Any, str]:
+    """The fsspec filesystem and path of ``url``.
+
+    Raises
+    ------
+    MissingDependencyError
+        fsspec, or the package its protocol needs, is missing.
+    RemoteFileError
+        The URL cannot be understood.
+    """
+    fsspec = _fsspec()
+    try:
+        return fsspec.core.url_to_fs(url, **(storage_options or {}))  # type: ignore[no-any-return]
+    except ImportError as err:
+        raise MissingDependencyError(f"{url} needs {err.name or err}; {_EXTRA_HINT}") from err
+    except (ValueError, TypeError, KeyError) as err:
+        raise RemoteFileError(f"{url}: cannot open it: {err}") from err
+
+
+def _status(err: BaseException) -> int | None:
+    """The HTTP status an fsspec/aiohttp/botocore error carries, if any."""
+    for obj in (err, err.__cause__, err.__context__):
+        status = getattr(obj, "status", None) or getattr(obj, "code", None)
+        if isinstance(status, int):
+            return status
+        response = getattr(obj, "response", None)  # botocore ClientError
+        if isinstance(response, dict):
+            code = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if isinstance(code, int):
+                return code
+    return None
+
+
 def _error(url: str, action: str, err: BaseException) -> RemoteFileError:
-    """A RemoteFileError naming ``url`` and the root cause of ``err``.
+    """A RemoteFileError naming ``url``, saying what happened, with the root cause of ``err``.
 
     fsspec reports an unreachable HTTP host as FileNotFoundError; the
-    innermost cause (connection refused, 403, ...) says what happened.
+    innermost cause (connection refused, ...) says what happened.
     """
     root = err
     while root.__cause__ is not None and root.__cause__ is not root:
         root = root.__cause__
-    what = "not found" if isinstance(err, FileNotFoundError) and root is err else action
+    status = _status(err)
+    connection = root is not err and isinstance(root, OSError) and not isinstance(root, FileNotFoundError)
+    if status == 412 or "PreconditionFailed" in str(root):
+        what = "the file changed on the server while it was being read (its ETag/modification time differ)"
+    elif status == 403 or isinstance(err, PermissionError):
+        what = f"access denied (403) when trying to {action}"
+    elif (status == 404 or isinstance(err, FileNotFoundError)) and not connection:
+        what = "not found"
+    else:
+        what = f"cannot {action}"
     detail = f"{type(root).__name__}: {root}" if root is not err or not isinstance(err, FileNotFoundError) else str(err)
     return RemoteFileError(f"{url}: {what} ({detail})")
+
+
+def _s3_range(fs: Any, path: str, start: int, end: int, etag: str) -> bytes:
+    """Bytes ``start:end`` of an S3 object, only if its ETag is still ``etag`` (s3fs's cat_file cannot ask)."""
+    from fsspec.asyn import sync  # type: ignore[import-untyped]
+
+    bucket, key, version = fs.split_path(path)
+    extra = {"VersionId": version} if version else {}
+
+    async def get() -> bytes:
+        response = await fs._call_s3("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}",
+                                     IfMatch=etag, **extra)
+        try:
+            return await response["Body"].read()  # type: ignore[no-any-return]
+        finally:
+            response["Body"].close()
+
+    return sync(fs.loop, get)  # type: ignore[no-any-return]
 
 
 class RangeFile(io.RawIOBase):
@@ -96,8 +155,15 @@ class RangeFile(io.RawIOBase):
         self.fs, self.path, self.name = fs, path, url
         self._pos = 0
         self._size: int | None = None
+        self._info: dict[str, Any] | None = None
+        self._blocks: OrderedDict[int, bytes] | None = None  # see keep_blocks
+        self._blocks_kept = 0
+        #: with keep_blocks, the least a request for missing blocks fetches (raised by long reads)
+        self.fetch_min = READ_AHEAD
         self._block_start = 0
         self._block = b""
+        #: the last failure of a request, for readers (indexed_gzip) that report it otherwise
+        self.last_error: RemoteFileError | None = None
         #: ranged requests made and bytes they returned (for tests and benchmarks)
         self.requests = 0
         self.bytes_fetched = 0
@@ -109,16 +175,57 @@ class RangeFile(io.RawIOBase):
         return True
 
     def size(self) -> int:
-        """The file's size in bytes (asked of the server once)."""
+        """The file's size in bytes (asked of the server once, with its ETag/modification time)."""
         if self._size is None:
-            try:
-                size = self.fs.size(self.path)
-            except Exception as err:  # any fsspec/transport failure becomes one error naming the URL
-                raise _error(self.name, "cannot get its size", err) from err
+            info = self.info()
+            size = info.get("size")
             if size is None:
                 raise RemoteFileError(f"{self.name}: the server does not say the file's size")
             self._size = int(size)
         return self._size
+
+    def info(self) -> dict[str, Any]:
+        """What the server says of the file (``fs.info``), asked once: size, ETag, modification time."""
+        if self._info is None:
+            try:
+                self._info = dict(self.fs.info(self.path))
+            except Exception as err:  # any fsspec/transport failure becomes one error naming the URL
+                raise _error(self.name, "get its size", err) from err
+        return self._info
+
+    def identity(self) -> tuple[str, int, str]:
+        """What tells this version of the file from another: URL, size and ETag (or modification time).
+
+        The validator is empty when the server gives neither; then only the
+        size tells versions apart.
+        """
+        info = self.info()
+        validator = ""
+        for field in ("ETag", "etag", "LastModified", "Last-Modified", "mtime", "created", "md5"):
+            if info.get(field) not in (None, ""):
+                validator = f"{field}={info[field]}"
+                break
+        return (self.name, self.size(), validator)
+
+    def _cat(self, start: int, end: int) -> bytes:
+        """Bytes ``start:end`` in one request that fails (HTTP 412) if the file changed since :meth:`info`."""
+        info = (self._info or {}) if CHECK_VERSION else {}
+        etag = info.get("ETag") or info.get("etag")
+        if isinstance(etag, str) and etag.startswith("W/"):
+            etag = None  # a weak ETag never matches If-Match (RFC 9110): compare dates instead
+        protocols = (self.fs.protocol,) if isinstance(self.fs.protocol, str) else tuple(self.fs.protocol)
+        if etag and ("http" in protocols or "https" in protocols):
+            headers = dict(getattr(self.fs, "kwargs", {}).get("headers") or {})
+            headers["If-Match"] = etag
+            return self.fs.cat_file(self.path, start=start, end=end, headers=headers)  # type: ignore[no-any-return]
+        if etag and ("s3" in protocols or "s3a" in protocols) and hasattr(self.fs, "_call_s3"):
+            return _s3_range(self.fs, self.path, start, end, etag)
+        last_modified = info.get("Last-Modified")
+        if last_modified and ("http" in protocols or "https" in protocols):
+            headers = dict(getattr(self.fs, "kwargs", {}).get("headers") or {})
+            headers["If-Unmodified-Since"] = last_modified
+            return self.fs.cat_file(self.path, start=start, end=end, headers=headers)  # type: ignore[no-any-return]
+        return self.fs.cat_file(self.path, start=start, end=end)  # type: ignore[no-any-return]
 
     def _at_or_past_end(self, pos: int) -> bool:
         try:
@@ -143,16 +250,66 @@ class RangeFile(io.RawIOBase):
         self._pos = pos
         return pos
 
+    def keep_blocks(self, nbytes: int) -> None:
+        """From now on, keep the last ``nbytes`` fetched, in aligned blocks, and fetch only blocks not kept.
+
+        For a reader that goes back a little (indexed_gzip decodes up to a
+        place, then reads again from the seek point before it): those
+        bytes are not fetched twice.
+        """
+        self._blocks = OrderedDict()
+        self._blocks_kept = max(1, nbytes // READ_AHEAD)
+
     def _fetch(self, start: int, nbytes: int) -> bytes:
         """Bytes ``start`` to ``start + nbytes`` (fewer only at the end of the file)."""
+        try:
+            if self._blocks is not None:
+                return self._fetch_blocks(start, nbytes)
+            return self._fetch_once(start, nbytes)
+        except RemoteFileError as err:
+            self.last_error = err
+            raise
+
+    def _fetch_blocks(self, start: int, nbytes: int) -> bytes:
+        blocks = self._blocks
+        assert blocks is not None
+        end = min(start + nbytes, self.size())
+        if end <= start:
+            return b""
+        first, last = start // READ_AHEAD, (end - 1) // READ_AHEAD
+        wanted = range(first, last + 1)
+        missing = [b for b in wanted if b not in blocks]
+        last_block = (self.size() - 1) // READ_AHEAD
+        while missing:  # one request per run of neighbouring missing blocks
+            run = 1
+            while run < len(missing) and missing[run] == missing[0] + run:
+                run += 1
+            if run == len(missing):  # the last run: at least fetch_min bytes (a long read)
+                more = max(run, self.fetch_min // READ_AHEAD)
+                while run < more and missing[0] + run <= last_block and missing[0] + run not in blocks:
+                    missing.append(missing[0] + run)
+                    run += 1
+            data = self._fetch_once(missing[0] * READ_AHEAD, run * READ_AHEAD)
+            for k in range(run):
+                blocks[missing[k]] = data[k * READ_AHEAD:(k + 1) * READ_AHEAD]
+            missing = missing[run:]
+        for b in wanted:
+            blocks.move_to_end(b)
+        joined = b"".join(blocks[b] for b in wanted)
+        while len(blocks) > max(self._blocks_kept, len(wanted)):
+            blocks.popitem(last=False)
+        return joined[start - first * READ_AHEAD:end - first * READ_AHEAD]
+
+    def _fetch_once(self, start: int, nbytes: int) -> bytes:
+        self.size()  # first the size and validators, so every range is checked against them
         if self._size is not None and start >= self._size:
             return b""
         try:
-            data = self.fs.cat_file(self.path, start=start, end=start + nbytes)
+            data = self._cat(start, start + nbytes)
         except Exception as err:  # any fsspec/transport failure becomes one error naming the URL
             if self._size is None and start > 0 and self._at_or_past_end(start):
                 return b""  # a range starting at the end (HTTP 416): end of file
-            raise _error(self.name, f"cannot read bytes {start}-{start + nbytes - 1}", err) from err
+            raise _error(self.name, f"read bytes {start}-{start + nbytes - 1}", err) from err
         self.requests += 1
         self.bytes_fetched += len(data)
         expected = nbytes if self._size is None else max(min(nbytes, self._size - start), 0)
@@ -215,6 +372,11 @@ class RangeFile(io.RawIOBase):
 
     def readall(self) -> bytes:
         return self.read(-1)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the filesystem pickles with its storage options: a worker process opens the URL itself;
+        # the size and ETag travel too, so a worker notices a file changed since it was loaded
+        return (RangeFile, (self.fs, self.path, self.name), {"_info": self._info, "_size": self._size})
 
     def __repr__(self) -> str:
         return f"RangeFile({self.name!r})"

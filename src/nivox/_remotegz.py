@@ -3,8 +3,10 @@
 Files nivox writes (and bgzip's) are sequences of independently compressed
 members whose headers carry the member's compressed and uncompressed sizes
 (:mod:`nivox._codecs.gzformat`). Over a URL, :class:`RemoteMembers` walks
-those headers lazily, one small ranged request per member and only as far as
-a read needs, and decompresses just the members a read touches, each fetched
+the member table nivox writes at the file's end (:mod:`nivox._codecs.gztable`,
+one ranged read of the tail) or, for files without one (bgzip's, older
+nivox files), walks the members' headers lazily, one small ranged request
+per member and only as far as a read needs; then it decompresses just the members a read touches, each fetched
 with one ranged request of its compressed bytes. Other gzip files (one long
 stream) are read as a stream instead (see :func:`nivox.loadsave.load`).
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 from ._codecs.gzdecode import decode_member
 from ._codecs.gzformat import HEADER_PROBE, parse_header
+from ._codecs.gztable import read_table
 from ._remote import RangeFile
 from .errors import CorruptStreamError, InvalidArgumentError, RemoteFileError
 
@@ -34,13 +37,16 @@ class RemoteMembers(io.RawIOBase):
     not state its size.
     """
 
-    def __init__(self, raw: RangeFile) -> None:
+    def __init__(self, raw: RangeFile, table: list[tuple[int, int]] | None = None) -> None:
         super().__init__()
         self.raw, self.name = raw, raw.name
         # member i spans compressed bytes starts[i]:starts[i+1] and data[i]:data[i+1];
         # the last entry is the start of the first member not walked yet
         self._starts, self._data = [0], [0]
         self._walked_all = False
+        if table is not None:
+            self._starts, self._data = [c for c, _ in table], [u for _, u in table]
+            self._walked_all = True
         self._pos = 0
         self._kept: OrderedDict[int, bytes] = OrderedDict()
 
@@ -53,7 +59,7 @@ class RemoteMembers(io.RawIOBase):
             return None
         if header is None or header.member_size is None:
             return None
-        return cls(raw)
+        return cls(raw, read_table(raw.pread, raw.size(), raw.name, after=header.member_size))
 
     def readable(self) -> bool:
         return True
@@ -139,6 +145,11 @@ class RemoteMembers(io.RawIOBase):
 
     def readall(self) -> bytes:
         return self.read(-1)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the URL (in the RangeFile) and the members known: a worker process reads no table again
+        table = list(zip(self._starts, self._data)) if self._walked_all else None
+        return (RemoteMembers, (self.raw, table))
 
     def __repr__(self) -> str:
         return f"RemoteMembers({self.name!r})"

@@ -157,11 +157,15 @@ def _load_stream(stream: Any, name: str | None, **kwargs: Any) -> SpatialImage:
     if not prefix:
         raise ImageFileError(f"Empty file: '{label}'")
     codec = _codecs.sniff(prefix)
-    members = None
+    members: Any = None
     if codec is not None and codec.name == "gzip" and isinstance(stream, _remote.RangeFile):
         from ._remotegz import RemoteMembers
 
         members = RemoteMembers.open(stream)  # nivox-written: member by member, by range
+        if members is None:
+            from ._remotestream import open_stream
+
+            members = open_stream(stream)  # one deflate stream: through seek points kept per URL
     if members is not None:
         stream = members
     elif codec is not None:
@@ -211,7 +215,10 @@ def save(img: Any, filename: FileSpec, **kwargs: Any) -> None:
     The image's own class is used when it can write that extension;
     otherwise the first registered class for the extension that can take
     the image. Files are replaced only once everything was written.
+    An fsspec URL (``s3://...``; ``storage_options=`` go to fsspec) is
+    written locally, then uploaded in one piece (see :mod:`nivox._remotesave`).
     """
+    from . import _remote
     from ._zarrstore import is_niftizarr_name
 
     if is_niftizarr_name(filename):  # a directory or URL prefix, not a file
@@ -219,6 +226,11 @@ def save(img: Any, filename: FileSpec, **kwargs: Any) -> None:
 
         converted = img if isinstance(img, NiftiZarrImage) else NiftiZarrImage.from_image(img)
         converted.to_filename(filename, **kwargs)
+        return
+    if _remote.is_url(filename) or _remote.is_openfile(filename):
+        from ._remotesave import save_url
+
+        save_url(img, filename, kwargs.pop("storage_options", None), **kwargs)
         return
     path = _stringify_path(filename)
     ext = _extension(path)

@@ -64,13 +64,18 @@ def test_a_changed_file_gets_a_new_index(tmp_path):
     assert old.cursor is None  # the stale index was dropped
 
 
-def test_member_table_comes_from_headers(tmp_path):
-    path = _members(tmp_path)
+@pytest.mark.parametrize("table", [True, False], ids=["from-table", "from-headers"])
+def test_member_table_comes_from_headers(tmp_path, table):
+    path = tmp_path / "members.gz"
+    with GzipMemberWriter(path, 6, member_size=200_000, threads=2, table=table) as out:
+        out.write(DATA)
     assert nvgzip.open_read(path).read(10) == DATA[:10]
     index = _index(path)
     assert index.complete and index.sized == 8 and index.total == len(DATA)
     assert [u for _, u in index.points] == [*range(0, len(DATA), 200_000), len(DATA)]
-    assert index.points[-1][0] == os.path.getsize(path)
+    # the data members end where the (empty) table member starts, or at the file's end
+    table_size = int.from_bytes(path.read_bytes()[-18:-14], "little") if table else 0
+    assert index.points[-1][0] == os.path.getsize(path) - table_size
 
 
 def test_cache_stays_within_its_budget(tmp_path, monkeypatch):

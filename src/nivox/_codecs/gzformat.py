@@ -174,8 +174,19 @@ def scan_members(
     starts found as ``(compressed offset, uncompressed offset)`` pairs, the
     last one being where the walk stopped, and whether it stopped at the end
     of the file (then the last pair is ``(file_size, total data size)``).
-    The walk stops at the first member without a size field.
+    The walk stops at the first member without a size field, or stating a
+    size past the end of the file; a file that ends inside a member header,
+    or inside an empty member (the member table), raises CorruptStreamError.
+    A walk from
+    the start uses the member table at the file's end when there is one
+    (:mod:`.gztable`): one read instead of one per member.
     """
+    if start == 0:
+        from .gztable import read_table
+
+        table = read_table(pread, file_size, name)
+        if table is not None:
+            return table, True
     points = [(start, start_data)]
     pos, data = start, start_data
     while pos < file_size:
@@ -185,11 +196,19 @@ def scan_members(
         except CorruptStreamError:
             # not a member: trailing garbage (gzip ignores it) ends the table
             return points, False
+        if header is None and pos + len(probe) >= file_size:
+            raise CorruptStreamError(f"{_label(name)}: ends inside the gzip member header at byte {pos}: "
+                                     "truncated file?")
         if header is None or header.member_size is None:
             return points, False
         end = pos + header.member_size
+        if end > file_size and header.data_size == 0:
+            # an empty member cut short: the member table after the data (gzip reports it too)
+            raise CorruptStreamError(f"{_label(name)}: ends inside the gzip member at byte {pos} "
+                                     f"({header.member_size} bytes stated, {file_size - pos} left): "
+                                     "truncated file?")
         if header.member_size < header.length + 8 or end > file_size:
-            return points, False
+            return points, False  # not trusted: read as a stream, which reports a real truncation
         size = header.data_size
         if size is None:  # BC: the trailer's ISIZE is exact, members are < 64 KiB
             size = int.from_bytes(pread(end - 4, 4), "little")

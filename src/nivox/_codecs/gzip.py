@@ -27,6 +27,11 @@ Settings (module attributes, read at call time):
     environment variable ``NIVOX_GZIP_LAYOUT``.
 ``MEMBER_SIZE``
     Uncompressed bytes per member when writing (default 1 MiB).
+``MEMBER_TABLE``
+    End files written in the 'members' layout with the member table
+    (:mod:`.gztable`: an empty last member listing every member, so a
+    remote reader finds them all with one read of the file's tail; default
+    True).
 ``THREADS``
     Threads for compressing and decompressing members; None (default) means
     one per CPU, at most 8 (each holds about two members in memory).
@@ -73,6 +78,7 @@ __all__ = [
     "INDEX_BUDGET",
     "LAYOUT",
     "MEMBER_SIZE",
+    "MEMBER_TABLE",
     "THREADS",
     "READ_AHEAD",
     "USE_INDEXED_GZIP",
@@ -199,6 +205,8 @@ READERS["stdlib"] = WRITERS["stdlib"] = DeterministicGzipFile
 LAYOUT: str = os.environ.get("NIVOX_GZIP_LAYOUT", "members")
 #: uncompressed bytes per member when writing the 'members' layout
 MEMBER_SIZE: int = 1 << 20
+#: end 'members' files with the table of their members (an empty member that readers skip)
+MEMBER_TABLE: bool = True
 #: threads for members; None means one per CPU (at most 8)
 THREADS: int | None = None
 #: bytes the process-wide index cache may hold
@@ -264,7 +272,7 @@ def open_write(fileish: Any, compresslevel: int | None, *, mtime: float = 0) -> 
     level = 1 if compresslevel is None else int(compresslevel)
     if LAYOUT == "members":
         return GzipMemberWriter(  # type: ignore[return-value]
-            fileish, level, mtime=mtime, member_size=MEMBER_SIZE, threads=threads()
+            fileish, level, mtime=mtime, member_size=MEMBER_SIZE, threads=threads(), table=MEMBER_TABLE
         )
     if LAYOUT != "single":
         raise InvalidArgumentError(f"nivox._codecs.gzip.LAYOUT must be 'members' or 'single', not {LAYOUT!r}")
@@ -332,12 +340,21 @@ def _igz() -> Any:
     return indexed_gzip
 
 
-def save_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None) -> str:
+def save_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None,
+               storage_options: dict[str, Any] | None = None) -> str:
     """Write what is known of ``path``'s index to ``index_path`` (default ``path + '.nvidx'``).
 
     Returns the index file's name. Call :func:`build_index` first for a
-    complete index.
+    complete index. For a URL (``https://``, ``s3://``, ...), the seek
+    points recorded in this process for that single-stream file; by default
+    in a local cache folder (see :mod:`nivox._remotestream`).
     """
+    from .. import _remote
+
+    if _remote.is_url(path):
+        from .. import _remotestream
+
+        return _remotestream.save_index(str(path), index_path, storage_options)
     target = os.fsdecode(index_path) if index_path is not None else _default_index_path(path)
     with GzipReader(path) as reader:
         reader.readinto_at(bytearray(1), 0)  # make sure the member table is scanned
@@ -349,12 +366,20 @@ def save_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] 
     return target
 
 
-def load_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None) -> None:
-    """Use the index saved by :func:`save_index` for ``path`` from now on, in this process.
+def load_index(path: str | os.PathLike[str], index_path: str | os.PathLike[str] | None = None,
+               storage_options: dict[str, Any] | None = None) -> None:
+    """Use the index saved by :func:`save_index` for ``path`` (a path or URL) from now on, in this process.
 
     Raises ImageFileError naming the index when it was made for another
     file or another version of this one.
     """
+    from .. import _remote
+
+    if _remote.is_url(path):
+        from .. import _remotestream
+
+        _remotestream.load_index(str(path), index_path, storage_options)
+        return
     source = os.fsdecode(index_path) if index_path is not None else _default_index_path(path)
     with builtins.open(source, "rb") as raw:
         blob = raw.read()

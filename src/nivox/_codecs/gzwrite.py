@@ -5,8 +5,9 @@
 on its own with the fastest deflate backend (:func:`.backends.deflate_whole`)
 on a thread pool, and writes them in order. Each member's header carries
 nivox's NV field (member and data size, see :mod:`.gzformat`), so readers
-find every member without decompressing. Every gzip reader reads the result
-as one file.
+find every member without decompressing; an empty last member lists them all
+(:mod:`.gztable`), so a remote reader finds them with one read of the tail.
+Every gzip reader reads the result as one file.
 
 The output is deterministic: member boundaries fall at fixed uncompressed
 offsets whatever the sizes of the ``write`` calls, members do not depend on
@@ -35,6 +36,7 @@ from typing import IO, Any
 from .._threads import thread_pool
 from . import backends
 from .gzformat import NV_HEADER_SIZE, build_header, build_trailer, xfl_for_level
+from .gztable import build_table_member
 from ..errors import InvalidArgumentError
 
 __all__ = ["GzipMemberWriter", "compress_member"]
@@ -63,6 +65,8 @@ class GzipMemberWriter(io.RawIOBase):
         Uncompressed bytes per member.
     threads : int
         Members compressed at once; 1 compresses in the calling thread.
+    table : bool
+        End the file with the member table (:mod:`.gztable`).
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class GzipMemberWriter(io.RawIOBase):
         mtime: float = 0,
         member_size: int = 1 << 20,
         threads: int = 1,
+        table: bool = True,
     ) -> None:
         super().__init__()
         if member_size < 1:
@@ -93,6 +98,9 @@ class GzipMemberWriter(io.RawIOBase):
         self._written = 0
         self._members = 0
         self._emitted = 0
+        self._table = table
+        self._compressed: list[int] = []  # each member's compressed size, for the table
+        self._last_data = 0
 
     def writable(self) -> bool:
         return True
@@ -170,6 +178,8 @@ class GzipMemberWriter(io.RawIOBase):
 
     def _emit(self, parts: tuple[bytes, Any, bytes]) -> None:
         self._emitted += 1
+        self._compressed.append(sum(memoryview(part).nbytes for part in parts))
+        self._last_data = int.from_bytes(bytes(parts[2][4:]), "little")
         for part in parts:
             view = memoryview(part)
             while len(view):
@@ -198,6 +208,9 @@ class GzipMemberWriter(io.RawIOBase):
                 self._submit(self._buffer)  # an empty file is still one (empty) member
                 self._buffer = bytearray()
             self._drain()
+            table = build_table_member(self._compressed, self._member_size, self._last_data, self._mtime)
+            if self._table and table is not None:
+                self._emit((table, b"", b""))
             self._raw.flush()
         finally:
             self._pending.clear()
