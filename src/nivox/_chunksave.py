@@ -137,7 +137,10 @@ def _runs(length: int, inner: int, budget: int, chunks: tuple[int, ...] | None) 
 
 
 def _read_slab(dataobj: Any, index: tuple[slice, ...], dtype: np.dtype) -> np.ndarray:
-    part = dataobj[index]
+    from ._codecs import gzahead
+
+    with gzahead.bounded_memory():  # a single-stream .gz is decoded as the slabs go, not whole
+        part = dataobj[index]
     compute = getattr(part, "compute", None)
     if compute is not None and not isinstance(part, np.ndarray):
         part = compute()  # a dask array: its chunks compute on dask's scheduler
