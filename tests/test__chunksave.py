@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
+import sys
+import textwrap
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -297,3 +301,92 @@ def test_failure_mid_write_keeps_the_old_file(tmp_path, small_slabs):
             nivox.save(nivox.Nifti1Image(failing, AFFINE), tmp_path / name)
     assert target.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["keep.nii.gz"]  # no temporaries, no partial keep.nii
+
+
+# ---------------------------------------------------------------- larger than the memory allowed
+
+_LIMIT = 640 << 20  # address space of the saving process (imports alone take about 300 MiB)
+
+
+def _run_limited(body: str) -> None:
+    """Run ``body`` in a Python whose address space is capped at _LIMIT."""
+    script = textwrap.dedent(f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, ({_LIMIT}, {_LIMIT}))
+        import numpy as np
+        import nivox
+    """) + textwrap.dedent(body)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = dict(os.environ, MALLOC_ARENA_MAX="2",  # glibc reserves 64 MiB of address space per arena
+               PYTHONPATH=os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _volume(shape, t):
+    """Volume ``t`` of the big test series: compresses well, differs from volume to volume."""
+    volume = np.zeros(shape[:3], np.int16)
+    volume[t % shape[0]] = t
+    volume[:, t % shape[1], :7] = -t
+    return volume
+
+
+def _check_volumes(path, shape):
+    img = nib.load(str(path))
+    assert img.shape == shape and img.get_data_dtype() == np.int16
+    for t in range(shape[3]):  # nibabel reads it back, volume by volume
+        assert np.array_equal(img.dataobj[..., t], _volume(shape, t)), (path, t)
+
+
+@pytest.mark.parametrize("name", ["big.nii.gz", "big.nii"])
+def test_dask_image_larger_than_the_memory_allowed(tmp_path, name):
+    shape = (256, 256, 128, 128)  # 2 GiB of int16: over three times the limit
+    path = tmp_path / name
+    _run_limited(f"""
+        import dask
+        import dask.array as da
+        dask.config.set(num_workers=2)
+        shape = {shape}
+
+        def volume(block_info=None):
+            t = block_info[None]["chunk-location"][-1]
+            vol = np.zeros(shape[:3], np.int16)
+            vol[t % shape[0]] = t
+            vol[:, t % shape[1], :7] = -t
+            return vol[..., None]
+
+        data = da.map_blocks(volume, dtype=np.int16, chunks=tuple((n,) for n in shape[:3]) + ((1,) * shape[3],))
+        nivox.save(nivox.Nifti1Image(data, np.eye(4)), {str(path)!r})
+    """)
+    _check_volumes(path, shape)
+
+
+def test_proxy_image_larger_than_the_memory_allowed(tmp_path):
+    shape = (256, 256, 128, 100)  # 1.6 GiB of int16, in one gzip stream as most tools write it
+    source = tmp_path / "source.nii.gz"
+    header = nib.Nifti1Header()
+    header.set_data_shape(shape)
+    header.set_data_dtype(np.int16)
+    header["vox_offset"] = 352
+    with gzip.open(source, "wb", compresslevel=1) as stream:
+        stream.write(header.binaryblock + b"\0" * 4)  # vox_offset 352
+        for t in range(shape[3]):
+            stream.write(_volume(shape, t).tobytes(order="F"))
+    _run_limited(f"""
+        img = nivox.load({str(source)!r})
+        nivox.save(img, {str(tmp_path / "copy.nii")!r})
+        nivox.save(img, {str(tmp_path / "copy.img")!r})
+    """)
+    _check_volumes(tmp_path / "copy.nii", shape)
+    os.unlink(tmp_path / "copy.nii")
+    _check_volumes(tmp_path / "copy.img", shape)
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_slabs_in_the_other_memory_order_are_reordered_by_tiles(monkeypatch, order):
+    monkeypatch.setattr(_chunksave, "_PIECE_BYTES", 500)
+    data = np.arange(37 * 21 * 5 * 3, dtype=np.int32).reshape(37, 21, 5, 3)
+    other = np.asarray(data, order="C" if order == "F" else "F")
+    assert np.array_equal(_chunksave._reordered(other, order), data)
+    assert _chunksave._reordered(other, order).flags["F_CONTIGUOUS" if order == "F" else "C_CONTIGUOUS"]

@@ -47,6 +47,11 @@ STREAM_MIN_BYTES = 64 << 20
 #: bytes read per slab when saving slab by slab (a dask chunk may make a slab bigger)
 CHUNK_BYTES = 32 << 20
 
+# bytes put in file order at a time when a slab comes in the other memory order
+_PIECE_BYTES = 4 << 20
+# edge of the square tiles that reordering copies at a time
+_TILE = 16
+
 #: ``choose(sample, whole)``: the array writer for data like ``sample`` (see ChunkedWriter)
 Chooser = Callable[[np.ndarray, "bool | None"], Any]
 
@@ -150,6 +155,24 @@ def _read_slab(dataobj: Any, index: tuple[slice, ...], dtype: np.dtype) -> np.nd
         raise ImageDataError(f"a slice of the {type(dataobj).__name__} to save gave shape {part.shape}, "
                              f"not {expected}")
     return part if part.dtype == dtype else part.astype(dtype)
+
+
+def _reordered(piece: np.ndarray, order: str) -> np.ndarray:
+    """``piece`` copied into memory order ``order``, tile by tile so both sides stay in cache."""
+    out = np.empty(piece.shape, piece.dtype, order=order)  # type: ignore[call-overload]
+    fast_out = 0 if order == "F" else piece.ndim - 1
+    strides = [abs(s) if n > 1 else math.inf for s, n in zip(piece.strides, piece.shape)]
+    fast_in = strides.index(min(strides))
+    if fast_in == fast_out:
+        out[...] = piece
+        return out
+    index: list[slice] = [slice(None)] * piece.ndim
+    for a in range(0, piece.shape[fast_out], _TILE):
+        index[fast_out] = slice(a, a + _TILE)
+        for b in range(0, piece.shape[fast_in], _TILE):
+            index[fast_in] = slice(b, b + _TILE)
+            out[tuple(index)] = piece[tuple(index)]
+    return out
 
 
 def each_slab(dataobj: Any, order: str, use: Callable[[np.ndarray], None],
@@ -272,6 +295,15 @@ class ChunkedWriter:
         out_dtype = self._out_dtype
 
         def write(part: np.ndarray) -> None:
-            array_to_file(part, fileobj, out_dtype, offset=None, order=order, **options)
+            if part.ndim < 2 or (part.flags.f_contiguous if order == "F" else part.flags.c_contiguous):
+                array_to_file(part, fileobj, out_dtype, offset=None, order=order, **options)
+                return
+            # a slab in the other memory order (dask computes C-ordered chunks): put it in file
+            # order piece by piece, tile by tile, as a plain copy or array_to_file's iterator
+            # would cross the whole slab once per element
+            for index in slabs(part.shape, part.dtype.itemsize, order, _PIECE_BYTES):
+                piece = _reordered(part[index], order)
+                array_to_file(piece, fileobj, out_dtype, offset=None, order=order, **options)
+                del piece
 
         each_slab(self._dataobj, order, write)
