@@ -363,7 +363,7 @@ def test_dask_image_larger_than_the_memory_allowed(tmp_path, name):
 
 
 def test_proxy_image_larger_than_the_memory_allowed(tmp_path):
-    shape = (256, 256, 128, 100)  # 1.6 GiB of int16, in one gzip stream as most tools write it
+    shape = (256, 256, 128, 72)  # 1.1 GiB of int16, in one gzip stream as most tools write it
     source = tmp_path / "source.nii.gz"
     header = nib.Nifti1Header()
     header.set_data_shape(shape)
