@@ -77,7 +77,7 @@ def prefetch_members(index: Any, first: int, read_size: int, threads: int, decod
 
 
 def take_member(index: Any, member: int) -> Any:
-    """The decoded bytes of ``member`` if kept or decoded ahead (waiting for it), else None.
+    """The decoded bytes of ``member`` if kept or decoded ahead (waiting for it if started), else None.
 
     A member decoded ahead moves to the kept members; an error met decoding
     it ahead is raised here, where the read needs it. ``decode(member)`` of
@@ -90,6 +90,10 @@ def take_member(index: Any, member: int) -> Any:
             return data
         future: Future[Any] | None = index.ahead.pop(member, None)
     if future is None:
+        return None
+    if future.cancel():
+        # still queued: maybe behind this very pool thread, or behind others waiting like it
+        # (concurrent readers of one file); waiting could deadlock the pool, so decode here
         return None
     data = future.result()
     if data is not None:  # None: the file changed on disk since
