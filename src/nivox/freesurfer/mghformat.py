@@ -29,10 +29,10 @@ import numpy as np
 
 from .. import validation as _validation
 from .._atomic import replacing_files
+from .._chunksave import ChunkedWriter, streams
 from ..affines import voxel_sizes
 from ..analyze import _ShortFileProxy
 from ..arrayproxy import ArrayProxy, reshape_dataobj
-from .._chunksave import ChunkedWriter, streams
 from ..arraywriters import WriterError, make_array_writer
 from ..errors import HeaderDataError, MGHError
 from ..filebasedimages import SerializableImage
