@@ -390,3 +390,16 @@ def test_slabs_in_the_other_memory_order_are_reordered_by_tiles(monkeypatch, ord
     other = np.asarray(data, order="C" if order == "F" else "F")
     assert np.array_equal(_chunksave._reordered(other, order), data)
     assert _chunksave._reordered(other, order).flags["F_CONTIGUOUS" if order == "F" else "C_CONTIGUOUS"]
+
+
+@pytest.mark.parametrize("name", ["self.nii.gz", "self.img"])
+def test_saving_over_the_file_being_read(tmp_path, small_slabs, name):
+    data = _series(np.float32)
+    path = tmp_path / name
+    nivox.save(_image(data, name, np.float32), path)
+    img = nivox.load(path)
+    img.header["descrip"] = b"again"
+    nivox.save(img, path)  # read slab by slab from the old file while the new one is written
+    back = nib.load(str(path))
+    assert back.header["descrip"].item() == b"again"
+    np.testing.assert_array_equal(np.asanyarray(back.dataobj), data)

@@ -45,7 +45,7 @@ __all__ = ["CHUNK_BYTES", "STREAM_MIN_BYTES", "ChunkedWriter", "data_range", "sl
 #: data objects that are not numpy arrays are saved slab by slab from this many bytes
 STREAM_MIN_BYTES = 64 << 20
 #: bytes read per slab when saving slab by slab (a dask chunk may make a slab bigger)
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 8 << 20
 
 # bytes put in file order at a time when a slab comes in the other memory order
 _PIECE_BYTES = 4 << 20
