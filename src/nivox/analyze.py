@@ -14,11 +14,12 @@ from typing import IO, Any, ClassVar, NoReturn
 
 import numpy as np
 
+from . import _analyze_checks as _checks
 from . import validation as _validation
 from ._atomic import replacing_files
+from ._chunksave import ChunkedWriter, streams
 from .arrayproxy import ArrayProxy
 from .arraywriters import ArrayWriter, WriterError, get_slope_inter, make_array_writer, whole_numbers_fit
-from .batteryrunners import Report, report_problem
 from .errors import HeaderDataError, HeaderTypeError, TruncatedDataError
 from .fileholders import FileHolder, FileMap, copy_file_map
 from .spatialimages import SpatialHeader, SpatialImage
@@ -367,61 +368,10 @@ class AnalyzeHeader(LabeledWrapStruct, SpatialHeader):
         sizeof = np.ndarray(1, "<i4", binaryblock[:4])[0]
         return int(sizeof) == cls.sizeof_hdr or int(sizeof.byteswap()) == cls.sizeof_hdr
 
-    @staticmethod
-    def _chk_sizeof_hdr(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        if hdr["sizeof_hdr"] == hdr.sizeof_hdr:
-            return hdr, Report(HeaderDataError)
-        return report_problem(hdr, fix, HeaderDataError, 30, f"sizeof_hdr should be {hdr.sizeof_hdr}",
-                              f"set sizeof_hdr to {hdr.sizeof_hdr}", {"sizeof_hdr": hdr.sizeof_hdr})
-
-    @staticmethod
-    def _chk_datatype(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        code = int(hdr["datatype"])
-        try:
-            dtype = hdr._data_type_codes.dtype[code]
-        except KeyError:
-            problem = "recognized"
-        else:
-            if dtype.itemsize != 0:
-                return hdr, Report(HeaderDataError)
-            problem = "supported"
-        return report_problem(hdr, fix, HeaderDataError, 40, f"data code {code} not {problem}",
-                              "not attempting fix")
-
-    @staticmethod
-    def _chk_bitpix(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        try:
-            dtype = hdr._data_type_codes.dtype[int(hdr["datatype"])]
-        except KeyError:
-            return report_problem(hdr, fix, HeaderDataError, 10, "no valid datatype to fix bitpix",
-                                  "no way to fix bitpix")
-        bitpix = dtype.itemsize * 8
-        if bitpix == hdr["bitpix"]:
-            return hdr, Report(HeaderDataError)
-        return report_problem(hdr, fix, HeaderDataError, 10, "bitpix does not match datatype",
-                              "setting bitpix to match datatype", {"bitpix": bitpix})
-
-    @staticmethod
-    def _chk_pixdims(hdr: Any, fix: bool = False) -> tuple[Any, Report]:
-        pixdims = hdr["pixdim"]
-        spatial = pixdims[1:4]
-        problems, fixes = [], []
-        level = 0
-        if not np.all(spatial):
-            problems.append("pixdim[1,2,3] should be non-zero")
-            fixes.append("setting 0 dims to 1")
-            level = 30
-        if np.any(spatial < 0):
-            problems.append("pixdim[1,2,3] should be positive")
-            fixes.append("setting to abs of pixdim values")
-            level = 35
-        if not problems:
-            return hdr, Report(HeaderDataError)
-        fixed = pixdims.copy()
-        fixed[1:4][fixed[1:4] == 0] = 1
-        fixed[1:4] = np.abs(fixed[1:4])
-        return report_problem(hdr, fix, HeaderDataError, level, " and ".join(problems),
-                              " and ".join(fixes), {"pixdim": fixed})
+    _chk_sizeof_hdr = staticmethod(_checks.chk_sizeof_hdr)
+    _chk_datatype = staticmethod(_checks.chk_datatype)
+    _chk_bitpix = staticmethod(_checks.chk_bitpix)
+    _chk_pixdims = staticmethod(_checks.chk_pixdims)
 
 
 def _raw_scaling(header: AnalyzeHeader) -> tuple[float, float]:
@@ -551,7 +501,9 @@ class AnalyzeImage(SpatialImage):
         self._files_replaced(file_map)
 
     def _write_file_map(self, file_map: FileMap, dtype: Any) -> None:
-        data = np.asanyarray(self._dataobj)
+        # data not in memory (dask, another file's proxy) are written slab by slab
+        chunked = streams(self._dataobj)
+        data = self._dataobj if chunked else np.asanyarray(self._dataobj)
         self.update_header()
         # write a copy: the image's own header keeps what the user set (offset,
         # scaling, dtype), as nibabel restores it after writing
@@ -560,12 +512,20 @@ class AnalyzeImage(SpatialImage):
             disk_header.set_data_dtype(dtype)
         out_dtype = disk_header.get_data_dtype()
         slope, inter = _raw_scaling(disk_header)
-        if np.isnan(slope) and np.isnan(inter):
-            writer = self._writer_for(data, out_dtype, disk_header)
-            disk_header.set_slope_inter(*get_slope_inter(writer))
-        else:
+        scaled = np.isnan(slope) and np.isnan(inter)
+
+        def choose(sample: Any, whole: bool | None = None) -> Any:
+            if scaled:
+                return self._writer_for(sample, out_dtype, disk_header, whole)
             # scaling set by the user is written as is, the data only cast
-            writer = ArrayWriter(data, out_dtype, check_scaling=False)
+            return ArrayWriter(sample, out_dtype, check_scaling=False)
+
+        if chunked:
+            writer: Any = ChunkedWriter(data, out_dtype, choose, disk_header.data_layout)
+        else:
+            writer = choose(data)
+        if scaled:
+            disk_header.set_slope_inter(*get_slope_inter(writer))
         self._prepare_disk_header(disk_header)
         header_holder, image_holder = self._get_fileholders(file_map)
         same_file = header_holder.same_file_as(image_holder) and (
@@ -580,14 +540,16 @@ class AnalyzeImage(SpatialImage):
                 seek_tell(image_file, disk_header.get_data_offset(), write0=True)
                 writer.to_fileobj(image_file, order=disk_header.data_layout)
 
-    def _writer_for(self, data: np.ndarray, out_dtype: np.dtype, header: AnalyzeHeader) -> Any:
+    def _writer_for(self, data: np.ndarray, out_dtype: np.dtype, header: AnalyzeHeader,
+                    whole: bool | None = None) -> Any:
         """The writer choosing scale factors for ``data``.
 
         Floating point data holding only whole numbers that ``out_dtype``
         can store are written unscaled (slope 1, intercept 0), so they read
         back exactly; nibabel would scale them to the type's full range.
+        ``whole`` says so for data checked elsewhere (None: check ``data``).
         """
-        if whole_numbers_fit(data, out_dtype):
+        if whole_numbers_fit(data, out_dtype) if whole is None else whole:
             return ArrayWriter(data, out_dtype, check_scaling=False)
         try:
             return make_array_writer(data, out_dtype, header.has_data_slope, header.has_data_intercept)

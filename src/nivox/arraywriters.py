@@ -142,7 +142,15 @@ class ArrayWriter:
     def to_fileobj(self, fileobj: IO[bytes], order: str = "F") -> None:
         """Write the array to `fileobj` at its current position, in `order` ('F' or 'C')."""
         array_to_file(self._array, fileobj, self._out_dtype, offset=None, order=order,
-                      nan2zero=self._needs_nan2zero())
+                      **self._write_kwargs())
+
+    def _write_kwargs(self) -> dict[str, Any]:
+        """The scaling, clipping and NaN arguments :func:`array_to_file` writes this array with.
+
+        Chunked saves (:mod:`nivox._chunksave`) write each part of a big
+        array with those of a writer that saw the whole array's range.
+        """
+        return {"nan2zero": self._needs_nan2zero()}
 
 
 class SlopeArrayWriter(ArrayWriter):
@@ -283,12 +291,9 @@ class SlopeArrayWriter(ArrayWriter):
             return mn, mx
         return None, None
 
-    def to_fileobj(self, fileobj: IO[bytes], order: str = "F") -> None:
-        """Write the scaled array to `fileobj` at its current position."""
+    def _write_kwargs(self) -> dict[str, Any]:
         mn, mx = self._writing_range()
-        array_to_file(self._array, fileobj, self._out_dtype, offset=None,
-                      divslope=self.slope, mn=mn, mx=mx, order=order,
-                      nan2zero=self._needs_nan2zero())
+        return {"divslope": self.slope, "mn": mn, "mx": mx, "nan2zero": self._needs_nan2zero()}
 
 
 class SlopeInterArrayWriter(SlopeArrayWriter):
@@ -465,12 +470,8 @@ class SlopeInterArrayWriter(SlopeArrayWriter):
             self.inter = np.nextafter(self.inter, stype(np.inf if raise_inter else -np.inf))
         raise ScalingError("Cannot find an intercept that stores NaN (as 0) in range")
 
-    def to_fileobj(self, fileobj: IO[bytes], order: str = "F") -> None:
-        """Write the scaled array to `fileobj` at its current position."""
-        mn, mx = self._writing_range()
-        array_to_file(self._array, fileobj, self._out_dtype, offset=None,
-                      intercept=self.inter, divslope=self.slope, mn=mn, mx=mx,
-                      order=order, nan2zero=self._needs_nan2zero())
+    def _write_kwargs(self) -> dict[str, Any]:
+        return {**super()._write_kwargs(), "intercept": self.inter}
 
 
 def _to_scaler(value: Any, stype: type) -> Any:

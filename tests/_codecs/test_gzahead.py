@@ -165,3 +165,27 @@ def test_reading_ahead_is_bounded_by_the_machines_memory(monkeypatch, memory, ex
     values = {"SC_PHYS_PAGES": memory // page, "SC_PAGE_SIZE": page}
     monkeypatch.setattr(nvgzip.os, "sysconf", lambda name: values[name])
     assert nvgzip._default_read_ahead() == expected
+
+
+def test_a_member_still_queued_is_not_waited_for():
+    """A pool thread asking for a member queued behind it (or behind others like it) decodes it itself."""
+    import collections
+    import threading
+    import types
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nivox._codecs import gzahead
+
+    index = types.SimpleNamespace(lock=threading.Lock(), members=collections.OrderedDict(), ahead={},
+                                  keep_members=4)
+    release = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(release.wait)  # the only thread is busy
+        index.ahead[3] = pool.submit(bytes, 8)  # queued behind it
+        assert gzahead.take_member(index, 3) is None  # not waited for: the caller decodes it
+        assert index.ahead == {}
+        index.ahead[4] = started = pool.submit(bytes, 8)
+        release.set()
+        started.result()
+        assert gzahead.take_member(index, 4) == bytes(8)  # done (or running): taken and kept
+        assert index.members[4] == bytes(8)

@@ -13,15 +13,18 @@ makes. Then:
   ``nivox._codecs.gzip.READ_AHEAD`` (:class:`StreamAhead`); the following
   reads copy from those parts, and the pages
   the pass has gone beyond are given back to the system as it goes. A read
-  elsewhere, or the end of the file, drops it.
+  elsewhere, or the end of the file, drops it. Reads inside
+  :func:`bounded_memory` (a slab-by-slab save) never decode a stream whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -29,11 +32,29 @@ import numpy as np
 from .._threads import thread_pool
 from . import libdeflate
 
-__all__ = ["STREAK_FOR_STREAM", "StreamAhead", "prefetch_members", "take_member"]
+__all__ = ["STREAK_FOR_STREAM", "StreamAhead", "bounded_memory", "prefetch_members", "take_member"]
 
 #: forward reads in a row before a single-stream file is decoded whole
 STREAK_FOR_STREAM = 2
 _MEMBERS_AHEAD_MAX = 64 << 20  # bytes of members decoded ahead at most
+
+# set while the current thread (or task) reads with bounded memory: no whole-stream decode ahead
+_bounded: ContextVar[bool] = ContextVar("nivox_gzip_bounded_memory", default=False)
+
+
+@contextlib.contextmanager
+def bounded_memory() -> Iterator[None]:
+    """Reads in this block decode single-stream files as they go, never whole ahead."""
+    token = _bounded.set(True)
+    try:
+        yield
+    finally:
+        _bounded.reset(token)
+
+
+def whole_stream_allowed() -> bool:
+    """Whether reads here may decode a single-stream file whole ahead of them."""
+    return not _bounded.get()
 
 
 def prefetch_members(index: Any, first: int, read_size: int, threads: int, decode: Callable[[int], Any]) -> None:
@@ -56,7 +77,7 @@ def prefetch_members(index: Any, first: int, read_size: int, threads: int, decod
 
 
 def take_member(index: Any, member: int) -> Any:
-    """The decoded bytes of ``member`` if kept or decoded ahead (waiting for it), else None.
+    """The decoded bytes of ``member`` if kept or decoded ahead (waiting for it if started), else None.
 
     A member decoded ahead moves to the kept members; an error met decoding
     it ahead is raised here, where the read needs it. ``decode(member)`` of
@@ -69,6 +90,10 @@ def take_member(index: Any, member: int) -> Any:
             return data
         future: Future[Any] | None = index.ahead.pop(member, None)
     if future is None:
+        return None
+    if future.cancel():
+        # still queued: maybe behind this very pool thread, or behind others waiting like it
+        # (concurrent readers of one file); waiting could deadlock the pool, so decode here
         return None
     data = future.result()
     if data is not None:  # None: the file changed on disk since

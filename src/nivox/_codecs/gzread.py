@@ -421,6 +421,7 @@ class GzipReader(io.RawIOBase):
                 or cursor.data != at
                 or _threads() < 2
                 or not libdeflate.available()
+                or not gzahead.whole_stream_allowed()
             ):
                 return None
             total = self._stream_total(index, pread)

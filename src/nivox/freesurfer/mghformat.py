@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import validation as _validation
 from .._atomic import replacing_files
+from .._chunksave import ChunkedWriter, streams
 from ..affines import voxel_sizes
 from ..analyze import _ShortFileProxy
 from ..arrayproxy import ArrayProxy, reshape_dataobj
@@ -146,25 +147,32 @@ class MGHImage(SpatialImage, SerializableImage):
         self._files_replaced(file_map)
 
     def _write(self, holder: FileHolder) -> None:
-        data = np.asanyarray(self._dataobj)
+        # data not in memory (dask, another file's proxy) are written slab by slab
+        chunked = streams(self._dataobj)
+        data = self._dataobj if chunked else np.asanyarray(self._dataobj)
         self.update_header()
         header = self._header
         shape = header.get_data_shape()
         if data.shape != shape:
             if math.prod(data.shape) != math.prod(shape) or _fit_shape(data.shape)[:3] != shape[:3]:
                 raise HeaderDataError(f"Data should be shape ({', '.join(str(s) for s in shape)})")
-            data = data.reshape(shape, order="F")  # singleton axes only: no copy of the values
+            if not chunked:  # slabs in Fortran order are the same bytes whatever singleton axes
+                data = data.reshape(shape, order="F")  # singleton axes only: no copy of the values
         if int(header["type"]) == TENSOR_CODE and shape[3:] != (TENSOR_FRAMES,):
             # FreeSurfer reads an MRI_TENSOR file as 9 frames whatever its header says
             raise MGHError(f"{holder.filename or 'MGH file'}: MRI_TENSOR data need {TENSOR_FRAMES} frames "
                            f"(a 3 x 3 tensor per voxel), not shape {shape}; set another data type "
                            "(header.set_data_dtype) to save them")
         out_dtype = header.get_data_dtype()
-        try:
-            writer = make_array_writer(data, out_dtype, False, False)
-        except WriterError as err:
-            raise WriterError(f"Cannot write {data.dtype} data as {out_dtype.name} in MGHImage, which stores no "
-                              f"scale factor: {err}") from None
+
+        def choose(sample: Any, whole: bool | None = None) -> Any:
+            try:
+                return make_array_writer(sample, out_dtype, False, False)
+            except WriterError as err:
+                raise WriterError(f"Cannot write {sample.dtype} data as {out_dtype.name} in MGHImage, which "
+                                  f"stores no scale factor: {err}") from None
+
+        writer = ChunkedWriter(data, out_dtype, choose, "F") if chunked else choose(data)
         # written front to back: a compressed stream cannot go back
         with holder.get_prepare_fileobj(mode="wb") as fileobj:
             fileobj.write(header._header_bytes())

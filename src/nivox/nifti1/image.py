@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._chunksave import data_dtype, data_range, streams
 from ..analyze import AnalyzeImage
 from ..filebasedimages import SerializableImage
 from ..fileholders import FileMap
@@ -130,12 +131,15 @@ class Nifti1Pair(AnalyzeImage):
         narrowest of uint8/int16/int32 for integer data. Boolean data
         become uint8 (nibabel raises).
         """
-        data = np.asanyarray(self._dataobj)
-        dtype = data.dtype
+        chunked = streams(self._dataobj)  # data not in memory: their range is read slab by slab
+        data = self._dataobj if chunked else np.asanyarray(self._dataobj)
+        dtype = data_dtype(data) if chunked else data.dtype
         if dtype == np.bool_:
             return np.dtype(np.uint8)
         low = high = None
-        if data.size and dtype.kind in "iuf":
+        if chunked and dtype.kind in "iuf":
+            low, high = data_range(data)
+        elif data.size and dtype.kind in "iuf":
             low, high = data.min(), data.max()
         if alias == "compat":
             if dtype in (np.uint8, np.int16, np.int32, np.float32):
