@@ -6,7 +6,10 @@ import pkgutil
 import subprocess
 import sys
 
+import pytest
+
 import nivox
+from nivox import imageclasses
 from nivox.imageclasses import FORMATS, classes_for_extension
 from nivox.spatialimages import SpatialImage
 
@@ -54,3 +57,14 @@ def test_import_nivox_imports_no_format():
     out = subprocess.run([sys.executable, "-c", "import sys, nivox; print('numpy' in sys.modules)"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_directory_stores_are_loadable_by_extension_but_not_file_based_classes():
+    # nibabel's users write every class in all_image_classes to file objects;
+    # a NIfTI-Zarr store is a directory, so it is found by its extension only
+    pytest.importorskip("zarr")
+    from nivox.niftizarr import NiftiZarrImage
+
+    assert NiftiZarrImage in imageclasses.classes_for_extension(".nii.zarr")
+    assert NiftiZarrImage not in imageclasses.all_image_classes
+    assert all(entry.file_based for entry in imageclasses.FORMATS if entry.name != "nifti-zarr")

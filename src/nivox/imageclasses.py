@@ -28,6 +28,10 @@ class FormatEntry:
     class_name: str
     extensions: tuple[str, ...]
     extra: str | None = None  # pip extra the format needs, if any
+    # False for a store that is a directory or URL prefix, not files a FileHolder can hold
+    # (NIfTI-Zarr): such a class is loaded by name but is not one of nibabel's file-based
+    # ``all_image_classes``, whose users write every class to file objects
+    file_based: bool = True
 
     def load_class(self) -> type:
         """Import and return the image class."""
@@ -51,7 +55,7 @@ FORMATS: tuple[FormatEntry, ...] = (
     FormatEntry("minc2", "minc2", "Minc2Image", (".mnc",), "minc"),
     FormatEntry("parrec", "parrec", "PARRECImage", (".par", ".rec")),
     FormatEntry("gifti", "gifti", "GiftiImage", (".gii",)),
-    FormatEntry("nifti-zarr", "niftizarr", "NiftiZarrImage", (".nii.zarr",), "zarr"),
+    FormatEntry("nifti-zarr", "niftizarr", "NiftiZarrImage", (".nii.zarr",), "zarr", file_based=False),
 )
 
 
@@ -81,5 +85,5 @@ def spatial_axes_first(img: Any) -> bool:
 def __getattr__(name: str) -> Any:
     # all_image_classes imports every format, so it is built only when asked for
     if name == "all_image_classes":
-        return _available(FORMATS)
+        return _available(tuple(entry for entry in FORMATS if entry.file_based))
     raise AttributeError(f"module 'nivox.imageclasses' has no attribute {name!r}")
