@@ -152,3 +152,31 @@ def test_to_dask_on_s3_url(tmp_path: Path) -> None:
             np.testing.assert_array_equal(arr.compute(scheduler="threads"), data)
     finally:
         server.close()
+
+
+def test_to_dask_on_s3_url_on_local_cluster(tmp_path: Path, client: object) -> None:
+    """Two worker processes read an s3:// image themselves (storage options travel with the graph)."""
+    pytest.importorskip("s3fs")
+    pytest.importorskip("moto.moto_server.werkzeug_app")
+    from _s3server import S3Server
+
+    shape = (24, 20, 16, 12)
+    data = np.random.default_rng(12).integers(-500, 500, shape, dtype=np.int16)
+    img = nib.Nifti1Image(data, np.eye(4))
+    nib.save(img, tmp_path / "local.nii.gz")
+    full = nib.load(tmp_path / "local.nii.gz").get_fdata()
+    server = S3Server()
+    try:
+        bucket = server.new_bucket()
+        options = server.storage_options
+        nib.save(img, f"s3://{bucket}/members.nii.gz", storage_options=options)  # nivox's members
+        server.filesystem().pipe_file(f"{bucket}/stream.nii.gz", gzip.compress(img.to_bytes()))  # one stream
+        client.run(_forget_remote_indexes)  # type: ignore[attr-defined]
+        for name in ("members.nii.gz", "stream.nii.gz"):
+            arr = nib.to_dask(f"s3://{bucket}/{name}", storage_options=options, index_dir=tmp_path / "idx")
+            assert arr.chunks[-1] == (1,) * shape[-1]
+            gets = server.gets
+            _statistics(client, arr, full)
+            assert server.gets > gets  # the workers fetched the chunks from the server
+    finally:
+        server.close()
