@@ -182,14 +182,21 @@ class _SharedRemoteIndex:
         self.claim_path = f"{self.index_path}.building"
         self.done = False  # loaded or saved: nothing more to share
         self.refused: int | None = None  # modification time of an index made for another version
+        self.reads = 0
         self.lock = threading.Lock()
 
     def before_read(self) -> None:
-        """Take the index another process left, or build it (before reading, so the read uses it)."""
+        """Take the index another process left, or build it (before reading, so the read uses it).
+
+        Not for a process's first read: a graph that reads one chunk fetches
+        only what that chunk needs, never the whole stream.
+        """
         with self.lock:
             if self.done or self._take():
                 return
-            self._build()
+            self.reads += 1
+            if self.reads > 1:
+                self._build()  # decoding on from where the first read left off
 
     def after_read(self) -> None:
         """Nothing: the index was taken or built before the read."""
