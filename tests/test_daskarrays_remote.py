@@ -183,3 +183,31 @@ def test_to_dask_on_s3_url_on_local_cluster(tmp_path: Path, client: object) -> N
             assert server.gets > gets  # the workers fetched the chunks from the server
     finally:
         server.close()
+
+
+def test_shared_index_of_another_version_is_rebuilt(tmp_path: Path) -> None:
+    """An index left for an earlier version of the URL's file is not used: it is rebuilt for this one."""
+    pytest.importorskip("indexed_gzip")
+    from nivox import _remotestream
+
+    root = tmp_path / "served"
+    root.mkdir()
+    rng = np.random.default_rng(13)
+    index_dir = tmp_path / "indexes"
+    server = _Server(root, honour_range=True)
+    try:
+        url = server.url("v.nii.gz")
+        saved: list[bytes] = []
+        for shape in [(64, 64, 24, 6), (64, 64, 24, 8)]:  # the second version is larger
+            data = rng.integers(-300, 300, shape, dtype=np.int16)
+            (root / "v.nii.gz").write_bytes(gzip.compress(nib.Nifti1Image(data, np.eye(4)).to_bytes(), 1))
+            _remotestream.clear()
+            arr = nib.to_dask(url, index_dir=index_dir)
+            np.testing.assert_array_equal(arr.compute(scheduler="sync"), data)
+            (index,) = index_dir.glob("remote-*.nvidx")
+            saved.append(index.read_bytes())
+        assert saved[0] != saved[1]
+        _remotestream.clear()
+        _remotestream.load_index(url, index_dir / index.name)  # made for the file as it is now
+    finally:
+        server.close()
