@@ -18,7 +18,7 @@ import pytest
 import nivox as nib
 from nivox import _remote
 from nivox._codecs.gztable import TAIL_PROBE
-from nivox.errors import NivoxError, RemoteFileError
+from nivox.errors import CorruptStreamError, NivoxError, RemoteFileError
 
 pytest.importorskip("fsspec")
 pytest.importorskip("aiohttp")
@@ -334,6 +334,38 @@ def test_nivox_gz_failure_after_load_names_url(members_file: tuple[Path, np.ndar
     with pytest.raises(RemoteFileError, match="ConnectionRefused") as info:
         img.dataobj[..., 7]
     assert srv.url("members.nii.gz") in str(info.value)
+
+
+@pytest.mark.parametrize("kept", [5, 20, 60, -10, -1], ids=lambda k: f"kept{k}")
+def test_nivox_gz_cut_inside_member_table_is_reported_like_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 kept: int) -> None:
+    """Data intact, the member table at the end cut short: CorruptStreamError naming the URL, as locally."""
+    import nivox._codecs.gzip as nvgzip
+    from nivox._codecs.gztable import read_table
+
+    monkeypatch.setattr(nvgzip, "MEMBER_SIZE", 64 * 1024)
+    monkeypatch.setattr(nvgzip, "MEMBER_TABLE", True)
+    data = np.random.default_rng(8).integers(-3000, 3000, (32, 32, 16, 6), dtype=np.int16)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), tmp_path / "whole.nii.gz")
+    blob = (tmp_path / "whole.nii.gz").read_bytes()
+    table = read_table(lambda at, n: blob[at:at + n], len(blob))
+    assert table is not None
+    start = table[-1][0]  # where the table member begins: every data byte is before it
+    cut = start + kept if kept > 0 else len(blob) + kept
+    (tmp_path / "cut.nii.gz").write_bytes(blob[:cut])
+    with pytest.raises(CorruptStreamError, match="truncated"):
+        nib.load(tmp_path / "cut.nii.gz").get_fdata()
+    srv = _Server(tmp_path, honour_range=True)
+    try:
+        url = srv.url("cut.nii.gz")
+        for read in (lambda img: img.get_fdata(), lambda img: img.dataobj[..., -1]):
+            with pytest.raises(CorruptStreamError, match="truncated") as info:
+                read(nib.load(url))
+            assert url in str(info.value)
+        # the intact file still reads whole
+        np.testing.assert_array_equal(nib.load(srv.url("whole.nii.gz")).get_fdata(), data)
+    finally:
+        srv.close()
 
 
 def test_single_stream_gz_still_streams(server: _Server, files: Path) -> None:

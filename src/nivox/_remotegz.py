@@ -9,6 +9,11 @@ nivox files), walks the members' headers lazily, one small ranged request
 per member and only as far as a read needs; then it decompresses just the members a read touches, each fetched
 with one ranged request of its compressed bytes. Other gzip files (one long
 stream) are read as a stream instead (see :func:`nivox.loadsave.load`).
+
+A file whose table is not found is walked header by header; a read that
+reaches the end of the members walked so far also checks what follows them,
+so a file cut short inside its table (or a header) is reported as a
+truncated file (CorruptStreamError naming the URL), as the local reader does.
 """
 
 from __future__ import annotations
@@ -91,13 +96,22 @@ class RemoteMembers(io.RawIOBase):
             if pos >= size:
                 self._walked_all = True
                 break
-            header = parse_header(self.raw.pread(pos, HEADER_PROBE), self.name)
+            probe = self.raw.pread(pos, HEADER_PROBE)
+            header = parse_header(probe, self.name)
+            if header is None and pos + len(probe) >= size:
+                raise CorruptStreamError(f"{self.name}: ends inside the gzip member header at byte {pos}: "
+                                         "truncated file?")
             if header is None or header.member_size is None:
                 raise RemoteFileError(
                     f"{self.name}: the gzip member at byte {pos} does not state its size, so it cannot "
                     f"be read by range; read the file whole with a 'simplecache::{self.name}' URL"
                 )
             end = pos + header.member_size
+            if end > size and header.data_size == 0:
+                # the member table after the data, cut short (the local reader reports it too)
+                raise CorruptStreamError(f"{self.name}: ends inside the gzip member at byte {pos} "
+                                         f"({header.member_size} bytes stated, {size - pos} left): "
+                                         "truncated file?")
             if header.member_size < header.length + 8 or end > size:
                 raise CorruptStreamError(f"{self.name}: the gzip member at byte {pos} states a size "
                                          f"({header.member_size}) that does not fit the file ({size} bytes)")
@@ -134,6 +148,10 @@ class RemoteMembers(io.RawIOBase):
             view[done:done + len(chunk)] = chunk
             done += len(chunk)
         self._pos += done
+        if not self._walked_all and self._pos >= self._data[-1]:
+            # a read up to the end of the members known: check what follows (the next
+            # member, or the member table and the end of the file, whole), as a local read does
+            self._walk_past(self._data[-1])
         return done
 
     def read(self, size: int | None = -1) -> bytes:

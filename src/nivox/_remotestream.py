@@ -253,6 +253,37 @@ class RemoteGzipStream(io.RawIOBase):
     def readall(self) -> bytes:
         return self.read(-1)
 
+    def build_index(self) -> None:
+        """Record seek points up to the end of the stream, decoding on from the last one known.
+
+        (indexed_gzip's ``build_full_index`` starts again from the first
+        byte, fetching again what earlier reads had covered.)
+        """
+        entry = self._entry
+        scratch = bytearray(SPACING)
+
+        def build(reader: Any) -> None:
+            entry.raw.fetch_min = LONG_READ_FETCH
+            try:
+                reader.seek(entry.extent)
+                at = entry.extent
+                while got := reader.readinto(scratch):
+                    at += got
+                    entry.extent = at
+            finally:
+                entry.raw.fetch_min = READ_BUFFER
+
+        with entry.lock:
+            self._call(build)
+
+    def save_index(self, target: str) -> str:
+        """Write the seek points known for this file to ``target`` (atomically); its name."""
+        return _write_index(self._entry, target)
+
+    def load_index(self, source: str) -> None:
+        """Take the seek points in ``source`` (made for this version of the file, else ImageFileError)."""
+        _import(self._entry, source)
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (_reopen, (self._entry.raw,))
 
@@ -322,11 +353,15 @@ def save_index(url: str, index_path: str | os.PathLike[str] | None = None,
     entry = _entry(raw, igz)
     assert entry is not None
     target = os.fsdecode(index_path) if index_path is not None else default_index_path(raw.name)
+    return _write_index(entry, target)
+
+
+def _write_index(entry: _Entry, target: str) -> str:
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    temporary = f"{target}.{os.getpid()}.tmp"
+    temporary = f"{target}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(temporary, "wb") as out:
         out.write(_export(entry))
-    os.replace(temporary, target)
+    os.replace(temporary, target)  # readers in other processes never see half an index
     return target
 
 

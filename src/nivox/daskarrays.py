@@ -11,7 +11,9 @@ file itself.
 Single-stream ``.nii.gz`` files (as most other tools write them) can only be
 entered at seek points; a worker that decodes one leaves its index in a folder
 (``index_dir``) where other workers and later runs load it, so a cluster does
-not decode the same stream from the start once per chunk.
+not decode the same stream from the start once per chunk. The same holds for
+such a file at a URL: one worker fetches and decodes the stream once to build
+its seek points and saves them in ``index_dir``; the others load them.
 
 dask is an optional dependency: ``pip install nivox[dask]``.
 """
@@ -20,8 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,11 +70,16 @@ class ChunkReader:
         self.index_dir = index_dir
         # only single files read through gzip have seek points worth sharing
         self._gzip = _gzip_path(dataobj) if index_dir is not None else None
+        self._stream = _remote_gzip_stream(dataobj) if index_dir is not None else None
 
     def __getitem__(self, index: Any) -> np.ndarray:
-        if self._gzip is None:
+        shared: _SharedIndex | _SharedRemoteIndex
+        if self._gzip is not None:
+            shared = _shared_index(self._gzip, self.index_dir)  # type: ignore[arg-type]
+        elif self._stream is not None:
+            shared = _shared_remote_index(self._stream, self.index_dir)  # type: ignore[arg-type]
+        else:
             return np.asarray(self.dataobj[index], dtype=self.dtype)
-        shared = _shared_index(self._gzip, self.index_dir)  # type: ignore[arg-type]
         shared.before_read()
         values = np.asarray(self.dataobj[index], dtype=self.dtype)
         shared.after_read()
@@ -87,6 +96,15 @@ def _gzip_path(dataobj: Any) -> str | None:
         return None
     name = os.fsdecode(file_like)
     return name if name.lower().endswith(".gz") else None
+
+
+def _remote_gzip_stream(dataobj: Any) -> Any:
+    """The seekable reader of a remote single-stream gzip file a proxy reads, or None."""
+    file_like = getattr(dataobj, "file_like", None)
+    module = sys.modules.get("nivox._remotestream")  # loaded if any URL was opened
+    if module is None or not isinstance(file_like, module.RemoteGzipStream):
+        return None
+    return file_like
 
 
 class _SharedIndex:
@@ -139,6 +157,98 @@ def _shared_index(path: str, index_dir: str) -> _SharedIndex:
         shared = _SHARED.get((path, index_dir))
         if shared is None:
             shared = _SHARED[(path, index_dir)] = _SharedIndex(path, index_dir)
+        return shared
+
+
+#: seconds after which another process's claim to build an index is deemed abandoned
+CLAIM_STALE = 600.0
+
+
+class _SharedRemoteIndex:
+    """One process's view of a remote single-stream gzip file's index kept in ``index_dir``.
+
+    The index file has the name ``load`` looks for in the cache folder, so
+    with the default ``index_dir`` a later ``load`` of the URL uses it too.
+    One process builds it (decoding the stream once); a claim file keeps
+    the others from fetching the whole file as well: they read their chunks
+    with their own seek points meanwhile and take the index once it appears.
+    """
+
+    def __init__(self, stream: Any, index_dir: str) -> None:
+        from ._remotestream import default_index_path
+
+        self.stream = stream
+        self.index_path = os.path.join(index_dir, os.path.basename(default_index_path(stream.name)))
+        self.claim_path = f"{self.index_path}.building"
+        self.done = False  # loaded or saved: nothing more to share
+        self.refused: int | None = None  # modification time of an index made for another version
+        self.reads = 0
+        self.lock = threading.Lock()
+
+    def before_read(self) -> None:
+        """Take the index another process left, or build it (before reading, so the read uses it).
+
+        Not for a process's first read: a graph that reads one chunk fetches
+        only what that chunk needs, never the whole stream.
+        """
+        with self.lock:
+            if self.done or self._take():
+                return
+            self.reads += 1
+            if self.reads > 1:
+                self._build()  # decoding on from where the first read left off
+
+    def after_read(self) -> None:
+        """Nothing: the index was taken or built before the read."""
+
+    def _take(self) -> bool:
+        from .errors import ImageFileError
+
+        try:
+            stamp = os.stat(self.index_path).st_mtime_ns
+        except OSError:
+            return False
+        if stamp == self.refused:
+            return False
+        try:
+            self.stream.load_index(self.index_path)
+        except (ImageFileError, OSError):
+            self.refused = stamp  # made for another version of the file: rebuilt
+            return False
+        self.done = True
+        return True
+
+    def _build(self) -> None:
+        os.makedirs(os.path.dirname(self.index_path), exist_ok=True)
+        try:
+            claim = os.open(self.claim_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                if time.time() - os.path.getmtime(self.claim_path) < CLAIM_STALE:
+                    return  # another process builds it: this read uses this process's own points
+            except OSError:
+                return
+            claim = os.open(self.claim_path, os.O_CREAT | os.O_WRONLY)  # abandoned: take it over
+        try:
+            self.stream.build_index()
+            self.stream.save_index(self.index_path)
+            self.done = True
+        finally:
+            os.close(claim)
+            try:
+                os.unlink(self.claim_path)
+            except OSError:
+                pass
+
+
+def _shared_remote_index(stream: Any, index_dir: str) -> _SharedRemoteIndex:
+    # kept on the reader of the file version the process shares (and drops with it)
+    entry = stream._entry
+    with _SHARED_LOCK:
+        per_folder = entry.__dict__.setdefault("shared_indexes", {})
+        shared = per_folder.get(index_dir)
+        if shared is None:
+            shared = per_folder[index_dir] = _SharedRemoteIndex(stream, index_dir)
         return shared
 
 
@@ -234,8 +344,8 @@ def to_dask(images: Any, chunks: Any = None, dtype: Any = None,
     dtype : floating point dtype, optional
         Give the data as ``img.get_fdata(dtype=dtype)`` would.
     index_dir : path, optional
-        Where workers share the seek points of single-stream ``.nii.gz`` files
-        (default ``$NIVOX_INDEX_DIR``, else a folder in the temporary folder).
+        Where workers share the seek points of single-stream ``.nii.gz`` files,
+        local or at a URL (default ``$NIVOX_INDEX_DIR``, else a folder in the temporary folder).
     **load_kwargs
         Passed to :func:`nivox.load` for file names (``mmap``, ``keep_file_open``).
 
