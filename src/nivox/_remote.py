@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import InvalidArgumentError, MissingDependencyError, RemoteFileError
 
-__all__ = ["RangeFile", "filesystem_for", "is_url", "is_openfile", "open_remote"]
+__all__ = ["PositionedReader", "RangeFile", "filesystem_for", "is_openfile", "is_url", "open_remote"]
 
 #: reads smaller than this fetch this much, so a header load is one request
 READ_AHEAD = 64 * 1024
@@ -138,7 +138,53 @@ def _s3_range(fs: Any, path: str, start: int, end: int, etag: str) -> bytes:
     return sync(fs.loop, get)  # type: ignore[no-any-return]
 
 
-class RangeFile(io.RawIOBase):
+class PositionedReader(io.RawIOBase):
+    """A read-only, seekable binary file that keeps its own position.
+
+    The remote readers (:class:`RangeFile`, and the gzip readers on top of
+    it) share this: a subclass gives ``readinto`` (reading at ``_pos``) and
+    ``_end`` (the size of what it reads, asked only for ``SEEK_END`` and
+    ``read()`` of everything).
+    """
+
+    name: str
+    _pos: int
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def _end(self) -> int:
+        raise NotImplementedError
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            offset += self._end()
+        elif whence == io.SEEK_CUR:
+            offset += self._pos
+        elif whence != io.SEEK_SET:
+            raise InvalidArgumentError(f"{self.name}: invalid whence {whence!r}; valid: 0, 1, 2")
+        if offset < 0:
+            raise InvalidArgumentError(f"{self.name}: negative seek position {offset}")
+        self._pos = offset
+        return offset
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(self._end() - self._pos, 0)
+        buffer = bytearray(size)
+        return bytes(buffer[: self.readinto(buffer)])
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+
+class RangeFile(PositionedReader):
     """A read-only, seekable binary file whose reads are ranged requests on an fsspec filesystem.
 
     Parameters
@@ -167,12 +213,6 @@ class RangeFile(io.RawIOBase):
         #: ranged requests made and bytes they returned (for tests and benchmarks)
         self.requests = 0
         self.bytes_fetched = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
 
     def size(self) -> int:
         """The file's size in bytes (asked of the server once, with its ETag/modification time)."""
@@ -233,22 +273,8 @@ class RangeFile(io.RawIOBase):
         except RemoteFileError:
             return False  # the size cannot be had either: report the read's own failure
 
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            pos = offset
-        elif whence == io.SEEK_CUR:
-            pos = self._pos + offset
-        elif whence == io.SEEK_END:
-            pos = self.size() + offset
-        else:
-            raise InvalidArgumentError(f"{self.name}: invalid whence {whence!r}; valid: 0, 1, 2")
-        if pos < 0:
-            raise InvalidArgumentError(f"{self.name}: negative seek position {pos}")
-        self._pos = pos
-        return pos
+    def _end(self) -> int:
+        return self.size()
 
     def keep_blocks(self, nbytes: int) -> None:
         """From now on, keep the last ``nbytes`` fetched, in aligned blocks, and fetch only blocks not kept.
@@ -362,16 +388,6 @@ class RangeFile(io.RawIOBase):
             done += len(chunk)
         self._pos = pos + done
         return done
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            size = max(self.size() - self._pos, 0)
-        buffer = bytearray(size)
-        got = self.readinto(buffer)
-        return bytes(buffer[:got])
-
-    def readall(self) -> bytes:
-        return self.read(-1)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the filesystem pickles with its storage options: a worker process opens the URL itself;

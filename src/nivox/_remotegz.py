@@ -19,15 +19,14 @@ truncated file (CorruptStreamError naming the URL), as the local reader does.
 from __future__ import annotations
 
 import bisect
-import io
 from collections import OrderedDict
 from typing import Any
 
 from ._codecs.gzdecode import decode_member
 from ._codecs.gzformat import HEADER_PROBE, parse_header
 from ._codecs.gztable import read_table
-from ._remote import RangeFile
-from .errors import CorruptStreamError, InvalidArgumentError, RemoteFileError
+from ._remote import PositionedReader, RangeFile
+from .errors import CorruptStreamError, RemoteFileError
 
 __all__ = ["RemoteMembers"]
 
@@ -35,7 +34,7 @@ __all__ = ["RemoteMembers"]
 KEPT_MEMBERS = 4
 
 
-class RemoteMembers(io.RawIOBase):
+class RemoteMembers(PositionedReader):
     """The decompressed bytes of a sized-member gzip file at a URL, read member by member.
 
     Use :meth:`open`, which returns None for a file whose first member does
@@ -66,27 +65,9 @@ class RemoteMembers(io.RawIOBase):
             return None
         return cls(raw, read_table(raw.pread, raw.size(), raw.name, after=header.member_size))
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_END:
-            self._walk_past(None)
-            offset += self._data[-1]
-        elif whence == io.SEEK_CUR:
-            offset += self._pos
-        elif whence != io.SEEK_SET:
-            raise InvalidArgumentError(f"{self.name}: invalid whence {whence!r}; valid: 0, 1, 2")
-        if offset < 0:
-            raise InvalidArgumentError(f"{self.name}: negative seek position {offset}")
-        self._pos = offset
-        return offset
+    def _end(self) -> int:
+        self._walk_past(None)
+        return self._data[-1]
 
     def _walk_past(self, target: int | None) -> None:
         """Read member headers until the member holding data byte ``target`` (None: all) is known."""
@@ -153,16 +134,6 @@ class RemoteMembers(io.RawIOBase):
             # member, or the member table and the end of the file, whole), as a local read does
             self._walk_past(self._data[-1])
         return done
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            self._walk_past(None)
-            size = max(self._data[-1] - self._pos, 0)
-        buffer = bytearray(size)
-        return bytes(buffer[: self.readinto(buffer)])
-
-    def readall(self) -> bytes:
-        return self.read(-1)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the URL (in the RangeFile) and the members known: a worker process reads no table again

@@ -38,9 +38,9 @@ import zlib
 from collections import OrderedDict
 from typing import Any
 
-from ._remote import RangeFile, open_remote
 from ._codecs import corrupt_stream_error
-from .errors import ImageFileError, InvalidArgumentError, RemoteFileError
+from ._remote import PositionedReader, RangeFile, open_remote
+from .errors import ImageFileError, RemoteFileError
 
 __all__ = ["CACHE_ENTRIES", "SPACING", "RemoteGzipStream", "clear", "default_index_path", "load_index",
            "open_stream", "save_index"]
@@ -153,7 +153,7 @@ def open_stream(raw: RangeFile) -> RemoteGzipStream | None:
     return RemoteGzipStream(entry)
 
 
-class RemoteGzipStream(io.RawIOBase):
+class RemoteGzipStream(PositionedReader):
     """The decompressed bytes of a remote gzip stream, read through its shared seek points.
 
     Each loaded image has its own position; reads take the shared reader's
@@ -167,27 +167,9 @@ class RemoteGzipStream(io.RawIOBase):
         self.name = entry.raw.name
         self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_END:
-            with self._entry.lock:
-                offset += self._call(lambda reader: reader.seek(0, io.SEEK_END))
-        elif whence == io.SEEK_CUR:
-            offset += self._pos
-        elif whence != io.SEEK_SET:
-            raise InvalidArgumentError(f"{self.name}: invalid whence {whence!r}; valid: 0, 1, 2")
-        if offset < 0:
-            raise InvalidArgumentError(f"{self.name}: negative seek position {offset}")
-        self._pos = offset
-        return offset
+    def _end(self) -> int:
+        with self._entry.lock:
+            return int(self._call(lambda reader: reader.seek(0, io.SEEK_END)))
 
     def _call(self, action: Any) -> Any:
         entry = self._entry
@@ -249,9 +231,6 @@ class RemoteGzipStream(io.RawIOBase):
             return b"".join(chunks)
         buffer = bytearray(size)
         return bytes(buffer[: self.readinto(buffer)])
-
-    def readall(self) -> bytes:
-        return self.read(-1)
 
     def build_index(self) -> None:
         """Record seek points up to the end of the stream, decoding on from the last one known.
